@@ -1,0 +1,69 @@
+"""Sharded writing: the size bound, names, no empty shards, nothing left behind on error."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tfrecord_lite import ShardedWriter, ShardName, tf_record_iterator
+
+
+def test_name_template_formats_and_parses() -> None:
+    name = ShardName("train", 3, 12)
+    assert str(name) == "train-00003-of-00012.tfrecord"
+    assert ShardName.parse(str(name)) == name
+    assert ShardName.parse("/x/my-set-00000-of-00001.tfrecord.gz") == ShardName(
+        "my-set", 0, 1, ".tfrecord.gz"
+    )
+    assert ShardName.parse("train.tfrecord") is None
+
+
+@pytest.mark.parametrize("options", [None, "GZIP", "ZLIB"])
+def test_no_file_exceeds_limit_and_shards_are_filled(tmp_path, options) -> None:
+    records = [os.urandom(n) for n in [100, 900, 3000, 50, 4000] * 20]
+    limit = 10_000
+    with ShardedWriter(tmp_path, "train", limit, options) as w:
+        for r in records:
+            w.write(r)
+    paths = w.paths
+    assert [p.name for p in paths] == [
+        f"train-{i:05d}-of-{len(paths):05d}.tfrecord" for i in range(len(paths))
+    ]
+    sizes = [p.stat().st_size for p in paths]
+    assert all(s <= limit for s in sizes)
+    total = sum(len(r) + 16 for r in records)
+    assert len(paths) <= total // (limit - 4016) + 1  # filled: each shard but the last is near full
+    got = [r for p in paths for r in tf_record_iterator(p, options)]
+    assert got == records
+    assert sorted(os.listdir(tmp_path)) == [p.name for p in paths]  # no temporary files left
+
+
+def test_oversized_record_gets_its_own_file(tmp_path) -> None:
+    with ShardedWriter(tmp_path, "val", 1000) as w:
+        for r in [b"a" * 10, b"b" * 5000, b"c" * 10]:
+            w.write(r)
+    assert w.records_per_shard == [1, 1, 1]
+    assert w.paths[1].stat().st_size == 5016
+
+
+def test_exact_fit(tmp_path) -> None:
+    with ShardedWriter(tmp_path, "t", 2 * (84 + 16)) as w:
+        for _ in range(5):
+            w.write(b"x" * 84)
+    assert w.records_per_shard == [2, 2, 1]
+
+
+def test_no_records_no_files(tmp_path) -> None:
+    with ShardedWriter(tmp_path, "t", 100) as w:
+        pass
+    assert w.paths == [] and os.listdir(tmp_path) == []
+
+
+def test_error_removes_everything(tmp_path) -> None:
+    with pytest.raises(RuntimeError):
+        with ShardedWriter(tmp_path, "t", 100) as w:
+            for _ in range(10):
+                w.write(b"y" * 50)
+            raise RuntimeError("boom")
+    assert os.listdir(tmp_path) == []

@@ -1,0 +1,81 @@
+"""tfrecord_lite: TFRecord files and tf.train.Example without TensorFlow.
+
+Core API (needs only protobuf and crc32c; Pillow and PyYAML serve the converter)::
+
+    from tfrecord_lite import TFRecordWriter, tf_record_iterator, encode_example, decode_example
+
+Names are loaded on first use, so ``tfrecord-lite --help`` does not pay for protobuf.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "errors": (
+        "DataCRCError",
+        "ExampleError",
+        "InputError",
+        "LengthCRCError",
+        "RecordError",
+        "TFRecordLiteError",
+        "TruncatedRecordError",
+    ),
+    "example": (
+        "BytesList",
+        "Example",
+        "Feature",
+        "Features",
+        "FloatList",
+        "Int64List",
+        "SequenceExample",
+        "decode_example",
+        "encode_example",
+    ),
+    "records": ("TFRecordOptions", "TFRecordWriter", "tf_record_iterator"),
+    "shards": ("ShardedWriter", "ShardName"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_WHERE) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tfrecord_lite' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from .errors import (
+        DataCRCError,
+        ExampleError,
+        InputError,
+        LengthCRCError,
+        RecordError,
+        TFRecordLiteError,
+        TruncatedRecordError,
+    )
+    from .example import (
+        BytesList,
+        Example,
+        Feature,
+        Features,
+        FloatList,
+        Int64List,
+        SequenceExample,
+        decode_example,
+        encode_example,
+    )
+    from .records import TFRecordOptions, TFRecordWriter, tf_record_iterator
+    from .shards import ShardedWriter, ShardName

@@ -1,0 +1,1 @@
+"""The writing side: knows ModelPack and our JSON format, knows nothing of Ground Truth."""

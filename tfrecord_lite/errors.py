@@ -1,0 +1,82 @@
+"""The error types every layer raises, so callers can catch one family and print it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+
+class TFRecordLiteError(Exception):
+    """Base of every error this package raises on bad input."""
+
+
+class RecordError(TFRecordLiteError):
+    """A TFRecord file is not well formed; says which check failed, in which file, at which byte."""
+
+    check = "record"
+
+    def __init__(self, path: str, offset: int, detail: str) -> None:
+        self.path = path
+        self.offset = offset
+        self.detail = detail
+        super().__init__(f"{path}: byte offset {offset}: {self.check}: {detail}")
+
+
+class TruncatedRecordError(RecordError):
+    check = "truncated record"
+
+
+class LengthCRCError(RecordError):
+    check = "length CRC mismatch"
+
+
+class DataCRCError(RecordError):
+    check = "data CRC mismatch"
+
+
+class ExampleError(TFRecordLiteError):
+    """A value cannot become a tf.train.Example feature, or bytes are not an Example."""
+
+
+class InputError(TFRecordLiteError):
+    """Bad user input (manifest, image, mask, classes file): names where, what, and what to do.
+
+    ``path`` and ``line`` locate the problem (line is 1-based, 0 when not line-bound), ``value``
+    is the offending value (shortened), ``hint`` says what to do, ``reason`` is a short stable
+    key used to count skipped items in the summary (e.g. ``"bad-json"``, ``"missing-image"``).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        line: int,
+        message: str,
+        *,
+        value: object = None,
+        hint: str = "",
+        reason: str = "invalid",
+    ) -> None:
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        self.value = value
+        self.hint = hint
+        self.reason = reason
+        where = f"{self.path}:{line}" if line else self.path
+        text = f"{where}: {message}"
+        if value is not None:
+            shown = repr(value)
+            if len(shown) > 200:
+                shown = shown[:197] + "..."
+            text += f" (value: {shown})"
+        if hint:
+            text += f"; {hint}"
+        super().__init__(text)
+
+
+class OutputError(TFRecordLiteError):
+    """The output cannot be written (exists, no space, locked by another run)."""
+
+
+#: What to do with one bad input item: stop the run, skip it quietly (counted in the summary), or
+#: skip it and print a warning.  Passed down from the CLI flag ``--skip-invalid`` as a value.
+ErrorPolicy = Literal["raise", "skip", "warn"]
