@@ -20,6 +20,9 @@ class RecordError(TFRecordLiteError):
         self.detail = detail
         super().__init__(f"{path}: byte offset {offset}: {self.check}: {detail}")
 
+    def __reduce__(self):  # survive pickling between worker processes
+        return (type(self), (self.path, self.offset, self.detail))
+
 
 class TruncatedRecordError(RecordError):
     check = "truncated record"
@@ -71,6 +74,16 @@ class InputError(TFRecordLiteError):
         if hint:
             text += f"; {hint}"
         super().__init__(text)
+
+    def __reduce__(self):  # survive pickling between worker processes
+        return (
+            _rebuild_input_error,
+            (type(self), self.path, self.line, self.message, self.value, self.hint, self.reason),
+        )
+
+
+def _rebuild_input_error(cls, path, line, message, value, hint, reason):  # noqa: ANN001
+    return cls(path, line, message, value=value, hint=hint, reason=reason)
 
 
 class OutputError(TFRecordLiteError):

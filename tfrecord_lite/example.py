@@ -24,11 +24,27 @@ __all__ = [
     "BytesList",
     "FloatList",
     "Int64List",
+    "BytesValues",
+    "FloatValues",
+    "IntValues",
     "encode_example",
     "decode_example",
 ]
 
 FeatureValue = Union[bytes, str, int, float, bool, list, tuple, BytesList, FloatList, Int64List]
+
+
+class BytesValues(tuple):
+    """A typed list of byte strings (``()`` is an empty bytes_list, not a kindless feature)."""
+
+
+class FloatValues(tuple):
+    """A typed list of floats; ints are converted (``FloatValues()`` is an empty float_list)."""
+
+
+class IntValues(tuple):
+    """A typed list of int64 values (``IntValues()`` is an empty int64_list)."""
+
 
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
@@ -103,6 +119,12 @@ def _feature(key: str, value: Any) -> bytes:
         return _float_list(key, [value])
     if isinstance(value, int):
         return _int64_list(key, [value])
+    if isinstance(value, FloatValues):
+        return _float_list(key, [float(v) if isinstance(v, int) else v for v in value])
+    if isinstance(value, IntValues):
+        return _int64_list(key, list(value))
+    if isinstance(value, BytesValues):
+        return _bytes_list(key, list(value))
     if isinstance(value, BytesList):
         return _bytes_list(key, list(value.value))
     if isinstance(value, FloatList):
@@ -138,7 +160,8 @@ def encode_example(features: Mapping[str, Any]) -> bytes:
 
     ``bytes``/``str`` -> bytes_list, ``int``/``bool`` -> int64_list, ``float`` -> float_list,
     and lists/tuples of one of those.  An empty list has no kind (TensorFlow parses it as empty
-    for any type); pass ``FloatList()``/``Int64List()``/``BytesList()`` for a typed empty list.
+    for any type); wrap values in ``FloatValues``/``IntValues``/``BytesValues`` to fix the type
+    (typed empty lists, ints stored as floats).
     """
     if not isinstance(features, Mapping):
         raise ExampleError(

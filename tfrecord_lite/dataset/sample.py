@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -35,4 +35,4 @@ class Sample:
     read_image: Callable[[], bytes] = field(repr=False, compare=False)
     boxes: tuple[Box, ...] = ()
     tags: tuple[str, ...] = ()
-    read_mask: Optional[Callable[[], bytes]] = field(default=None, repr=False, compare=False)
+    read_mask: Callable[[], bytes] | None = field(default=None, repr=False, compare=False)

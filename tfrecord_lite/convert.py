@@ -1,0 +1,206 @@
+"""The converter, top to bottom: manifest -> samples -> split -> encode -> shards -> publish.
+
+Knows the order of the stages and nothing of their insides.  Work on images (reading,
+EXIF re-encoding, Example building) is spread over ``workers`` forked processes; records come
+back in order, so the output is byte-identical whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import errno
+import multiprocessing
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .dataset import info, json_format, modelpack, tfrecord_format
+from .dataset.sample import Sample
+from .dataset.split import split_indices
+from .errors import ErrorPolicy, OutputError
+from .groundtruth.reader import ReadOptions, ReadReport, read_manifest
+from .publish import INFO, Stage
+
+FORMATS = ("tfrecord", "json")
+SPLITS = ("train", "validation")
+_CHUNK = 32  # samples per task handed to a worker
+
+Progress = Callable[[str, int, int], None]  # (split, done, total)
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    annotations: Path
+    images: Path
+    output: Path
+    format: str = "tfrecord"
+    split: float = 0.2
+    partition_mb: float = 100.0
+    seed: int = 0
+    label_attribute: str | None = None
+    classes_file: Path | None = None
+    policy: ErrorPolicy = "raise"
+    drop_rejected: bool = False
+    workers: int = 1
+    overwrite: bool = False
+    path_prefix: str | None = None
+
+
+@dataclass
+class ConvertResult:
+    output: Path
+    classes: list[str]
+    splits: dict[str, info.SplitInfo]
+    report: ReadReport
+    objects: Counter = field(default_factory=Counter)  # class name -> boxes
+    negatives: int = 0  # images with no boxes
+    bytes: int = 0
+    seconds: float = 0.0
+
+
+# --- work done in worker processes (forked: they see _JOB without pickling samples) -------------
+
+_JOB: dict = {}
+
+
+def _encode_chunk(indices: Sequence[int]) -> list[bytes]:
+    samples: list[Sample] = _JOB["samples"]
+    return [modelpack.encode(samples[i], samples[i].read_image()) for i in indices]
+
+
+def _json_chunk(task: tuple[str, Sequence[int], Sequence[str]]) -> int:
+    folder, indices, stems = task
+    samples: list[Sample] = _JOB["samples"]
+    classes = _JOB["classes"]
+    return sum(
+        json_format.write_sample(Path(folder), samples[i], stem, samples[i].read_image(), classes)
+        for i, stem in zip(indices, stems)
+    )
+
+
+def _run_chunks(func, tasks: list, workers: int) -> Iterator:
+    """Apply ``func`` to each task, in order, in this process or in forked workers."""
+    if workers <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from map(func, tasks)
+        return
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(min(workers, len(tasks))) as pool:
+        yield from pool.imap(func, tasks)
+
+
+def _chunks(items: Sequence, size: int = _CHUNK) -> list:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+# --- the pipeline -------------------------------------------------------------------------------
+
+
+def convert(options: ConvertOptions, progress: Progress | None = None) -> ConvertResult:
+    """Run the whole conversion; on any error nothing that looks like a dataset is left."""
+    if options.format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, not {options.format!r}")
+    started = time.monotonic()
+    stage = Stage(options.output, options.overwrite)  # refuse a non-empty output before work
+    try:
+        result = _build(options, stage.dir, progress)
+        stage.publish()
+    except OSError as exc:
+        stage.discard()
+        what = "no space left on device" if exc.errno == errno.ENOSPC else exc.strerror or exc
+        raise OutputError(
+            f"cannot write the dataset: {what} ({exc.filename or options.output}); "
+            "nothing was published"
+        ) from exc
+    except BaseException:
+        stage.discard()
+        raise
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> ConvertResult:
+    read = read_manifest(
+        options.annotations,
+        ReadOptions(
+            images_dir=options.images,
+            label_attribute=options.label_attribute,
+            classes_file=options.classes_file,
+            policy=options.policy,
+            drop_rejected=options.drop_rejected,
+        ),
+    )
+    samples, classes = read.samples, read.classes
+    train, val = split_indices([s.source_ref for s in samples], options.split, options.seed)
+    result = ConvertResult(options.output, classes, {}, read.report)
+    for s in samples:
+        result.objects.update(classes[b.class_index] for b in s.boxes)
+        result.negatives += not s.boxes
+    _JOB.update(samples=samples, classes=classes)
+    try:
+        for split, indices in zip(SPLITS, (train, val)):
+            if options.format == "tfrecord":
+                split_info = _write_tfrecord_split(options, root, split, indices, progress)
+            else:
+                split_info = _write_json_split(options, root, split, indices, progress)
+            result.splits[split] = split_info
+            result.bytes += sum(f["bytes"] for f in split_info.files)
+    finally:
+        _JOB.clear()
+    base = options.path_prefix or str(Path(os.path.abspath(options.output)))
+    extra = {
+        "version": __version__,
+        "format": options.format,
+        "source": str(options.annotations),
+        "label_attribute": read.report.label_attribute,
+        "task": read.report.task,
+        "seed": options.seed,
+        "split": options.split,
+        "partition_mb": options.partition_mb,
+    }
+    text = info.render(classes, result.splits["train"], result.splits["validation"], base, extra)
+    info.write(root / INFO, text)  # last: the stage is complete once this exists
+    return result
+
+
+def _counted(items: Iterator[list], split: str, total: int, progress: Progress | None):
+    done = 0
+    for batch in items:
+        yield from batch
+        done += len(batch)
+        if progress:
+            progress(split, done, total)
+
+
+def _write_tfrecord_split(options, root, split, indices, progress) -> info.SplitInfo:
+    max_bytes = max(1, int(options.partition_mb * 1024 * 1024))
+    records = _counted(
+        _run_chunks(_encode_chunk, _chunks(indices), options.workers),
+        split,
+        len(indices),
+        progress,
+    )
+    return tfrecord_format.write_split(root, split, records, max_bytes)
+
+
+def _write_json_split(options, root, split, indices, progress) -> info.SplitInfo:
+    folder = root / json_format.FOLDERS[split]
+    folder.mkdir(parents=True, exist_ok=True)
+    samples = _JOB["samples"]
+    stems = json_format.stems([samples[i].name for i in indices])
+    tasks = [
+        (str(folder), indices[i : i + _CHUNK], stems[i : i + _CHUNK])
+        for i in range(0, len(indices), _CHUNK)
+    ]
+    written = 0
+    done = 0
+    for task, nbytes in zip(tasks, _run_chunks(_json_chunk, tasks, options.workers)):
+        written += nbytes
+        done += len(task[1])
+        if progress:
+            progress(split, done, len(indices))
+    files = [{"name": json_format.FOLDERS[split], "records": len(indices), "bytes": written}]
+    return info.SplitInfo(json_format.FOLDERS[split], len(indices), files)

@@ -1,0 +1,252 @@
+"""``tfrecord-lite convert``: the seed's options, progress on stderr, a summary at the end."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+EPILOG = """examples:
+  tfrecord-lite convert -a job/output.manifest -i job/images -o dataset --split 0.2
+  tfrecord-lite convert --annotations=out.manifest --format=json --output=ds_json
+  docker run -v DIR:/data_in -v OUT:/data_out IMAGE --annotations=/data_in/output-manifest \\
+      --split 0.2 --partition=100
+
+Exit codes: 0 done, 1 invalid input (nothing written), 2 usage error.
+Defaults for --images and --output can also come from TFRECORD_LITE_IMAGES and
+TFRECORD_LITE_OUTPUT (the container sets /data_in and /data_out)."""
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"{text} is outside [0, 1]: it is the fraction of images for validation"
+        )
+    return value
+
+
+def _megabytes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of MB") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number of MB")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "convert",
+        help="turn a SageMaker Ground Truth manifest and its images into a ModelPack dataset",
+        description="Convert a SageMaker Ground Truth output manifest and its images into a "
+        "ModelPack dataset: dataset_info.yaml plus tfrecord_train/ and tfrecord_val/ "
+        "(or json_train/ and json_val/ with --format json).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    env_images = os.environ.get("TFRECORD_LITE_IMAGES")
+    env_output = os.environ.get("TFRECORD_LITE_OUTPUT")
+    p.add_argument(
+        "-a",
+        "--annotations",
+        required=True,
+        type=Path,
+        metavar="MANIFEST",
+        help="the Ground Truth output manifest (JSON Lines)",
+    )
+    p.add_argument(
+        "-i",
+        "--images",
+        type=Path,
+        default=env_images,
+        metavar="DIR",
+        help="folder holding the images (default: %s)" % (env_images or "the manifest's folder"),
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=env_output,
+        metavar="DIR",
+        help="output folder, created whole at the end (default: %s)" % (env_output or "required"),
+    )
+    p.add_argument(
+        "-f",
+        "--format",
+        choices=("tfrecord", "json"),
+        default="tfrecord",
+        help="tfrecord (ModelPack) or json (also carries segmentation masks) "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "-s",
+        "--split",
+        type=_fraction,
+        default=0.2,
+        metavar="FRACTION",
+        help="fraction of images for validation, in [0, 1] (default: %(default)s)",
+    )
+    p.add_argument(
+        "-p",
+        "--partition",
+        type=_megabytes,
+        default=100.0,
+        metavar="MB",
+        help="maximum size of each TFRecord file in MB (MiB) (default: %(default)g)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the stable split and of the record order (default: %(default)s)",
+    )
+    p.add_argument(
+        "--label-attribute",
+        metavar="NAME",
+        help="label attribute to use when a line has several (default: the one with "
+        "the newest creation-date)",
+    )
+    p.add_argument(
+        "--classes",
+        type=Path,
+        metavar="FILE",
+        dest="classes_file",
+        help="file with one class name per line: fixes the class list and order",
+    )
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="skip and count bad lines and images instead of failing (default: fail)",
+    )
+    p.add_argument(
+        "--drop-rejected",
+        action="store_true",
+        help="drop images whose label-verification job marked the label as wrong",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="processes reading and encoding images (default: %(default)s)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace the contents of a non-empty output folder"
+    )
+    p.add_argument(
+        "--path-prefix",
+        metavar="P",
+        help="write split paths in dataset_info.yaml as P/tfrecord_train ... instead "
+        "of the absolute output folder",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+    return p
+
+
+class _Bar:
+    """A one-line progress display on a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.start = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, split: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.last < 0.1 and done < total):
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        width = 30
+        fill = int(width * done / total) if total else width
+        sys.stderr.write(
+            f"\r{split:<10} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} {rate:,.0f} img/s "
+        )
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from .cli import UsageError
+    from .convert import ConvertOptions, convert
+
+    if args.output is None:
+        raise UsageError("-o/--output is required (or set TFRECORD_LITE_OUTPUT)")
+    if not args.annotations.is_file():
+        from .errors import InputError
+
+        raise InputError(
+            str(args.annotations),
+            0,
+            "the manifest does not exist or is not a file",
+            hint="pass the Ground Truth output manifest with -a/--annotations",
+        )
+    images = args.images if args.images is not None else args.annotations.parent
+    options = ConvertOptions(
+        annotations=args.annotations,
+        images=images,
+        output=args.output,
+        format=args.format,
+        split=args.split,
+        partition_mb=args.partition,
+        seed=args.seed,
+        label_attribute=args.label_attribute,
+        classes_file=args.classes_file,
+        policy="warn" if args.skip_invalid else "raise",
+        drop_rejected=args.drop_rejected,
+        workers=args.workers,
+        overwrite=args.overwrite,
+        path_prefix=args.path_prefix,
+    )
+    bar = _Bar(not args.quiet and sys.stderr.isatty())
+    result = convert(options, progress=bar)
+    if not args.quiet:
+        print(summary(result))
+    return 0
+
+
+def summary(result) -> str:
+    """The end-of-run report: what went where, what was skipped or fixed, how long it took."""
+    r = result.report
+    lines = [f"wrote {result.output} ({result.bytes / 1e6:.2f} MB in {result.seconds:.2f} s)"]
+    lines.append(f"  label attribute: {r.label_attribute} ({r.task})")
+    for split in ("train", "validation"):
+        s = result.splits[split]
+        lines.append(f"  {split:<10} {s.samples:>7} images  {len(s.files)} file(s) in {s.folder}/")
+    lines.append(f"  classes ({len(result.classes)}):")
+    for name in result.classes:
+        lines.append(f"    {name:<24} {result.objects.get(name, 0):>7} objects")
+    lines.append(f"  images without objects: {result.negatives}")
+    fixes = {
+        "boxes clipped to the image": r.clipped_boxes,
+        "zero-area boxes dropped": r.dropped_boxes,
+        "image_size differing from the image": r.size_mismatches,
+        "JPEGs re-encoded upright (EXIF)": r.exif_reencoded,
+    }
+    for what, n in fixes.items():
+        if n:
+            lines.append(f"  {what}: {n}")
+    if r.skipped:
+        lines.append(f"  skipped lines/images: {sum(r.skipped.values())}")
+        for reason, n in sorted(r.skipped.items()):
+            example = r.examples.get(reason, "")
+            lines.append(f"    {reason}: {n}" + (f"  (first: {example})" if example else ""))
+    return "\n".join(lines)
