@@ -69,4 +69,4 @@ image-test:
 	bash scripts/image-test.sh
 
 clean:
-	rm -rf build .venv .venv-tf .venv-proto .venv-pb-* *.egg-info
+	rm -rf build .venv .venv-tf .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* *.egg-info

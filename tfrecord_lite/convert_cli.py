@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 EPILOG = """examples:
@@ -184,6 +185,11 @@ class _Bar:
         sys.stderr.flush()
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Skipped items are reported as one plain line each, not as Python warnings."""
+    sys.stderr.write(f"tfrecord-lite convert: warning: skipped: {message}\n")
+
+
 def run(args: argparse.Namespace) -> int:
     from .cli import UsageError
     from .convert import ConvertOptions, convert
@@ -217,7 +223,10 @@ def run(args: argparse.Namespace) -> int:
         path_prefix=args.path_prefix,
     )
     bar = _Bar(not args.quiet and sys.stderr.isatty())
-    result = convert(options, progress=bar)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = _show_warning
+        result = convert(options, progress=bar)
     if not args.quiet:
         print(summary(result))
     return 0

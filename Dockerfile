@@ -1,0 +1,38 @@
+# tfrecord-lite: convert SageMaker Ground Truth output manifests + images to ModelPack datasets.
+#
+#   docker build -t tfrecord-lite .
+#   docker run -it -v DIR:/data_in -v OUT:/data_out tfrecord-lite \
+#       --annotations=/data_in/output-manifest --split 0.2 --partition=100
+#
+# Images are read from /data_in and the dataset is written to /data_out (an existing, empty
+# folder) unless -i/--images or -o/--output say otherwise. The container runs as uid 10001;
+# OUT must be writable by it, or add --user "$(id -u):$(id -g)".
+
+# ---- stage 1: build the wheel of this project (its dependencies come as wheels in stage 2)
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+COPY . .
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
+
+# ---- stage 2: the runtime, the wheel and its dependencies on a slim Python, no compiler
+FROM python:3.11-slim
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    TFRECORD_LITE_IMAGES=/data_in \
+    TFRECORD_LITE_OUTPUT=/data_out
+COPY --from=build /dist/ /tmp/dist/
+RUN pip install --no-cache-dir --only-binary=:all: /tmp/dist/*.whl \
+    && rm -rf /tmp/dist \
+    && useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin app \
+    && mkdir -p /data_in /data_out \
+    && chown 10001:10001 /data_out
+USER 10001:10001
+WORKDIR /data_in
+ENTRYPOINT ["tfrecord-lite", "convert"]
+CMD ["--help"]

@@ -1,0 +1,241 @@
+"""The converter end to end through the CLI: layout, every field, split, sizes, refusals."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+
+from tfrecord_lite import decode_example, tf_record_iterator
+from tfrecord_lite.cli import main
+from tfrecord_lite.shards import ShardName
+
+from gt_helpers import det_line, seg_line, write_manifest
+
+COLORS = {0: (230, 30, 30), 1: (30, 200, 30), 2: (30, 30, 230)}
+NAMES = {0: "no", 1: "null", 2: "1e3"}  # YAML would read these as bool, null, number
+
+
+def make_job(root: Path, n: int, *, size=(96, 64), quality=90, start=0) -> Path:
+    """n JPEGs with one coloured rectangle each (class i % 3), and their manifest."""
+    lines = []
+    for i in range(start, start + n):
+        cls = i % 3
+        w, h = size
+        left, top, bw, bh = 10 + i % 7, 8 + i % 5, 40, 30
+        img = Image.new("RGB", size, (250, 250, 250))
+        img.paste(COLORS[cls], (left, top, left + bw, top + bh))
+        path = root / "images" / f"img{i:04d}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        img.save(path, "JPEG", quality=quality)
+        ref = f"s3://bucket/job/images/img{i:04d}.jpg"
+        lines.append(det_line(ref, [(cls, left, top, bw, bh)], {cls: NAMES[cls]}, (w, h)))
+    if n and not start:
+        lines.append(det_line("s3://bucket/job/images/img0000.jpg", [], {}, size)
+                     | {"source-ref": "s3://bucket/job/images/empty.jpg"})
+        Image.new("RGB", size, (0, 0, 0)).save(root / "images" / "empty.jpg", "JPEG")
+    return write_manifest(root / "output.manifest", lines)
+
+
+def records(folder: Path) -> list[dict]:
+    out = []
+    for path in sorted(folder.glob("*.tfrecord")):
+        out += [decode_example(r) for r in tf_record_iterator(path)]
+    return out
+
+
+def run(*args) -> int:
+    return main(["convert", *map(str, args)])
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "dataset_info.yaml"
+    }
+
+
+def test_tfrecord_layout_and_every_field(tmp_path, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 12)
+    out = tmp_path / "out"
+    assert run("-a", manifest, "-i", tmp_path / "job", "-o", out, "-s", "0.25", "-p", "1") == 0
+    summary = capsys.readouterr().out
+    assert "train" in summary and "images without objects: 1" in summary
+    info = yaml.safe_load((out / "dataset_info.yaml").read_text())
+    assert info["classes"] == ["no", "null", "1e3"]  # strings, not False/None/1000.0
+    assert info["train"]["annotations"] == str(out / "tfrecord_train")
+    assert info["validation"]["images"] == str(out / "tfrecord_val")
+    train, val = records(out / "tfrecord_train"), records(out / "tfrecord_val")
+    assert info["train"]["samples"] == len(train) and info["validation"]["samples"] == len(val)
+    assert len(train) + len(val) == 13
+    for rec in train + val:
+        assert set(rec) == {"image", "image_name", "width", "height", "objects", "bboxes"}
+        name = rec["image_name"][0].decode()
+        src = tmp_path / "job" / "images" / name
+        assert rec["image"][0] == src.read_bytes()  # stored byte for byte
+        assert rec["width"] == [96] and rec["height"] == [64]
+        assert len(rec["bboxes"]) == 4 * len(rec["objects"])
+        if name == "empty.jpg":
+            assert rec["objects"] == [] and rec["bboxes"] == []
+            continue
+        i = int(name[3:7])
+        assert rec["objects"] == [i % 3]
+        left, top = 10 + i % 7, 8 + i % 5
+        expect = [(left + 20) / 96, (top + 15) / 64, 40 / 96, 30 / 64]
+        assert rec["bboxes"] == pytest.approx(expect, abs=1e-6)
+        # the box lands on the drawn rectangle
+        img = Image.open(io.BytesIO(rec["image"][0])).convert("RGB")
+        cx, cy = rec["bboxes"][0] * 96, rec["bboxes"][1] * 64
+        px = img.getpixel((int(cx), int(cy)))
+        assert max(abs(a - b) for a, b in zip(px, COLORS[i % 3])) < 40
+
+
+def test_reproducible_and_independent_of_workers(tmp_path) -> None:
+    manifest = make_job(tmp_path / "job", 40)
+    for name, workers in [("a", 1), ("b", 1), ("c", 2)]:
+        assert run("-a", manifest, "-o", tmp_path / name, "-q", "--workers", workers) == 0
+    assert digest(tmp_path / "a") == digest(tmp_path / "b") == digest(tmp_path / "c")
+    assert digest(tmp_path / "a")
+
+
+def test_split_is_stable_when_images_are_added(tmp_path) -> None:
+    job = tmp_path / "job"
+    manifest = make_job(job, 60)
+    assert run("-a", manifest, "-o", tmp_path / "small", "-q", "-s", "0.3") == 0
+    more = make_job(tmp_path / "job2", 60, start=60)
+    for p in (tmp_path / "job2" / "images").iterdir():
+        os.replace(p, job / "images" / p.name)
+    manifest.write_text(manifest.read_text() + more.read_text())
+    assert run("-a", manifest, "-o", tmp_path / "big", "-q", "-s", "0.3") == 0
+
+    def names(out: Path, folder: str) -> set[str]:
+        return {r["image_name"][0].decode() for r in records(out / folder)}
+
+    small_val = names(tmp_path / "small", "tfrecord_val")
+    assert small_val and small_val <= names(tmp_path / "big", "tfrecord_val")
+    assert names(tmp_path / "small", "tfrecord_train") <= names(tmp_path / "big", "tfrecord_train")
+    share = len(names(tmp_path / "big", "tfrecord_val")) / 121
+    assert 0.15 < share < 0.45  # close to 0.3, binomial spread
+
+
+@pytest.mark.parametrize("split,train,val", [("0", 13, 0), ("1", 0, 13)])
+def test_split_ends_are_exact(tmp_path, split, train, val) -> None:
+    manifest = make_job(tmp_path / "job", 12)
+    assert run("-a", manifest, "-o", tmp_path / "o", "-q", f"--split={split}") == 0
+    info = yaml.safe_load((tmp_path / "o" / "dataset_info.yaml").read_text())
+    assert (info["train"]["samples"], info["validation"]["samples"]) == (train, val)
+    assert len(records(tmp_path / "o" / "tfrecord_val")) == val
+
+
+def test_partition_bounds_every_file_and_fills_shards(tmp_path) -> None:
+    manifest = make_job(tmp_path / "job", 60, size=(160, 120), quality=95)
+    limit_mb = 0.05
+    assert run("-a", manifest, "-o", tmp_path / "o", "-q", "-s", "0", f"--partition={limit_mb}") == 0
+    files = sorted((tmp_path / "o" / "tfrecord_train").iterdir())
+    assert len(files) > 2
+    limit = int(limit_mb * 1024 * 1024)
+    sizes = [f.stat().st_size for f in files]
+    assert all(s <= limit for s in sizes)
+    assert sum(sizes) / len(files) > limit * 0.6  # filled, not many small ones
+    parsed = [ShardName.parse(f.name) for f in files]
+    assert [(p.prefix, p.index, p.count) for p in parsed] == [
+        ("train", i, len(files)) for i in range(len(files))
+    ]
+    info = yaml.safe_load((tmp_path / "o" / "dataset_info.yaml").read_text())
+    assert [f["bytes"] for f in info["tfrecord_lite"]["files"]["train"]] == sizes
+
+
+def test_refuses_non_empty_output_unless_overwrite(tmp_path, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 6)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("mine")
+    assert run("-a", manifest, "-o", out, "-q") == 1
+    assert "not empty" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["precious.txt"]
+    assert run("-a", manifest, "-o", out, "-q", "--overwrite") == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "dataset_info.yaml", "tfrecord_train", "tfrecord_val"
+    ]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_empty_existing_output_is_used(tmp_path) -> None:
+    manifest = make_job(tmp_path / "job", 6)
+    (tmp_path / "out").mkdir()
+    assert run("-a", manifest, "-o", tmp_path / "out", "-q") == 0
+    assert (tmp_path / "out" / "dataset_info.yaml").exists()
+
+
+def test_bad_input_writes_nothing(tmp_path, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 6)
+    lines = manifest.read_text().splitlines()
+    lines.insert(3, '{"source-ref": "s3://b/x.jpg", broken')
+    manifest.write_text("\n".join(lines) + "\n")
+    assert run("-a", manifest, "-o", tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert f"{manifest}:4" in err
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["job"]  # no stage left behind
+    assert run("-a", manifest, "-o", tmp_path / "out", "-q", "--skip-invalid") == 0
+    info = yaml.safe_load((tmp_path / "out" / "dataset_info.yaml").read_text())
+    assert info["train"]["samples"] + info["validation"]["samples"] == 7
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["-s", "1.5"], ["-s", "x"], ["-p", "0"], ["-p", "-3"], ["-f", "coco"], ["--workers", "0"]],
+)
+def test_usage_errors_exit_2(tmp_path, args, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 1)
+    assert run("-a", manifest, "-o", tmp_path / "o", *args) == 2
+    assert "error" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_manifest_exit_1(tmp_path, capsys) -> None:
+    assert run("-a", tmp_path / "nope.manifest", "-o", tmp_path / "o") == 1
+    assert "nope.manifest" in capsys.readouterr().err
+
+
+def test_path_prefix_and_env_defaults(tmp_path, monkeypatch) -> None:
+    manifest = make_job(tmp_path / "job", 4)
+    monkeypatch.setenv("TFRECORD_LITE_IMAGES", str(tmp_path / "job"))
+    monkeypatch.setenv("TFRECORD_LITE_OUTPUT", str(tmp_path / "envout"))
+    assert main(["convert", f"--annotations={manifest}", "--path-prefix=/data/ds", "-q"]) == 0
+    info = yaml.safe_load((tmp_path / "envout" / "dataset_info.yaml").read_text())
+    assert info["train"]["annotations"] == "/data/ds/tfrecord_train"
+    assert info["validation"]["images"] == "/data/ds/tfrecord_val"
+
+
+def test_json_format_with_segmentation(tmp_path) -> None:
+    job = tmp_path / "job"
+    (job / "images").mkdir(parents=True)
+    img = Image.new("RGB", (40, 30), (200, 200, 200))
+    img.save(job / "images" / "a.jpg", "JPEG")
+    mask = Image.new("RGB", (40, 30), (255, 255, 255))  # key 0 background is #ffffff
+    mask.paste((255, 0, 0), (0, 0, 20, 30))
+    mask.paste((0, 0, 255), (20, 0, 40, 10))
+    mask.save(job / "a_mask.png")
+    colors = {0: ("BACKGROUND", "#ffffff"), 1: ("road", "#ff0000"), 2: ("sky", "#0000ff")}
+    line = seg_line("s3://b/images/a.jpg", "s3://b/a_mask.png", colors)
+    manifest = write_manifest(job / "output.manifest", [line])
+    out = tmp_path / "out"
+    assert run("-a", manifest, "-o", out, "-q", "-f", "json", "-s", "0") == 0
+    info = yaml.safe_load((out / "dataset_info.yaml").read_text())
+    assert info["train"]["annotations"] == str(out / "json_train")
+    doc = json.loads((out / "json_train" / "a.json").read_text())
+    assert doc["image"] == "a.jpg" and (doc["width"], doc["height"]) == (40, 30)
+    assert (out / "json_train" / "a.jpg").read_bytes() == (job / "images" / "a.jpg").read_bytes()
+    got = Image.open(out / "json_train" / doc["mask"])
+    assert got.mode == "L" and got.size == (40, 30)
+    road, sky = info["classes"].index("road") + 1, info["classes"].index("sky") + 1
+    assert got.getpixel((5, 5)) == road and got.getpixel((30, 5)) == sky
+    assert got.getpixel((30, 20)) == 0
