@@ -37,8 +37,10 @@ def make_job(root: Path, n: int, *, size=(96, 64), quality=90, start=0) -> Path:
         ref = f"s3://bucket/job/images/img{i:04d}.jpg"
         lines.append(det_line(ref, [(cls, left, top, bw, bh)], {cls: NAMES[cls]}, (w, h)))
     if n and not start:
-        lines.append(det_line("s3://bucket/job/images/img0000.jpg", [], {}, size)
-                     | {"source-ref": "s3://bucket/job/images/empty.jpg"})
+        lines.append(
+            det_line("s3://bucket/job/images/img0000.jpg", [], {}, size)
+            | {"source-ref": "s3://bucket/job/images/empty.jpg"}
+        )
         Image.new("RGB", size, (0, 0, 0)).save(root / "images" / "empty.jpg", "JPEG")
     return write_manifest(root / "output.manifest", lines)
 
@@ -137,7 +139,9 @@ def test_split_ends_are_exact(tmp_path, split, train, val) -> None:
 def test_partition_bounds_every_file_and_fills_shards(tmp_path) -> None:
     manifest = make_job(tmp_path / "job", 60, size=(160, 120), quality=95)
     limit_mb = 0.05
-    assert run("-a", manifest, "-o", tmp_path / "o", "-q", "-s", "0", f"--partition={limit_mb}") == 0
+    assert (
+        run("-a", manifest, "-o", tmp_path / "o", "-q", "-s", "0", f"--partition={limit_mb}") == 0
+    )
     files = sorted((tmp_path / "o" / "tfrecord_train").iterdir())
     assert len(files) > 2
     limit = int(limit_mb * 1024 * 1024)
@@ -162,7 +166,9 @@ def test_refuses_non_empty_output_unless_overwrite(tmp_path, capsys) -> None:
     assert [p.name for p in out.iterdir()] == ["precious.txt"]
     assert run("-a", manifest, "-o", out, "-q", "--overwrite") == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "dataset_info.yaml", "tfrecord_train", "tfrecord_val"
+        "dataset_info.yaml",
+        "tfrecord_train",
+        "tfrecord_val",
     ]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 

@@ -86,9 +86,10 @@ def test_any_mapping_round_trips_and_equals_protobuf_parse(features) -> None:
             feature.int64_list.value.extend(v)
     assert set(parsed.features.feature) == set(built.features.feature)
     for key in built.features.feature:
-        assert parsed.features.feature[key].SerializeToString() == built.features.feature[
-            key
-        ].SerializeToString()
+        assert (
+            parsed.features.feature[key].SerializeToString()
+            == built.features.feature[key].SerializeToString()
+        )
 
 
 @settings(max_examples=300, deadline=None)
