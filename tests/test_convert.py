@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from gt_helpers import det_line, seg_line, write_manifest
 from PIL import Image
 
 from tfrecord_lite import decode_example, tf_record_iterator
 from tfrecord_lite.cli import main
 from tfrecord_lite.shards import ShardName
-
-from gt_helpers import det_line, seg_line, write_manifest
 
 COLORS = {0: (230, 30, 30), 1: (30, 200, 30), 2: (30, 30, 230)}
 NAMES = {0: "no", 1: "null", 2: "1e3"}  # YAML would read these as bool, null, number
