@@ -1,0 +1,479 @@
+"""``tfrecord-lite verify PATH``: read everything, check everything, say exactly where it breaks.
+
+Every record is read with both CRCs checked and parsed as an Example; ModelPack records are also
+checked against the schema, their boxes, class ids and the real image size, and a dataset's
+``dataset_info.yaml`` against its files.  Problems stream out one line each, as found, so a long
+run in CI shows them early; the exit code is 1 when there was any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .dataset.layout import DataFile, Layout, Split, display, iter_records, resolve
+from .dataset.modelpack import SCHEMA
+from .errors import RecordError
+from .shards import ShardName
+
+KIND_NAMES = {"bytes_list": "bytes", "int64_list": "int64", "float_list": "float", None: "empty"}
+_WANT = {bytes: "bytes_list", int: "int64_list", float: "float_list"}
+_SINGLE = ("image", "image_name", "width", "height")
+_COORDS = ("cx", "cy", "w", "h")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "verify",
+        help="check every record (CRC, Example, ModelPack schema); exit 1 on any problem",
+        description="Read every record with CRC checks, parse every Example and, for ModelPack "
+        "data, check the schema, boxes, class ids, image sizes, sample counts and shard names. "
+        "Prints one line per problem (file, record index, byte offset) and exits 1, or one OK "
+        "line and exits 0.",
+    )
+    p.add_argument(
+        "path",
+        help="a TFRecord file, a folder of shards, or a dataset_info.yaml "
+        "(or the dataset folder holding it)",
+    )
+    p.add_argument(
+        "--schema",
+        choices=("auto", "modelpack", "example"),
+        default="auto",
+        help="what records must be: 'modelpack' checks the ModelPack schema, 'example' only "
+        "CRCs and Example parsing; 'auto' (default) checks ModelPack for a dataset and for "
+        "files whose first record looks like one",
+    )
+    p.add_argument(
+        "--max-problems",
+        type=int,
+        default=100,
+        metavar="N",
+        help="print at most N problem lines (all are counted; 0 = print all; default 100)",
+    )
+    return p
+
+
+@dataclass
+class Problem:
+    """One finding, located as precisely as we can: file, and record index/offset when known."""
+
+    where: str
+    message: str
+    record: int | None = None
+    offset: int | None = None
+
+    def __str__(self) -> str:
+        if self.record is None:
+            return f"{self.where}: {self.message}"
+        at = f" at byte {self.offset}" if self.offset is not None else ""
+        return f"{self.where}: record {self.record}{at}: {self.message}"
+
+
+@dataclass
+class Verifier:
+    """Walks a layout, handing every problem to ``emit`` as soon as it is found."""
+
+    layout: Layout
+    schema: str = "auto"
+    emit: Callable[[Problem], None] = print
+    problems: int = 0
+    files: int = 0
+    records: int = 0
+    per_split: dict[str, int] = field(default_factory=dict)
+    _names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_classes(self) -> int | None:
+        return len(self.layout.classes) if self.layout.classes is not None else None
+
+    def report(self, problem: Problem) -> None:
+        self.problems += 1
+        self.emit(problem)
+
+    def run(self) -> None:
+        for split in self.layout.splits:
+            self.split(split)
+
+    # -- splits ----------------------------------------------------------------------------
+
+    def split(self, split: Split) -> None:
+        where = display(self.layout.info_path or split.folder or self.layout.given)
+        if split.missing:
+            self.report(Problem(where, f"split {split.name!r}: folder {split.folder} not found"))
+            self.per_split[split.name] = 0
+            return
+        if split.format == "json":
+            count, clean = self.json_split(split)
+        else:
+            for p in shard_problems(split):
+                self.report(p)
+            count, clean = self.tfrecord_split(split)
+        self.per_split[split.name] = count
+        declared = split.declared_samples
+        if clean and self.layout.kind == "dataset" and declared is not None and declared != count:
+            self.report(
+                Problem(
+                    where,
+                    f"split {split.name!r}: samples is {declared} but "
+                    f"{display(split.folder or '')} holds {count}",
+                )
+            )
+
+    def tfrecord_split(self, split: Split) -> tuple[int, bool]:
+        modelpack: bool | None = {"modelpack": True, "example": False}.get(self.schema)
+        if modelpack is None and self.layout.kind == "dataset":
+            modelpack = True
+        total = 0
+        clean = True
+        counts: dict[str, int] = {}
+        for data_file in split.files:
+            count, ok, modelpack = self.tfrecord_file(data_file, modelpack)
+            counts[data_file.path.name] = count
+            total += count
+            clean = clean and ok
+        if clean:
+            self.listed_files(split, counts)
+        return total, clean
+
+    def listed_files(self, split: Split, counts: dict[str, int]) -> None:
+        """The converter lists each file with its records and bytes; hold it to that list."""
+        block = self.layout.info.get("tfrecord_lite")
+        files = block.get("files") if isinstance(block, dict) else None
+        listed = files.get(split.name) if isinstance(files, dict) else None
+        if not isinstance(listed, list):
+            return
+        where = display(self.layout.info_path or self.layout.given)
+        sizes = {f.path.name: f.size for f in split.files}
+        for entry in listed:
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                continue
+            name = entry["name"]
+            if name not in counts:
+                self.report(Problem(where, f"split {split.name!r}: listed file {name} is missing"))
+                continue
+            records, size = entry.get("records"), entry.get("bytes")
+            if isinstance(records, int) and records != counts[name]:
+                self.report(
+                    Problem(
+                        where,
+                        f"split {split.name!r}: {name} listed with {records} records, "
+                        f"holds {counts[name]}",
+                    )
+                )
+            if isinstance(size, int) and size != sizes[name]:
+                self.report(
+                    Problem(
+                        where,
+                        f"split {split.name!r}: {name} listed with {size} bytes, "
+                        f"is {sizes[name]} bytes",
+                    )
+                )
+
+    def tfrecord_file(
+        self, data_file: DataFile, modelpack: bool | None
+    ) -> tuple[int, bool, bool | None]:
+        """Check one file; returns (records read, read to the end, ModelPack decision)."""
+        from .example import Example
+
+        where = display(data_file.path)
+        self.files += 1
+        count = 0
+        try:
+            for index, offset, data in iter_records(data_file):
+                count = index + 1
+                try:
+                    features = Example.FromString(data).features.feature
+                except Exception as exc:  # protobuf's DecodeError, or worse on hostile bytes
+                    self.report(Problem(where, f"not a tf.train.Example: {exc}", index, offset))
+                    continue
+                if modelpack is None:
+                    modelpack = sum(k in features for k in SCHEMA) >= 4
+                if modelpack:
+                    for message in self.modelpack_record(features, where, index):
+                        self.report(Problem(where, message, index, offset))
+        except RecordError as exc:
+            self.report(
+                Problem(
+                    where,
+                    f"{exc.check}: {exc.detail}; stopped reading this file",
+                    count,
+                    exc.offset,
+                )
+            )
+            self.records += count
+            return count, False, modelpack
+        except OSError as exc:
+            self.report(Problem(where, f"cannot read: {exc.strerror or exc}"))
+            self.records += count
+            return count, False, modelpack
+        self.records += count
+        return count, True, modelpack
+
+    # -- one ModelPack record --------------------------------------------------------------
+
+    def modelpack_record(self, features: Any, where: str, index: int) -> list[str]:
+        out: list[str] = []
+        ok: dict[str, Any] = {}
+        for key, kind in SCHEMA.items():
+            if key not in features:
+                out.append(f"missing feature {key!r}")
+                continue
+            got = features[key].WhichOneof("kind")
+            want = _WANT[kind]
+            if got is None and key in ("objects", "bboxes"):
+                ok[key] = ()  # an empty list without a kind: TensorFlow reads it as empty
+                continue
+            if got != want:
+                out.append(
+                    f"feature {key!r} is {KIND_NAMES.get(got, got)}, expected {KIND_NAMES[want]}"
+                )
+                continue
+            values = getattr(features[key], got).value
+            if key in _SINGLE and len(values) != 1:
+                out.append(f"feature {key!r} has {len(values)} values, expected 1")
+                continue
+            ok[key] = values
+        objects, bboxes = ok.get("objects"), ok.get("bboxes")
+        if objects is not None and bboxes is not None and len(bboxes) != 4 * len(objects):
+            out.append(
+                f"{len(bboxes)} bboxes values for {len(objects)} objects (expected "
+                f"{4 * len(objects)})"
+            )
+        if bboxes is not None:
+            out += box_problems(bboxes)
+        if objects is not None:
+            out += class_problems(objects, self.n_classes)
+        if "image" in ok:
+            out += size_problems(ok["image"][0], ok.get("width"), ok.get("height"))
+        if "image_name" in ok:
+            name = ok["image_name"][0].decode("utf-8", "replace")
+            if not name:
+                out.append("image_name is empty")
+            else:
+                here = f"{where} record {index}"
+                first = self._names.setdefault(name, here)
+                if first != here:
+                    out.append(f"image_name {name!r} already used by {first}")
+        return out
+
+    # -- JSON format -----------------------------------------------------------------------
+
+    def json_split(self, split: Split) -> tuple[int, bool]:
+        for path in split.json_files:
+            self.files += 1
+            self.records += 1
+            for message in json_sample_problems(path, self.layout.classes):
+                self.report(Problem(display(path), message))
+        return len(split.json_files), True
+
+
+def _num(v: float) -> str:
+    """A float32 as written (1.2, not 1.2000000476837158)."""
+    return f"{v:.7g}"
+
+
+def box_problems(flat: Iterable[float], per_box: int = 4) -> list[str]:
+    """One message per bbox value outside [0, 1] (NaN included)."""
+    out = []
+    for i, v in enumerate(flat):
+        if not 0.0 <= v <= 1.0:
+            out.append(
+                f"bbox {i // per_box} value {_num(v)} outside [0, 1] ({_COORDS[i % per_box]})"
+            )
+    return out
+
+
+def class_problems(ids: Iterable[int], n_classes: int | None) -> list[str]:
+    out = []
+    for j, c in enumerate(ids):
+        if c < 0 or (n_classes is not None and c >= n_classes):
+            limit = f"[0, {n_classes})" if n_classes is not None else "0 or more"
+            out.append(f"object {j} class id {c} not in {limit}")
+    return out
+
+
+def image_size(data: bytes | Path) -> tuple[int, int] | None:
+    """(width, height) from the image header, without decoding pixels; None if unreadable."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(data if isinstance(data, Path) else io.BytesIO(data)) as im:
+            return im.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+
+
+def size_problems(image: bytes, width: Any, height: Any) -> list[str]:
+    real = image_size(image)
+    if real is None:
+        return [
+            f"image bytes are not an image Pillow can read ({len(image)} bytes: "
+            f"{bytes(image[:8]).hex()}...)"
+        ]
+    if width is None or height is None:
+        return []
+    stated = (int(width[0]), int(height[0]))
+    if stated != real:
+        return [f"width x height is {stated[0]}x{stated[1]} but the image is {real[0]}x{real[1]}"]
+    return []
+
+
+def shard_problems(split: Split) -> list[Problem]:
+    """Shard names in a split must agree on ``-of-N``, number N files, and leave no gap."""
+    out: list[Problem] = []
+    where = display(split.folder) if split.folder is not None else split.name
+    named = [f for f in split.files if f.shard is not None]
+    if not named:
+        return out
+    if len(split.files) > 1:
+        for f in split.files:
+            if f.shard is None:
+                out.append(Problem(display(f.path), "not a shard name (prefix-NNNNN-of-NNNNN)"))
+    groups: dict[tuple[str, str], list[ShardName]] = defaultdict(list)
+    for f in named:
+        assert f.shard is not None
+        groups[(f.shard.prefix, f.shard.suffix)].append(f.shard)
+    for (prefix, suffix), shards in sorted(groups.items()):
+        counts = sorted({s.count for s in shards})
+        if len(counts) > 1:
+            sets = ", ".join(f"-of-{c:05d}" for c in counts)
+            out.append(Problem(where, f"{prefix} shards disagree on the total: {sets}"))
+        total = counts[-1]
+        if len(shards) != total:
+            out.append(
+                Problem(
+                    where,
+                    f"{prefix} shard names say -of-{total:05d} but there are {len(shards)} files",
+                )
+            )
+        indices = [s.index for s in shards]
+        for i in sorted(set(range(total)) - set(indices)):
+            out.append(Problem(where, f"missing shard {ShardName(prefix, i, total, suffix)}"))
+        for i in sorted({i for i in indices if i >= total}):
+            out.append(Problem(where, f"shard index {i} is not below its total {total}"))
+    return out
+
+
+def json_sample_problems(path: Path, classes: list[str] | None) -> list[str]:
+    """Everything wrong with one JSON-format sample (its json, image and mask)."""
+    from PIL import Image
+
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        return [f"not valid JSON: {exc}"]
+    if not isinstance(doc, dict):
+        return [f"expected a JSON object, found {type(doc).__name__}"]
+    out: list[str] = []
+    n_classes = len(classes) if classes is not None else None
+    real: tuple[int, int] | None = None
+    name = doc.get("image")
+    if not isinstance(name, str) or not name:
+        out.append("no 'image' file name")
+    elif not (path.parent / name).is_file():
+        out.append(f"image {name!r} not found in {path.parent}")
+    else:
+        real = image_size(path.parent / name)
+        if real is None:
+            out.append(f"image {name!r} is not an image Pillow can read")
+    w, h = doc.get("width"), doc.get("height")
+    if not (_is_int(w) and _is_int(h)):
+        out.append(f"width/height must be integers, found {w!r}/{h!r}")
+    elif real is not None and (w, h) != real:
+        out.append(f"width x height is {w}x{h} but the image is {real[0]}x{real[1]}")
+    objects = doc.get("objects", [])
+    if not isinstance(objects, list):
+        out.append(f"objects must be a list, found {type(objects).__name__}")
+        objects = []
+    for j, obj in enumerate(objects):
+        if not isinstance(obj, dict):
+            out.append(f"object {j} is not an object")
+            continue
+        cid = obj.get("class_id")
+        if not _is_int(cid):
+            out.append(f"object {j} class_id {cid!r} is not an integer")
+        else:
+            out += [
+                m.replace("object 0 ", f"object {j} ", 1) for m in class_problems([cid], n_classes)
+            ]
+            label = obj.get("label")
+            if classes is not None and 0 <= cid < len(classes) and label is not None:
+                if label != classes[cid]:
+                    out.append(f"object {j} label {label!r} but class {cid} is {classes[cid]!r}")
+        bbox = obj.get("bbox")
+        if (
+            not isinstance(bbox, list)
+            or len(bbox) != 4
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)
+        ):
+            out.append(f"object {j} bbox must be 4 numbers [cx, cy, w, h], found {bbox!r}")
+        else:
+            out += [m.replace("bbox 0 ", f"bbox {j} ", 1) for m in box_problems(bbox)]
+    mask = doc.get("mask")
+    if mask is not None:
+        mask_path = path.parent / str(mask)
+        if not mask_path.is_file():
+            out.append(f"mask {mask!r} not found in {path.parent}")
+        else:
+            try:
+                with Image.open(mask_path) as m:
+                    if m.mode != "L":
+                        out.append(f"mask {mask!r} is mode {m.mode}, expected L (8-bit, 1 channel)")
+                    expected = real or ((w, h) if _is_int(w) and _is_int(h) else None)
+                    if expected is not None and m.size != expected:
+                        out.append(
+                            f"mask {mask!r} is {m.size[0]}x{m.size[1]}, the image is "
+                            f"{expected[0]}x{expected[1]}"
+                        )
+                    if m.mode == "L" and n_classes is not None:
+                        top = m.getextrema()[1]
+                        if top > n_classes:
+                            out.append(
+                                f"mask {mask!r} has value {top}, above the number of classes "
+                                f"({n_classes})"
+                            )
+            except OSError as exc:
+                out.append(f"mask {mask!r} is not an image Pillow can read: {exc}")
+    return out
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def run(args: argparse.Namespace) -> int:
+    limit = args.max_problems
+    started = time.perf_counter()
+    layout = resolve(args.path)
+    shown = 0
+
+    def emit(problem: Problem) -> None:
+        nonlocal shown
+        if limit <= 0 or shown < limit:
+            print(problem, flush=True)
+        elif shown == limit:
+            print(f"... more problems not shown (--max-problems {limit}; 0 shows all)")
+        shown += 1
+
+    verifier = Verifier(layout, schema=args.schema, emit=emit)
+    verifier.run()
+    seconds = time.perf_counter() - started
+    splits = ", ".join(f"{k} {v}" for k, v in verifier.per_split.items())
+    counts = f"{verifier.records} records in {verifier.files} file"
+    counts += "" if verifier.files == 1 else "s"
+    if len(verifier.per_split) > 1 or layout.kind == "dataset":
+        counts += f" ({splits})"
+    if verifier.problems:
+        plural = "s" if verifier.problems != 1 else ""
+        print(f"FAILED: {verifier.problems} problem{plural}; {counts}; {seconds:.2f} s")
+        return 1
+    print(f"OK: {counts}; {seconds:.2f} s")
+    return 0
