@@ -1,0 +1,133 @@
+"""The class table: union, clashes, compaction, classes file (tfrecord_lite.groundtruth.classes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gt_helpers import det_line, make_image, write_manifest
+
+from tfrecord_lite.errors import InputError
+from tfrecord_lite.groundtruth.classes import (
+    ClassTable,
+    ClassUnion,
+    class_id,
+    parse_class_map,
+    read_classes_file,
+)
+from tfrecord_lite.groundtruth.reader import ReadOptions, read_manifest
+
+
+def test_class_id_spellings() -> None:
+    assert [class_id(v) for v in (0, "3", " 4 ", 2.0)] == [0, 3, 4, 2]
+    assert [class_id(v) for v in (True, -1, "x", 1.5, "٣", None)] == [None] * 6
+
+
+def test_parse_class_map_strips_names_and_rejects_garbage() -> None:
+    assert parse_class_map({"5": "footer", "0": "设备 "}, "m", 1) == {5: "footer", 0: "设备"}
+    assert parse_class_map(None, "m", 1) == {}
+    for bad in ([1], {"a": "x"}, {"1": ""}, {"1": 3}):
+        with pytest.raises(InputError) as err:
+            parse_class_map(bad, "m", 4)
+        assert err.value.line == 4 and err.value.reason == "bad-label"
+
+
+def test_sparse_partial_unordered_maps_are_compacted_in_id_order() -> None:
+    union = ClassUnion()
+    union.add({3: "英文", 0: "符号"}, 1)
+    union.add({1: "设备"}, 2)
+    union.add({}, 3)
+    union.add({7: "z", 0: "符号"}, 4)
+    table = ClassTable.build(union)
+    assert table.names == ("符号", "设备", "英文", "z")
+    assert table.index("z", "m", 1) == 3
+
+
+def test_same_name_under_two_ids_is_one_class() -> None:
+    union = ClassUnion()
+    union.add({0: "helmet", 1: "helmet", 2: "head"}, 1)
+    assert ClassTable.build(union).names == ("helmet", "head")
+
+
+def test_clash_names_both_lines() -> None:
+    union = ClassUnion()
+    union.add({0: "cat"}, 3)
+    union.add({0: "dog"}, 9)
+    union.check_line("m", 3)
+    with pytest.raises(InputError) as err:
+        union.check_line("m", 9)
+    text = str(err.value)
+    assert err.value.reason == "class-clash" and "m:9" in text and "line 3" in text
+    assert "'dog'" in text and "'cat'" in text
+
+
+def test_classes_file_fixes_order_and_refuses_other_names(tmp_path: Path) -> None:
+    path = tmp_path / "classes.txt"
+    path.write_bytes("\ufeffdog\r\n\r\ncat\r\n bird \n".encode())
+    names = read_classes_file(path)
+    assert names == ["dog", "cat", "bird"]
+    union = ClassUnion()
+    union.add({0: "cat", 1: "dog"}, 1)
+    table = ClassTable.build(union, names, str(path))
+    assert table.index("cat", "m", 1) == 1
+    with pytest.raises(InputError, match="not in the classes file") as err:
+        table.index("fish", "m", 5)
+    assert err.value.line == 5 and err.value.reason == "unknown-class"
+
+
+def test_classes_file_errors(tmp_path: Path) -> None:
+    dup = tmp_path / "dup.txt"
+    dup.write_text("a\nb\na\n")
+    with pytest.raises(InputError, match="listed twice") as err:
+        read_classes_file(dup)
+    assert err.value.line == 3
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    with pytest.raises(InputError, match="no classes"):
+        read_classes_file(empty)
+    with pytest.raises(InputError, match="cannot read"):
+        read_classes_file(tmp_path / "missing.txt")
+
+
+# --- through the reader -----------------------------------------------------------------------
+
+def _setup(tmp_path: Path, lines: list[dict]) -> tuple[Path, Path]:
+    images = tmp_path / "images"
+    for line in lines:
+        make_image(images / line["source-ref"].split("/")[-1], 100, 100)
+    return write_manifest(tmp_path / "out.manifest", lines), images
+
+
+def test_reader_union_over_lines_and_classes_file(tmp_path: Path) -> None:
+    lines = [det_line(f"s3://b/{n}.jpg", boxes, cmap) for n, (boxes, cmap) in enumerate([
+        ([(3, 1, 1, 5, 5)], {3: "c3"}), ([(0, 1, 1, 5, 5), (1, 2, 2, 5, 5)], {1: "c1", 0: "c0"}),
+        ([], {})])]
+    manifest, images = _setup(tmp_path, lines)
+    result = read_manifest(manifest, ReadOptions(images))
+    assert result.classes == ["c0", "c1", "c3"]
+    assert [b.class_index for b in result.samples[0].boxes] == [2]
+    assert [b.class_index for b in result.samples[1].boxes] == [0, 1]
+    assert result.samples[2].boxes == ()
+    classes = tmp_path / "classes.txt"
+    classes.write_text("c3\nextra\nc1\nc0\n")
+    fixed = read_manifest(manifest, ReadOptions(images, classes_file=classes))
+    assert fixed.classes == ["c3", "extra", "c1", "c0"]
+    assert [b.class_index for b in fixed.samples[1].boxes] == [3, 2]
+    classes.write_text("c0\nc1\n")
+    with pytest.raises(InputError, match="'c3' is not in the classes file") as err:
+        read_manifest(manifest, ReadOptions(images, classes_file=classes))
+    assert err.value.line == 1
+    skipped = read_manifest(manifest, ReadOptions(images, classes_file=classes, policy="skip"))
+    assert skipped.report.skipped == {"unknown-class": 1} and len(skipped.samples) == 2
+
+
+def test_reader_clash_raise_and_skip(tmp_path: Path) -> None:
+    lines = [det_line("s3://b/a.jpg", [(0, 1, 1, 5, 5)], {0: "cat"}),
+             det_line("s3://b/b.jpg", [(0, 1, 1, 5, 5)], {0: "dog"})]
+    manifest, images = _setup(tmp_path, lines)
+    with pytest.raises(InputError) as err:
+        read_manifest(manifest, ReadOptions(images))
+    assert f"{manifest}:2" in str(err.value) and "line 1" in str(err.value)
+    assert "'dog'" in str(err.value)
+    result = read_manifest(manifest, ReadOptions(images, policy="skip"))
+    assert result.classes == ["cat"] and result.report.skipped == {"class-clash": 1}

@@ -1,0 +1,1 @@
+"""The reading side: knows SageMaker Ground Truth, knows nothing of TFRecord."""

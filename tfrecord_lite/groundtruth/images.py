@@ -1,0 +1,310 @@
+"""Images: ``source-ref`` -> a file under the images folder, header size, EXIF, output names.
+
+The folder is listed once; each reference is then resolved with set lookups (longest key suffix
+first, then a unique file name anywhere), so a manifest of a million lines costs no per-line
+directory walks.  Nothing outside the images folder is ever opened, symlinks included.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from ..errors import InputError
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", re.DOTALL)
+_ORIENTATION = 0x0112
+_SWAPPING = frozenset({5, 6, 7, 8})
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What the header says, in the upright frame: size and whether EXIF requires a re-encode."""
+
+    width: int
+    height: int
+    reencode: bool
+
+
+class ImageIndex:
+    """One listing of the images folder: relative POSIX paths and file name -> paths.
+
+    :meth:`resolve` hands back the listing's own path strings (relative to :attr:`root`), so a
+    hundred thousand samples do not each carry a separate absolute path.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = os.path.abspath(root)
+        if not os.path.isdir(self.root):
+            raise InputError(str(root), 0, "images folder does not exist or is not a folder",
+                             hint="pass the folder that holds the images", reason="no-images-dir")
+        self.real_root = os.path.realpath(self.root)
+        self.files: dict[str, str] = {}   # relative path -> the same (canonical) string
+        self.links: set[str] = set()   # files reached through a symlink: checked with realpath
+        self.by_name: dict[str, str | list[str]] = {}   # file name -> path, or paths when shared
+        self._walk(self.root, "")
+
+    def full(self, stored: str) -> str:
+        """The absolute path of what :meth:`resolve` returned (relative or already absolute)."""
+        return os.path.join(self.root, stored)
+
+    def _same_name(self, name: str) -> list[str]:
+        found = self.by_name.get(name)
+        return [] if found is None else [found] if isinstance(found, str) else found
+
+    def _walk(self, folder: str, prefix: str) -> None:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        for entry in entries:
+            rel = prefix + entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    self._walk(entry.path, rel + "/")
+                elif entry.is_file():
+                    self.files[rel] = rel
+                    known = self.by_name.get(entry.name)
+                    if known is None:
+                        self.by_name[entry.name] = rel
+                    elif isinstance(known, str):
+                        self.by_name[entry.name] = [known, rel]
+                    else:
+                        known.append(rel)
+                    if entry.is_symlink():
+                        self.links.add(rel)
+            except OSError:
+                continue
+
+    def resolve(self, ref: str, path: str, line: int, what: str = "image") -> tuple[str, str]:
+        """``(relative path, stored path)`` of the file a reference names, or an InputError.
+
+        The stored path is relative to :attr:`root` or absolute (symlinks resolved); open it
+        with :meth:`full`.
+        """
+        parts, local_abs = _split_ref(ref)
+        if ".." in parts:
+            raise _escape(ref, path, line, what)
+        if local_abs is not None:
+            return self._resolve_absolute(local_abs, ref, path, line, what)
+        parts = [p for p in parts if p not in ("", ".")]
+        if not parts:
+            raise InputError(path, line, f"{what} reference names no file", value=ref,
+                             hint="expected s3://bucket/key, https://... or a relative path",
+                             reason=f"missing-{what}")
+        suffixes = ["/".join(parts[i:]) for i in range(len(parts))]
+        for rel in suffixes:
+            known = self.files.get(rel)
+            if known is not None:
+                return self._checked(known, ref, path, line, what, known in self.links)
+        for rel in suffixes:  # folders reached through symlinks are not in the listing
+            if os.path.isfile(os.path.join(self.root, rel)):
+                return self._checked(rel, ref, path, line, what, True)
+        same_name = self._same_name(parts[-1])
+        if len(same_name) == 1:
+            rel = same_name[0]
+            return self._checked(rel, ref, path, line, what, rel in self.links)
+        if same_name:
+            raise InputError(
+                path, line, f"{what} file name {parts[-1]!r} matches {len(same_name)} files and "
+                "no longer part of the key matches", value=ref,
+                hint=f"candidates: {', '.join(sorted(same_name)[:5])}; mirror the S3 key "
+                "layout under the images folder", reason=f"ambiguous-{what}")
+        raise InputError(path, line, f"{what} not found under {self.root}", value=ref,
+                         hint="looked for the key, its shorter suffixes and the file name; "
+                         "copy the file there or point to the right images folder",
+                         reason=f"missing-{what}")
+
+    def _resolve_absolute(
+        self, local: str, ref: str, path: str, line: int, what: str
+    ) -> tuple[str, str]:
+        real = os.path.realpath(local)
+        if not _inside(real, self.real_root):
+            raise _escape(ref, path, line, what)
+        if not os.path.isfile(real):
+            raise InputError(path, line, f"{what} not found", value=ref,
+                             hint="check the path", reason=f"missing-{what}")
+        return os.path.relpath(real, self.real_root).replace(os.sep, "/"), real
+
+    def _checked(
+        self, rel: str, ref: str, path: str, line: int, what: str, linked: bool
+    ) -> tuple[str, str]:
+        if linked:
+            real = os.path.realpath(os.path.join(self.root, rel))
+            if not _inside(real, self.real_root):
+                raise _escape(ref, path, line, what)
+            return rel, real
+        return rel, rel
+
+
+def _split_ref(ref: str) -> tuple[list[str], str | None]:
+    """Key parts of a reference (bucket or host first), or an absolute local path."""
+    match = _SCHEME.fullmatch(ref)
+    if match:
+        scheme, rest = match.group(1).lower(), match.group(2)
+        if scheme == "file":
+            return rest.split("/"), (rest if rest.startswith("/") else None)
+        return rest.split("/"), None
+    if os.path.isabs(ref):
+        return ref.split("/"), ref
+    return ref.split("/"), None
+
+
+def _inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _escape(ref: str, path: str, line: int, what: str) -> InputError:
+    return InputError(path, line, f"{what} path leaves the images folder", value=ref,
+                      hint="only files inside the images folder are read; '..', absolute "
+                      "paths and symlinks pointing outside are refused", reason="path-escape")
+
+
+def read_header(file: str, ref: str, path: str, line: int) -> ImageHeader:
+    """Size (upright) and EXIF decision from the image header; no pixels are decoded."""
+    try:
+        with Image.open(file) as image:
+            width, height = image.size
+            orientation = 1
+            if image.format in ("JPEG", "MPO"):
+                try:
+                    orientation = int(image.getexif().get(_ORIENTATION, 1))
+                except Exception:  # a broken EXIF block: show the image as stored
+                    orientation = 1
+    except FileNotFoundError as exc:
+        raise InputError(path, line, f"image not found: {file}", value=ref,
+                         hint="check the images folder", reason="missing-image") from exc
+    except Exception as exc:  # PIL raises many types for broken files
+        raise InputError(path, line, f"not a readable image: {file} ({exc})", value=ref,
+                         hint="replace the file or drop the line", reason="bad-image") from exc
+    if width <= 0 or height <= 0:
+        raise InputError(path, line, f"image has no pixels: {file}", value=ref,
+                         reason="bad-image")
+    if not 2 <= orientation <= 8:
+        return ImageHeader(width, height, False)
+    if orientation in _SWAPPING:
+        width, height = height, width
+    return ImageHeader(width, height, True)
+
+
+class ImageReader:
+    """``Sample.read_image``: the file's bytes, or an upright JPEG when EXIF rotates it."""
+
+    __slots__ = ("root", "stored", "reencode", "manifest", "line")
+
+    def __init__(self, root: str, stored: str, reencode: bool, manifest: str, line: int) -> None:
+        self.root = root          # shared by all samples
+        self.stored = stored      # relative to root, or absolute
+        self.reencode = reencode
+        self.manifest = manifest
+        self.line = line
+
+    @property
+    def file(self) -> str:
+        return os.path.join(self.root, self.stored)
+
+    def __call__(self) -> bytes:
+        try:
+            if not self.reencode:
+                with open(self.file, "rb") as handle:
+                    return handle.read()
+            with Image.open(self.file) as image:
+                upright = ImageOps.exif_transpose(image)
+                if upright.mode not in ("RGB", "L", "CMYK"):
+                    upright = upright.convert("RGB")
+                out = io.BytesIO()
+                icc = image.info.get("icc_profile")
+                upright.save(out, "JPEG", quality=95, **({"icc_profile": icc} if icc else {}))
+                return out.getvalue()
+        except Exception as exc:
+            raise InputError(self.manifest, self.line, f"cannot read image {self.file}: {exc}",
+                             value=self.file, hint="the file changed or is corrupt",
+                             reason="bad-image") from exc
+
+    def __repr__(self) -> str:
+        return f"ImageReader({self.file!r}, reencode={self.reencode})"
+
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+_MAX_NAME_BYTES = 240
+
+
+def _safe(part: str) -> str:
+    """A path part made safe as (part of) a file name on common file systems."""
+    part = _UNSAFE.sub("_", part)
+    if part.startswith("."):
+        part = "_" + part[1:]
+    return part or "_"
+
+
+def _fit(name: str) -> str:
+    """Shorten an over-long name from the front of its stem, keeping the extension."""
+    if len(name.encode("utf-8")) <= _MAX_NAME_BYTES:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext) > 16:
+        stem, ext = name, ""
+    budget = _MAX_NAME_BYTES - len(ext.encode("utf-8")) - (1 if ext else 0)
+    cut = stem.encode("utf-8")[-budget:].decode("utf-8", "ignore")
+    return f"{cut}.{ext}" if ext else cut
+
+
+def _with_parents(rel: str, depth: int) -> str:
+    parts = rel.split("/")
+    parents = parts[:-1][-depth:] if depth else []
+    return _fit("_".join(_safe(p) for p in [*parents, parts[-1]]))
+
+
+def _numbered(name: str, n: int) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return _fit(f"{stem}~{n}.{ext}" if dot and stem else f"{name}~{n}")
+
+
+def assign_names(rels: list[str]) -> list[str]:
+    """A unique, file-name-safe output name per sample, deterministic for a given manifest.
+
+    A file keeps its base name when no other file of the dataset has it (compared
+    case-insensitively, for case-insensitive file systems); colliding files get their parent
+    folder names prepended one level at a time (``a/x.jpg`` -> ``a_x.jpg``) until they differ.
+    Anything still equal, and a file used by several lines, gets ``~2``, ``~3``... in manifest
+    order.
+    """
+    distinct = list(dict.fromkeys(rels))
+    depth = dict.fromkeys(distinct, 0)
+    while True:
+        groups: dict[str, list[str]] = defaultdict(list)
+        for rel in distinct:
+            groups[_with_parents(rel, depth[rel]).casefold()].append(rel)
+        grew = False
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            for rel in members:
+                if depth[rel] < rel.count("/"):
+                    depth[rel] += 1
+                    grew = True
+        if not grew:
+            break
+    used: set[str] = set()
+    name_of: dict[str, str] = {}
+    counter: dict[str, int] = {}   # base name -> last number tried, so repeats stay linear
+    names = []
+    for rel in rels:
+        name = name_of.get(rel)
+        if name is None or name.casefold() in used:
+            base = name or _with_parents(rel, depth[rel])
+            name, n = base, counter.get(base, 1)
+            while name.casefold() in used:
+                n += 1
+                name = _numbered(base, n)
+            counter[base] = n
+            name_of.setdefault(rel, name)
+        used.add(name.casefold())
+        names.append(name)
+    return names

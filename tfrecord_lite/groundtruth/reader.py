@@ -1,0 +1,271 @@
+"""Read a Ground Truth output manifest into Samples: the one entry point of the reading side.
+
+Two streaming passes: the first counts label types, picks the label attribute and assembles the
+class table; the second validates each line, resolves its image (header only) and keeps a lean
+Sample whose pixels are loaded lazily.  Every per-item problem goes through the error policy.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..dataset.sample import Box, Sample
+from ..errors import ErrorPolicy, InputError
+from .classes import ClassTable, ClassUnion, read_classes_file
+from .images import ImageIndex, ImageReader, assign_names, read_header
+from .labels import (
+    DetectionLabel,
+    SegmentationLabel,
+    TagLabel,
+    class_map_of,
+    is_rejection,
+    parse_label,
+    task_of,
+    to_yolo,
+)
+from .manifest import (
+    SUPPORTED_TYPES,
+    VERIFICATION_TYPE,
+    AttributeCensus,
+    LabelPair,
+    find_pairs,
+    iter_lines,
+    orphan_types,
+)
+from .masks import MaskReader, check_mask
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    images_dir: Path
+    label_attribute: str | None = None
+    classes_file: Path | None = None
+    policy: ErrorPolicy = "raise"
+    drop_rejected: bool = False          # drop images whose label-verification says "wrong"
+
+
+@dataclass
+class ReadReport:
+    """What was read, chosen and skipped, for the converter's summary."""
+
+    lines: int                 # non-blank lines read
+    label_attribute: str       # the attribute used (chosen or newest creation-date)
+    task: str                  # "object-detection", "semantic-segmentation", "image-classification"
+    skipped: dict[str, int] = field(default_factory=dict)    # reason -> count
+    examples: dict[str, str] = field(default_factory=dict)   # reason -> first message
+    clipped_boxes: int = 0
+    dropped_boxes: int = 0
+    size_mismatches: int = 0
+    exif_reencoded: int = 0
+    found_types: dict[str, int] = field(default_factory=dict)  # label type -> lines
+
+    def skip(self, error: InputError) -> None:
+        self.skipped[error.reason] = self.skipped.get(error.reason, 0) + 1
+        self.examples.setdefault(error.reason, str(error))
+
+    def summary(self) -> str:
+        """One paragraph for humans: what was used and what was left out, by reason."""
+        text = (f"{self.lines} lines, label attribute {self.label_attribute!r} ({self.task})")
+        if self.skipped:
+            text += "; skipped: " + ", ".join(
+                f"{reason} {count}" for reason, count in sorted(self.skipped.items()))
+        extra = [f"{name} {value}" for name, value in (
+            ("clipped boxes", self.clipped_boxes), ("dropped boxes", self.dropped_boxes),
+            ("image_size mismatches", self.size_mismatches),
+            ("EXIF re-encoded", self.exif_reencoded)) if value]
+        return text + ("; " + ", ".join(extra) if extra else "")
+
+
+@dataclass
+class ReadResult:
+    samples: list[Sample]      # in manifest order
+    classes: list[str]
+    report: ReadReport
+
+
+class _Skip(Exception):
+    """A line that is not an error but is left out (unlabelled, other type, rejected...)."""
+
+    def __init__(self, error: InputError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass
+class _Context:
+    path: str
+    options: ReadOptions
+    attribute: str
+    type: str
+    task: str
+    union: ClassUnion
+    table: ClassTable
+    index: ImageIndex
+    report: ReadReport
+
+
+def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
+    """Read a Ground Truth output manifest and the images it names into Samples.
+
+    Raises InputError for whole-file problems (empty, no usable labels, missing images folder)
+    and, with policy "raise", for the first bad line; otherwise bad lines are counted by reason.
+    """
+    path = str(manifest)
+    index = ImageIndex(Path(options.images_dir))
+    fixed = read_classes_file(options.classes_file) if options.classes_file else None
+    census, unions, lines = _first_pass(manifest, options.policy)
+    if not lines:
+        raise InputError(path, 0, "the manifest has no lines",
+                         hint="expected one JSON object per line", reason="empty")
+    stats = census.choose(options.label_attribute, path)
+    union = unions.get(stats.attribute, ClassUnion())
+    skip_background = SUPPORTED_TYPES[stats.type] == "semantic-segmentation"
+    table = ClassTable.build(union, fixed, str(options.classes_file) if fixed else None,
+                             frozenset({0}) if skip_background else frozenset())
+    task = SUPPORTED_TYPES[stats.type]
+    if task == "image-classification-multilabel":
+        task = "image-classification"  # both become image-level tags
+    report = ReadReport(lines, stats.attribute, task, found_types=dict(census.found_types))
+    ctx = _Context(path, options, stats.attribute, stats.type, task, union, table, index,
+                   report)
+
+    pending = []
+    for line_no, obj in iter_lines(manifest):
+        try:
+            if isinstance(obj, InputError):
+                raise obj
+            item = _read_line(ctx, line_no, obj)
+        except _Skip as soft:
+            report.skip(soft.error)
+            continue
+        except InputError as error:
+            _apply_policy(error, options.policy, report)
+            continue
+        except Exception as exc:  # belt and braces: a line must never crash the reader
+            _apply_policy(InputError(path, line_no, f"cannot read line ({exc!r})",
+                                     reason="invalid"), options.policy, report)
+            continue
+        pending.append(item)
+
+    if not pending:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(report.skipped.items())) or "none"
+        raise InputError(path, 0, f"no usable samples for label attribute {stats.attribute!r}",
+                         hint=f"lines skipped by reason: {reasons}; label types found: "
+                         f"{census.describe()}", reason="no-labels")
+    names = assign_names([item[1] for item in pending])
+    samples = []
+    for name, (line_no, _rel, ref, width, height, reader, boxes, tags, mask) in zip(names, pending):
+        samples.append(Sample(ref, line_no, name, width, height, reader, boxes, tags, mask))
+        if reader.reencode:
+            report.exif_reencoded += 1
+    return ReadResult(samples, list(table.names), report)
+
+
+def _first_pass(manifest: Path, policy: ErrorPolicy
+                ) -> tuple[AttributeCensus, dict[str, ClassUnion], int]:
+    """Count label types per attribute and build each attribute's class union."""
+    path = str(manifest)
+    census = AttributeCensus()
+    unions: dict[str, ClassUnion] = {}
+    lines = 0
+    for line_no, obj in iter_lines(manifest):
+        lines += 1
+        if isinstance(obj, InputError):
+            if policy == "raise":
+                raise obj
+            continue
+        pairs = find_pairs(obj)
+        census.add_line(pairs, orphan_types(obj), line_no)
+        for pair in pairs:
+            if task_of(pair) is None or pair.failed:
+                continue
+            try:
+                mapping = class_map_of(pair, path, line_no)
+            except InputError:
+                continue  # reported by the second pass, under the policy
+            unions.setdefault(pair.attribute, ClassUnion()).add(mapping, line_no)
+    return census, unions, lines
+
+
+def _apply_policy(error: InputError, policy: ErrorPolicy, report: ReadReport) -> None:
+    if policy == "raise":
+        raise error
+    report.skip(error)
+    if policy == "warn":
+        warnings.warn(str(error), stacklevel=3)
+
+
+def _soft(ctx: _Context, line: int, message: str, reason: str, value: object = None) -> _Skip:
+    return _Skip(InputError(ctx.path, line, message, value=value, reason=reason))
+
+
+def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
+    """Validate one line and return its pending sample (everything but the output name)."""
+    pairs = find_pairs(obj)
+    chosen = next((p for p in pairs if p.attribute == ctx.attribute), None)
+    if chosen is None:
+        raise _not_chosen(ctx, line, pairs)
+    if chosen.failed:
+        raise _soft(ctx, line, f"{ctx.attribute!r} is a failed item (metadata without a type "
+                    "or with a failure/error key)", "failed")
+    if chosen.type != ctx.type:
+        raise _soft(ctx, line, f"{ctx.attribute!r} has type {chosen.type!r} on this line",
+                    f"other-type:{chosen.type}")
+    if ctx.options.drop_rejected and _rejected(pairs):
+        raise _soft(ctx, line, "label-verification says the label is wrong", "rejected")
+    ref = obj.get("source-ref")
+    if not isinstance(ref, str) or not ref.strip():
+        raise InputError(ctx.path, line, "line has no source-ref string", value=ref,
+                         hint="image lines name their image in 'source-ref'",
+                         reason="missing-source-ref")
+    ctx.union.check_line(ctx.path, line)
+    label = parse_label(chosen, ctx.path, line)
+    rel, stored = ctx.index.resolve(ref, ctx.path, line)
+    header = read_header(ctx.index.full(stored), ref, ctx.path, line)
+    boxes: tuple[Box, ...] = ()
+    tags: tuple[str, ...] = ()
+    mask = None
+    if isinstance(label, DetectionLabel):
+        boxes, clipped, dropped = to_yolo(label.boxes, label.class_map, ctx.table, header.width,
+                                          header.height, ctx.path, line)
+        ctx.report.clipped_boxes += clipped
+        ctx.report.dropped_boxes += dropped
+        if label.image_size is not None and label.image_size != (header.width, header.height):
+            ctx.report.size_mismatches += 1
+    elif isinstance(label, TagLabel):
+        for tag in label.tags:
+            ctx.table.index(tag, ctx.path, line)
+        tags = label.tags
+    elif isinstance(label, SegmentationLabel):
+        entries = tuple(
+            (key, 0 if key == 0 else ctx.table.index(name, ctx.path, line) + 1, color)
+            for key, name, color in label.colors)
+        mfile = ctx.index.full(ctx.index.resolve(label.mask_ref, ctx.path, line, what="mask")[1])
+        check_mask(mfile, label.mask_ref, ctx.path, line, header.width, header.height)
+        mask = MaskReader(mfile, label.mask_ref, entries, ctx.path, line)
+    reader = ImageReader(ctx.index.root, stored, header.reencode, ctx.path, line)
+    return (line, rel, ref, header.width, header.height, reader, boxes, tags, mask)
+
+
+def _rejected(pairs: list[LabelPair]) -> bool:
+    """The newest label-verification on the line decides."""
+    checks = [p for p in pairs if p.type == VERIFICATION_TYPE]
+    if not checks:
+        return False
+    newest = max(checks, key=lambda p: (p.date is not None, p.date or 0.0))
+    return is_rejection(newest)
+
+
+def _not_chosen(ctx: _Context, line: int, pairs: list[LabelPair]) -> _Skip:
+    """Why a line without the chosen attribute is left out: failed, other type, or unlabelled."""
+    if any(p.failed for p in pairs):
+        return _soft(ctx, line, "failed item (metadata without a type or with a failure/error "
+                     "key)", "failed")
+    others = [p.type for p in pairs if p.type not in SUPPORTED_TYPES
+              and p.type != VERIFICATION_TYPE]
+    if others and not any(p.type in SUPPORTED_TYPES for p in pairs):
+        return _soft(ctx, line, f"label type {others[0]!r} is not converted",
+                     f"other-type:{others[0]}", others[0])
+    return _soft(ctx, line, f"no {ctx.attribute!r} label on this line", "unlabelled")
