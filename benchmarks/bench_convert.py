@@ -1,0 +1,120 @@
+"""`tfrecord-lite convert` vs the TensorFlow baseline converter, as whole processes.
+
+Wall time includes interpreter start and imports (what a user waits for); peak memory is the
+largest resident set in the process tree (getrusage's ru_maxrss over the children: with
+--workers it is the biggest single process, not the sum).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from synth import average_image_bytes, make_dataset
+
+from tfrecord_lite import tf_record_iterator
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+
+# A tiny launcher measures the command: a child forked from this (big) benchmark process would
+# report the parent's resident set as its own peak, since Linux keeps the pre-exec high-water mark.
+_LAUNCHER = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+    "t = time.perf_counter() - t\n"
+    "print(rc, t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+
+
+def run_child(cmd: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS in bytes of one command; raises with its stderr if it fails."""
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], stdout=subprocess.PIPE,
+                              stderr=err, text=True,
+                              env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), check=True)
+        rc, elapsed, maxrss_kb = proc.stdout.split()
+        if int(rc) != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(cmd)} exited {rc}:\n"
+                               f"{err.read().decode(errors='replace')[-3000:]}")
+    return float(elapsed), int(maxrss_kb) * 1024
+
+
+def ours_cmd(ds: Path, out: Path, partition: float, workers: int) -> list[str]:
+    return [str(BIN / "tfrecord-lite"), "convert", "-a", str(ds / "output.manifest"),
+            "-i", str(ds / "images"), "-o", str(out), "-s", "0.2", "-p", str(partition),
+            "--workers", str(workers), "-q"]
+
+
+def tf_cmd(ds: Path, out: Path, partition: float) -> list[str]:
+    return [sys.executable, str(HERE / "tf_converter.py"), "-a", str(ds / "output.manifest"),
+            "-i", str(ds / "images"), "-o", str(out), "-s", "0.2", "-p", str(partition)]
+
+
+def count_records(out: Path) -> int:
+    return sum(1 for f in sorted(out.glob("tfrecord_*/*.tfrecord"))
+               for _ in tf_record_iterator(str(f), verify=False))
+
+
+def _timed(name: str, cmd: list[str], out: Path, repeats: int) -> dict[str, Any]:
+    times, peaks = [], []
+    for _ in range(repeats):
+        shutil.rmtree(out, ignore_errors=True)
+        elapsed, peak = run_child(cmd)
+        times.append(elapsed)
+        peaks.append(peak)
+    return {"name": name, "seconds": statistics.median(times), "peak": max(peaks),
+            "records": count_records(out)}
+
+
+def convert_benchmarks(work: Path, sizes: list[int], memory_lines: int,
+                       tf_memory: bool = False) -> list[dict[str, Any]]:
+    """One row per dataset size: ours (1 and 2 workers) vs the TF converter."""
+    rows = []
+    for count in sizes:
+        ds = make_dataset(work / f"ds-{count}", count)
+        partition = 4.0 if count < 1000 else 100.0
+        repeats = 3 if count < 1000 else 1
+        out = work / "out"
+        results: list[dict[str, Any]] = []
+        # interleave the three so background load is shared
+        for _ in range(repeats):
+            results.append(_timed("tfrecord-lite", ours_cmd(ds, out, partition, 1), out, 1))
+            results.append(_timed("tfrecord-lite --workers 2", ours_cmd(ds, out, partition, 2),
+                                  out, 1))
+            results.append(_timed("TF converter", tf_cmd(ds, out, partition), out, 1))
+        shutil.rmtree(out, ignore_errors=True)
+        merged: dict[str, dict[str, Any]] = {}
+        for r in results:
+            m = merged.setdefault(r["name"], {"times": [], "peaks": [], "records": r["records"]})
+            m["times"].append(r["seconds"])
+            m["peaks"].append(r["peak"])
+        summary = {k: {"seconds": statistics.median(v["times"]), "peak": max(v["peaks"]),
+                       "records": v["records"]} for k, v in merged.items()}
+        rows.append({"images": count, "avg_jpeg": average_image_bytes(ds), "results": summary})
+
+    if memory_lines:
+        ds = make_dataset(work / f"ds-{memory_lines}-small", memory_lines, width=96, height=72,
+                          hardlink=True)
+        out = work / "out"
+        summary = {}
+        runs = [("tfrecord-lite", ours_cmd(ds, out, 100.0, 1)),
+                ("tfrecord-lite --workers 2", ours_cmd(ds, out, 100.0, 2))]
+        if tf_memory:
+            runs.append(("TF converter", tf_cmd(ds, out, 100.0)))
+        for name, cmd in runs:
+            r = _timed(name, cmd, out, 1)
+            summary[name] = {"seconds": r["seconds"], "peak": r["peak"], "records": r["records"]}
+        shutil.rmtree(out, ignore_errors=True)
+        rows.append({"images": memory_lines, "avg_jpeg": average_image_bytes(ds),
+                     "results": summary, "memory_run": True})
+    return rows

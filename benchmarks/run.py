@@ -1,0 +1,196 @@
+"""`make bench`: tfrecord_lite vs TensorFlow vs the `tfrecord` package, side by side in one run.
+
+    .venv-tf/bin/python benchmarks/run.py            # default, a few minutes
+    .venv-tf/bin/python benchmarks/run.py --full     # adds the 20,000-image conversion
+    .venv-tf/bin/python benchmarks/run.py --quick    # smaller sizes, for trying changes
+
+Prints markdown tables (medians and ratios only: the machine is shared and noisy) and writes them
+to build/bench/results.md.  Run it in `.venv-tf` (TensorFlow and `tfrecord` installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = HERE.parent
+WORK = ROOT / "build" / "bench"
+
+
+def _cell(row: dict[str, Any], name: str) -> str:
+    from timing import fmt_rate, fmt_seconds
+
+    t = row["times"].get(name)
+    if t is None:
+        return "-"
+    return f"{fmt_seconds(t)} ({fmt_rate(row['bytes'], t)})" if row["bytes"] else fmt_seconds(t)
+
+
+def _verdict(passed: bool | None) -> str:
+    return "-" if passed is None else ("**pass**" if passed else "**MISS**")
+
+
+def io_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| case | tfrecord_lite | tf.io (TensorFlow) | `tfrecord` pkg | other | "
+        "TF time / ours | target | result |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        other = "-"
+        if "plain f.write" in row["times"]:
+            other = f"plain f.write {_cell(row, 'plain f.write')}"
+        elif "tf.data" in row["times"]:
+            other = f"tf.data, batches of 1024: {_cell(row, 'tf.data')}"
+        if "vs_page_cache" in row:
+            target = f"ours <= 1.25x f.write (is {row['vs_page_cache']:.2f}x)"
+        elif row["target"] is not None:
+            target = f">= {row['target']:g}x TF"
+        else:
+            target = "-"
+        lines.append(
+            f"| {row['case']} | {_cell(row, 'tfrecord_lite')} | {_cell(row, 'tf.io')} | "
+            f"{_cell(row, 'tfrecord pkg')} | {other} | {row['ratio']:.2f}x | {target} | "
+            f"{_verdict(row['passed'])} |"
+        )
+    return lines
+
+
+def convert_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| manifest | tfrecord-lite convert | --workers 2 | TF converter | "
+        "TF time / ours | peak RSS: ours / --workers 2 / TF |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        r = row["results"]
+
+        def t(name: str, r: dict[str, Any] = r) -> str:
+            return f"{r[name]['seconds']:.2f} s" if name in r else "-"
+
+        def m(name: str, r: dict[str, Any] = r) -> str:
+            return f"{r[name]['peak'] / 2**20:,.0f} MB" if name in r else "-"
+
+        ratio = (f"{r['TF converter']['seconds'] / r['tfrecord-lite']['seconds']:.1f}x"
+                 if "TF converter" in r else "-")
+        what = f"{row['images']:,} images (~{row['avg_jpeg'] / 1000:.0f} KB JPEG)"
+        if row.get("memory_run"):
+            what = f"{row['images']:,} lines (small {row['avg_jpeg'] / 1000:.0f} KB JPEGs)"
+        lines.append(f"| {what} | {t('tfrecord-lite')} | {t('tfrecord-lite --workers 2')} | "
+                     f"{t('TF converter')} | {ratio} | {m('tfrecord-lite')} / "
+                     f"{m('tfrecord-lite --workers 2')} / {m('TF converter')} |")
+        counts = {v["records"] for v in r.values()}
+        if counts != {row["images"]}:
+            lines.append(f"| (record counts differ: {sorted(counts)}) | | | | | |")
+    return lines
+
+
+def footprint_table(size: dict[str, Any], start: dict[str, float]) -> list[str]:
+    mb = 1e6
+    return [
+        "| measure | value | goal | result |",
+        "|---|---|---|---|",
+        f"| installed size, tfrecord_lite + its dependencies (pip install --target) | "
+        f"{size['total'] / mb:.1f} MB (ours alone {size['ours'] / mb:.2f} MB, wheel "
+        f"{size['wheel'] / 1e3:.0f} KB) | <= 30 MB | {_verdict(size['total'] <= 30 * mb)} |",
+        f"| tensorflow package alone, for scale | {size['tensorflow'] / mb:,.0f} MB | - | - |",
+        f"| `tfrecord-lite --help` wall time (median) | {start['help']:.3f} s (bare `python -c "
+        f"pass`: {start['python']:.3f} s) | < 0.2 s | {_verdict(start['help'] < 0.2)} |",
+        f"| `python -c 'import tfrecord_lite'` (median) | {start['import_ours']:.3f} s | - | - |",
+        f"| `python -c 'import tensorflow'` (median of 3) | {start['import_tf']:.2f} s | - | - |",
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--full", action="store_true",
+                        help="also convert 20,000 images (a few more minutes; ~1.2 GB on disk)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer images")
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["io", "read", "example", "footprint", "convert"],
+                        help="sections to leave out")
+    parser.add_argument("--memory-lines", type=int, default=100_000,
+                        help="lines of the manifest whose conversion's peak memory is measured")
+    args = parser.parse_args()
+
+    import tensorflow as tf
+
+    import tfrecord_lite
+
+    started = time.perf_counter()
+    WORK.mkdir(parents=True, exist_ok=True)
+    out: list[str] = [
+        "## Benchmarks",
+        "",
+        f"`make bench` ({'--full' if args.full else 'default run'}) on {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, tfrecord_lite "
+        f"{tfrecord_lite.__version__}, TensorFlow {tf.__version__}.  Times are medians of "
+        "interleaved repeats; ratios above 1 mean tfrecord_lite is faster.",
+        "",
+    ]
+
+    def emit(lines: list[str]) -> None:
+        print(f"[{time.perf_counter() - started:.0f} s]", file=sys.stderr, flush=True)
+        out.extend(lines)
+        out.append("")
+        print("\n".join(lines), flush=True)
+        print(flush=True)
+
+    from bench_io import example_benchmarks, read_benchmarks, write_benchmarks
+
+    rows: list[dict[str, Any]] = []
+    if "io" not in args.skip:
+        print("writing records ...", file=sys.stderr, flush=True)
+        rows += write_benchmarks(WORK / "io", quick=args.quick)
+    if "example" not in args.skip:
+        print("building Examples ...", file=sys.stderr, flush=True)
+        rows += example_benchmarks(quick=args.quick)
+    if "read" not in args.skip:
+        print("reading records ...", file=sys.stderr, flush=True)
+        rows += read_benchmarks(WORK / "io", quick=args.quick)
+    if rows:
+        emit(["### Records and Examples", "", *io_table(rows)])
+    misses = [r["case"] for r in rows if r["passed"] is False]
+
+    if "footprint" not in args.skip:
+        from footprint import installed_size, startup_times
+
+        print("measuring footprint ...", file=sys.stderr, flush=True)
+        size, start = installed_size(), startup_times()
+        emit(["### Footprint", "", *footprint_table(size, start)])
+        if size["total"] > 30e6:
+            misses.append(f"installed size {size['total'] / 1e6:.1f} MB > 30 MB")
+        if start["help"] >= 0.2:
+            misses.append(f"tfrecord-lite --help {start['help']:.3f} s >= 0.2 s")
+
+    if "convert" not in args.skip:
+        from bench_convert import convert_benchmarks
+
+        sizes = [60] if args.quick else [240]
+        if args.full:
+            sizes.append(20_000)
+        memory_lines = 10_000 if args.quick else args.memory_lines
+        print(f"converting {sizes} images, {memory_lines:,}-line manifest for memory ...",
+              file=sys.stderr, flush=True)
+        conv = convert_benchmarks(WORK, sizes, memory_lines, tf_memory=args.full)
+        emit(["### Converter (whole process: start-up, imports, reading, writing)", "",
+              *convert_table(conv)])
+
+    summary = f"Targets missed: {'; '.join(misses)}." if misses else "All targets met."
+    emit([summary, f"(benchmark run took {time.perf_counter() - started:.0f} s)"])
+    (WORK / "results.md").write_text("\n".join(out), encoding="utf-8")
+    print(f"wrote {WORK / 'results.md'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

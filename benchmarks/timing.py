@@ -1,0 +1,60 @@
+"""Timing helpers: medians of interleaved repeats, because this machine is shared and noisy.
+
+Contenders of one case run round-robin (A, B, C, A, B, C, ...) so a burst of background load hits
+all of them rather than one, and only medians and ratios are reported.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+Setup = Callable[[], object]
+Run = Callable[[object], object]
+
+
+@dataclass
+class Contender:
+    """One implementation of a case: ``setup()`` (untimed) returns the state ``run`` consumes."""
+
+    name: str
+    run: Run
+    setup: Setup = lambda: None
+    times: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+def race(contenders: list[Contender], repeats: int, warmup: int = 1) -> dict[str, float]:
+    """Median seconds of each contender over ``repeats`` interleaved rounds (after warm-up)."""
+    for round_no in range(warmup + repeats):
+        for c in contenders:
+            state = c.setup()
+            gc.collect()
+            gc.disable()
+            try:
+                start = time.perf_counter()
+                c.run(state)
+                elapsed = time.perf_counter() - start
+            finally:
+                gc.enable()
+            if round_no >= warmup:
+                c.times.append(elapsed)
+    return {c.name: c.median for c in contenders}
+
+
+def fmt_seconds(s: float) -> str:
+    if s >= 1:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s * 1e6:.0f} us"
+
+
+def fmt_rate(nbytes: float, seconds: float) -> str:
+    return f"{nbytes / seconds / 1e6:,.0f} MB/s"

@@ -1,0 +1,108 @@
+"""TensorFlow and tfrecord_lite in one process, either import order; and we never pull TF in.
+
+Each check runs in a fresh interpreter, since import order only matters on first import (two
+protobuf descriptor pools, two copies of example.proto under different packages).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from compat_util import run_python
+
+ROUND_TRIP = r"""
+import sys, tempfile, os
+{imports}
+value = {{"image": b"\xff\xd8" * 10, "image_name": "caf\u00e9.jpg", "width": 640, "height": 480,
+         "objects": [0, 2], "bboxes": [0.5, 0.5, 0.25, 0.25, 0.1, 0.2, 0.3, 0.4]}}
+ours = tfrecord_lite.encode_example(value)
+theirs = tf.train.Example.FromString(ours)
+assert theirs.features.feature["width"].int64_list.value == [640]
+assert theirs.features.feature["image_name"].bytes_list.value == ["caf\u00e9.jpg".encode()]
+back = tfrecord_lite.decode_example(theirs.SerializeToString())
+assert back["objects"] == [0, 2] and back["image"] == [value["image"]], back
+# our message class and TF's live side by side (different proto packages, no pool clash)
+mine = tfrecord_lite.Example.FromString(theirs.SerializeToString())
+assert mine.features.feature["height"].int64_list.value == [480]
+assert type(mine).DESCRIPTOR.full_name != type(theirs).DESCRIPTOR.full_name
+path = os.path.join(tempfile.mkdtemp(), "x.tfrecord")
+with tfrecord_lite.TFRecordWriter(path) as w:
+    w.write(ours)
+got = [bytes(r) for r in tf.data.TFRecordDataset(path).as_numpy_iterator()]
+assert got == [ours], got
+print("ok", tf.__version__)
+"""
+
+
+@pytest.mark.parametrize(
+    "imports",
+    [
+        "import tensorflow as tf\nimport tfrecord_lite",
+        "import tfrecord_lite\nimport tensorflow as tf",
+    ],
+    ids=["tensorflow-first", "tfrecord_lite-first"],
+)
+def test_both_import_orders_work(tf: Any, imports: str) -> None:
+    proc = run_python(ROUND_TRIP.format(imports=imports))
+    assert proc.stdout.startswith("ok "), proc.stdout
+
+
+NO_TF = r"""
+import importlib, importlib.util, pkgutil, runpy, sys, io, contextlib
+import tfrecord_lite
+assert "tensorflow" not in sys.modules, "import tfrecord_lite imported tensorflow"
+from tfrecord_lite.cli import COMMANDS
+# subcommands whose module exists (they land one by one); each one's --help imports it
+present = [name for name, mod in COMMANDS.items() if importlib.util.find_spec(mod) is not None]
+for argv in [["--help"]] + [[name, "--help"] for name in present]:
+    sys.argv = ["tfrecord-lite", *argv]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            runpy.run_module("tfrecord_lite", run_name="__main__", alter_sys=True)
+        except SystemExit:
+            pass
+    assert "tensorflow" not in sys.modules, f"tfrecord-lite {argv} imported tensorflow"
+# every module of the package, imported: none may reach for TensorFlow
+failed = []
+for info in pkgutil.walk_packages(tfrecord_lite.__path__, "tfrecord_lite."):
+    if info.name.endswith("__main__"):
+        continue
+    try:
+        importlib.import_module(info.name)
+    except ImportError as exc:
+        failed.append(f"{info.name}: {exc}")
+leaked = sorted(m for m in sys.modules if m == "tensorflow" or m.startswith("tensorflow."))
+assert not leaked, leaked[:5]
+assert not any("tensorflow" in f for f in failed), failed
+print("ok", len(sys.modules))
+"""
+
+
+def test_product_never_imports_tensorflow(tf: Any) -> None:
+    """Even with TensorFlow installed, importing and running our CLI leaves it unloaded."""
+    proc = run_python(NO_TF)
+    assert proc.stdout.startswith("ok"), proc.stdout
+
+
+def test_cli_help_runs_as_module(tf: Any) -> None:
+    proc = run_python("import runpy, sys; sys.argv = ['tfrecord-lite', '--help']\n"
+                      "try:\n    runpy.run_module('tfrecord_lite', run_name='__main__')\n"
+                      "except SystemExit as e:\n    assert not e.code, e.code\n"
+                      "assert 'tensorflow' not in sys.modules")
+    assert "usage" in proc.stdout.lower()
+
+
+def test_no_tensorflow_in_product_source(tf: Any) -> None:
+    """A static backstop: no module of the package names tensorflow in an import."""
+    import tfrecord_lite
+
+    root = Path(tfrecord_lite.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            text = line.strip()
+            if text.startswith(("import ", "from ")) and "tensorflow" in text:
+                offenders.append(f"{path.relative_to(root)}:{n}: {text}")
+    assert not offenders, offenders
