@@ -65,94 +65,157 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
-def _field(tag: int, payload: bytes) -> bytes:
-    """A length-delimited field: tag byte, varint length, payload."""
-    n = len(payload)
-    return b"".join((bytes((tag,)), bytes((n,)) if n < 0x80 else _varint(n), payload))
+def _hdr(tag: int, n: int) -> bytes:
+    """Tag byte and varint length of a length-delimited field of n bytes."""
+    return bytes((tag, n)) if n < 0x80 else bytes((tag,)) + _varint(n)
 
 
-def _bytes_list(key: str, values: list) -> bytes:
-    out = []
+# Each encoder returns the parts of a serialised ``Feature`` and their total length, so that
+# large byte strings are copied once, by the final join, not once per nesting level.
+Parts = tuple[list, int]
+
+
+def _bytes_list(key: str, values) -> Parts:
+    parts: list = []
+    size = 0
     for v in values:
-        if isinstance(v, str):
-            v = v.encode("utf-8")
-        elif not isinstance(v, (bytes, bytearray, memoryview)):
-            raise ExampleError(
-                f"feature {key!r}: mixed value types: {type(v).__name__} {v!r} "
-                "in a list of bytes/str"
-            )
-        out.append(_field(0x0A, bytes(v)))
-    return _field(0x0A, b"".join(out))  # Feature.bytes_list = 1
+        if type(v) is not bytes:
+            if isinstance(v, str):
+                v = v.encode("utf-8")
+            elif isinstance(v, (bytes, bytearray, memoryview)):
+                v = bytes(v)
+            else:
+                raise ExampleError(
+                    f"feature {key!r}: mixed value types: {type(v).__name__} {v!r} "
+                    "in a list of bytes/str"
+                )
+        n = len(v)
+        h = bytes((0x0A, n)) if n < 0x80 else b"\x0a" + _varint(n)
+        parts += (h, v)
+        size += len(h) + n
+    head = _hdr(0x0A, size)  # Feature.bytes_list = 1
+    return [head, *parts], size + len(head)
 
 
-def _int64_list(key: str, values: list) -> bytes:
+def _int64_list(key: str, values) -> Parts:
     parts = []
     for v in values:
         if not isinstance(v, int):  # bool is an int
             raise ExampleError(
                 f"feature {key!r}: mixed value types: {type(v).__name__} {v!r} in a list of ints"
             )
+        if 0 <= v < 0x80:
+            parts.append(bytes((v,)))
+            continue
         if not _INT64_MIN <= v <= _INT64_MAX:
             raise ExampleError(f"feature {key!r}: {v} does not fit in int64")
         parts.append(_varint(int(v)))
     packed = b"".join(parts)
-    return _field(0x1A, _field(0x0A, packed) if packed else b"")  # Feature.int64_list = 3
+    body = _hdr(0x0A, len(packed)) + packed if packed else b""
+    out = _hdr(0x1A, len(body)) + body  # Feature.int64_list = 3
+    return [out], len(out)
 
 
-def _float_list(key: str, values: list) -> bytes:
+def _float_list(key: str, values) -> Parts:
     for v in values:
-        if not isinstance(v, float) or (abs(v) > _FLOAT32_MAX and math.isfinite(v)):
+        if type(v) is not float or (abs(v) > _FLOAT32_MAX and math.isfinite(v)):
             if isinstance(v, float):
+                if abs(v) <= _FLOAT32_MAX or not math.isfinite(v):
+                    continue  # a float subclass
                 raise ExampleError(f"feature {key!r}: {v!r} is outside float32's range")
             raise ExampleError(
                 f"feature {key!r}: mixed value types: {type(v).__name__} {v!r} in a list of floats"
             )
-    packed = struct.pack(f"<{len(values)}f", *values) if values else b""
-    return _field(0x12, _field(0x0A, packed) if packed else b"")  # Feature.float_list = 2
+    n = len(values)
+    body = _hdr(0x0A, 4 * n) + struct.pack(f"<{n}f", *values) if n else b""
+    out = _hdr(0x12, len(body)) + body  # Feature.float_list = 2
+    return [out], len(out)
 
 
-def _feature(key: str, value: Any) -> bytes:
-    """The serialised ``Feature`` for one plain value (scalar or sequence)."""
-    if isinstance(value, (bytes, bytearray, memoryview, str)):
-        return _bytes_list(key, [value])
-    if isinstance(value, float):
-        return _float_list(key, [value])
-    if isinstance(value, int):
-        return _int64_list(key, [value])
-    if isinstance(value, FloatValues):
-        return _float_list(key, [float(v) if isinstance(v, int) else v for v in value])
-    if isinstance(value, IntValues):
-        return _int64_list(key, list(value))
-    if isinstance(value, BytesValues):
-        return _bytes_list(key, list(value))
+def _typed_floats(key: str, value) -> Parts:
+    return _float_list(key, [float(v) if type(v) is int else v for v in value])
+
+
+def _sequence(key: str, value) -> Parts:
+    if not value:
+        return [], 0  # no kind: TensorFlow reads it as an empty list of any type
+    first = value[0]
+    if isinstance(first, (bytes, bytearray, memoryview, str)):
+        return _bytes_list(key, value)
+    if isinstance(first, float):
+        return _float_list(key, value)
+    if isinstance(first, int):
+        if any(isinstance(v, float) for v in value):
+            raise ExampleError(
+                f"feature {key!r}: mixed ints and floats {list(value)[:8]!r}; "
+                "make them all float to store a float_list"
+            )
+        return _int64_list(key, value)
+    return _unsupported(key, value)
+
+
+def _unsupported(key: str, value) -> Parts:
+    raise ExampleError(
+        f"feature {key!r}: unsupported value {type(value).__name__} {value!r:.80}; use bytes, "
+        "str, int, bool, float or a list/tuple of one of those (or BytesValues/FloatValues/"
+        "IntValues for a typed list)"
+    )
+
+
+def _message(key: str, value) -> Parts:
     if isinstance(value, BytesList):
-        return _bytes_list(key, list(value.value))
+        return _bytes_list(key, value.value)
     if isinstance(value, FloatList):
         return _float_list(key, list(value.value))
     if isinstance(value, Int64List):
-        return _int64_list(key, list(value.value))
-    if isinstance(value, Feature):
-        return value.SerializeToString(deterministic=True)
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return b""  # no kind: TensorFlow reads it as an empty list of any type
-        first = value[0]
-        if isinstance(first, (bytes, bytearray, memoryview, str)):
-            return _bytes_list(key, list(value))
-        if isinstance(first, float):
-            return _float_list(key, list(value))
-        if isinstance(first, int):
-            if any(isinstance(v, float) for v in value):
-                raise ExampleError(
-                    f"feature {key!r}: mixed ints and floats {list(value)[:8]!r}; "
-                    "make them all float to store a float_list"
-                )
-            return _int64_list(key, list(value))
-    raise ExampleError(
-        f"feature {key!r}: unsupported value {type(value).__name__} {value!r:.80}; use bytes, "
-        "str, int, bool, float or a list/tuple of one of those (or BytesList/FloatList/Int64List "
-        "for a typed empty list)"
-    )
+        return _int64_list(key, value.value)
+    data = value.SerializeToString(deterministic=True)  # a Feature
+    return [data], len(data)
+
+
+_BY_TYPE = {
+    bytes: lambda k, v: _bytes_list(k, (v,)),
+    str: lambda k, v: _bytes_list(k, (v,)),
+    bytearray: lambda k, v: _bytes_list(k, (v,)),
+    memoryview: lambda k, v: _bytes_list(k, (v,)),
+    int: lambda k, v: _int64_list(k, (v,)),
+    bool: lambda k, v: _int64_list(k, (v,)),
+    float: lambda k, v: _float_list(k, (v,)),
+    BytesValues: _bytes_list,
+    IntValues: _int64_list,
+    FloatValues: _typed_floats,
+    list: _sequence,
+    tuple: _sequence,
+    BytesList: _message,
+    FloatList: _message,
+    Int64List: _message,
+    Feature: _message,
+}
+
+
+def _feature(key: str, value: Any) -> Parts:
+    """The serialised ``Feature`` (as parts) for one plain value (scalar or sequence)."""
+    encode = _BY_TYPE.get(type(value))
+    if encode is None:  # subclasses of the supported types
+        encode = next((f for t, f in _BY_TYPE.items() if isinstance(value, t)), _unsupported)
+    return encode(key, value)
+
+
+_KEYS: dict[str, bytes] = {}  # feature name -> its encoded map-entry key field
+
+
+def _key_head(key: str) -> bytes:
+    k = key.encode("utf-8")
+    head = _hdr(0x0A, len(k)) + k
+    if len(_KEYS) < 4096:
+        _KEYS[key] = head
+    return head
+
+
+def _key_order(key: str) -> bytes:
+    """Protobuf's deterministic map order: a key sorts *after* the longer keys it is a prefix of
+    (``image_name`` before ``image``), i.e. bytewise order with an end marker above every byte."""
+    return key.encode("utf-8") + b"\xff"
 
 
 def encode_example(features: Mapping[str, Any]) -> bytes:
@@ -161,20 +224,29 @@ def encode_example(features: Mapping[str, Any]) -> bytes:
     ``bytes``/``str`` -> bytes_list, ``int``/``bool`` -> int64_list, ``float`` -> float_list,
     and lists/tuples of one of those.  An empty list has no kind (TensorFlow parses it as empty
     for any type); wrap values in ``FloatValues``/``IntValues``/``BytesValues`` to fix the type
-    (typed empty lists, ints stored as floats).
+    (typed empty lists, ints stored as floats).  Keys are in protobuf's deterministic order, so
+    the bytes equal TensorFlow's ``SerializeToString(deterministic=True)``.
     """
     if not isinstance(features, Mapping):
         raise ExampleError(
             f"encode_example needs a mapping of name -> values, not {type(features).__name__}"
         )
-    entries = []
-    for key in sorted(features):
+    for key in features:
         if not isinstance(key, str):
             raise ExampleError(f"feature names must be str, not {type(key).__name__} {key!r}")
-        feature = _feature(key, features[key])
-        # map entry: key = 1 (string), value = 2 (Feature); Features.feature = 1
-        entries.append(_field(0x0A, _field(0x0A, key.encode("utf-8")) + _field(0x12, feature)))
-    return _field(0x0A, b"".join(entries))  # Example.features = 1
+    out: list = []
+    total = 0
+    for key in sorted(features, key=_key_order):
+        parts, size = _feature(key, features[key])
+        # map entry {key = 1; value = 2}, itself field 1 of Features
+        head = (_KEYS.get(key) or _key_head(key)) + (
+            bytes((0x12, size)) if size < 0x80 else _hdr(0x12, size)
+        )
+        n = len(head) + size
+        entry = bytes((0x0A, n)) if n < 0x80 else _hdr(0x0A, n)
+        out += (entry, head, *parts)
+        total += len(entry) + n
+    return b"".join((_hdr(0x0A, total), *out))  # Example.features = 1
 
 
 def decode_example(data: bytes) -> dict[str, list]:

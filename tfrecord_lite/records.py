@@ -21,7 +21,6 @@ __all__ = [
     "TFRecordOptions",
     "TFRecordWriter",
     "tf_record_iterator",
-    "frame",
     "FRAME_OVERHEAD",
 ]
 
@@ -42,10 +41,18 @@ def _masked(data: bytes) -> int:
     return (((c >> 15) | (c << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
-def frame(record: bytes) -> bytes:
-    """One record with its framing, as it appears in an uncompressed file."""
-    header = _LEN.pack(len(record))
-    return b"".join((header, _U32.pack(_masked(header)), record, _U32.pack(_masked(record))))
+_HEADS: dict[int, bytes] = {}  # record length -> its 12 header bytes (lengths repeat a lot)
+_JOIN_LIMIT = 1 << 16  # records smaller than this are joined with their framing in one write
+_BATCH = 1 << 20  # write_many flushes its batch every MiB
+
+
+def _head(n: int) -> bytes:
+    """Length and masked length CRC: the first 12 bytes of a framed record."""
+    header = _LEN.pack(n)
+    head = header + _U32.pack(_masked(header))
+    if len(_HEADS) < 65536:
+        _HEADS[n] = head
+    return head
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,8 @@ class _Compressor:
 
     def __init__(self, out: BinaryIO, options: TFRecordOptions) -> None:
         self._out = out
-        self._z = zlib.compressobj(options.compression_level, zlib.DEFLATED, options.wbits)
+        # memLevel 9 is what TensorFlow's zlib stream uses; with zlib's default 8 the bytes differ
+        self._z = zlib.compressobj(options.compression_level, zlib.DEFLATED, options.wbits, 9)
         self.bytes_out = 0
 
     def write(self, data: bytes) -> None:
@@ -137,31 +145,47 @@ class TFRecordWriter:
     def write(self, record: bytes) -> None:
         """Append one record."""
         n = len(record)
-        header = _LEN.pack(n)
-        self._write(
-            b"".join((header, _U32.pack(_masked(header)), record, _U32.pack(_masked(record))))
-        )
+        head = _HEADS.get(n) or _head(n)
+        if n < _JOIN_LIMIT:
+            self._write(b"".join((head, record, _U32.pack(_masked(record)))))
+        else:  # no copy of a large record: three writes
+            self._write(head)
+            self._write(record)
+            self._write(_U32.pack(_masked(record)))
         self.records += 1
         self.bytes += n + FRAME_OVERHEAD
 
     def write_many(self, records: Iterable[bytes]) -> None:
         """Append many records with one write per batch: much faster for small records."""
-        pack_len, pack_u32 = _LEN.pack, _U32.pack
+        heads = _HEADS
+        pack_u32 = _U32.pack
+        crc = crc32c
         parts: list[bytes] = []
+        add = parts.extend
         size = 0
         count = 0
         for record in records:
-            header = pack_len(len(record))
-            parts += (header, pack_u32(_masked(header)), record, pack_u32(_masked(record)))
-            size += len(record) + FRAME_OVERHEAD
+            n = len(record)
+            c = crc(record)
+            add(
+                (
+                    heads.get(n) or _head(n),
+                    record,
+                    pack_u32((((c >> 15) | (c << 17)) + _MASK_DELTA) & 0xFFFFFFFF),
+                )
+            )
+            size += n
             count += 1
-            if len(parts) >= 4096:
+            if size > _BATCH:
                 self._write(b"".join(parts))
                 parts.clear()
+                self.records += count
+                self.bytes += size + FRAME_OVERHEAD * count
+                size = count = 0
         if parts:
             self._write(b"".join(parts))
         self.records += count
-        self.bytes += size
+        self.bytes += size + FRAME_OVERHEAD * count
 
     def flush(self) -> None:
         self._file.flush()

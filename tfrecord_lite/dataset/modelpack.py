@@ -7,11 +7,16 @@ the image as stored), ``objects`` (int64 indices into ``classes``) and ``bboxes`
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..example import BytesValues, FloatValues, IntValues, decode_example, encode_example
+from ..errors import ExampleError
+from ..example import _hdr, _varint, decode_example
 from .sample import Box, Sample
+
+_F32 = 3.4028234663852886e38
+_K_IMAGE = b"\x0a\x05image"
 
 #: feature name -> the kind of list it must hold
 SCHEMA: Mapping[str, type] = {
@@ -24,20 +29,62 @@ SCHEMA: Mapping[str, type] = {
 }
 
 
+def _entry(key: bytes, feature: bytes) -> bytes:
+    """A Features map entry {key, value} (field 1), key and serialised Feature given."""
+    body = _hdr(0x0A, len(key)) + key + _hdr(0x12, len(feature)) + feature
+    return _hdr(0x0A, len(body)) + body
+
+
+def _ints(values) -> bytes:
+    packed = b"".join(_varint(v) for v in values)
+    return _hdr(0x1A, len(packed) + len(_hdr(0x0A, len(packed))) if packed else 0) + (
+        _hdr(0x0A, len(packed)) + packed if packed else b""
+    )
+
+
+def encode_record(
+    image: bytes, name: str, width: int, height: int, objects: list[int], bboxes: list[float]
+) -> bytes:
+    """The ModelPack Example with the field order written out (the converter's hot path): the
+    same bytes as ``encode_example`` on the same values, without its type dispatch."""
+    for v in bboxes:
+        if not -_F32 <= v <= _F32:
+            raise ExampleError(f"bbox value {v!r} is not a finite float32")
+    n = len(bboxes)
+    packed = _hdr(0x0A, 4 * n) + struct.pack(f"<{n}f", *bboxes) if n else b""
+    name_b = name.encode("utf-8")
+    name_list = _hdr(0x0A, len(name_b)) + name_b
+    image_head = _hdr(0x0A, len(image))  # the image is never copied before the final join
+    image_list_len = len(image_head) + len(image)
+    image_feature_head = _hdr(0x0A, image_list_len)
+    image_feature_len = len(image_feature_head) + image_list_len
+    image_body_head = _K_IMAGE + _hdr(0x12, image_feature_len)
+    image_entry_head = _hdr(0x0A, len(image_body_head) + image_feature_len)
+    parts = [
+        _entry(b"bboxes", _hdr(0x12, len(packed)) + packed),  # protobuf's deterministic order:
+        _entry(b"height", _ints((height,))),  # a key sorts after longer keys it prefixes
+        _entry(b"image_name", _hdr(0x0A, len(name_list)) + name_list),
+        image_entry_head + image_body_head + image_feature_head + image_head,
+        image,
+        _entry(b"objects", _ints(objects)),
+        _entry(b"width", _ints((width,))),
+    ]
+    total = sum(map(len, parts))
+    return b"".join((_hdr(0x0A, total), *parts))
+
+
 def encode(sample: Sample, image: bytes) -> bytes:
     """The serialised Example for one sample, given the bytes to store as ``image``."""
     bboxes: list[float] = []
     for b in sample.boxes:
         bboxes += (b.cx, b.cy, b.w, b.h)
-    return encode_example(
-        {
-            "image": BytesValues((image,)),
-            "image_name": BytesValues((sample.name.encode("utf-8"),)),
-            "width": IntValues((sample.width,)),
-            "height": IntValues((sample.height,)),
-            "objects": IntValues(b.class_index for b in sample.boxes),
-            "bboxes": FloatValues(bboxes),
-        }
+    return encode_record(
+        image,
+        sample.name,
+        sample.width,
+        sample.height,
+        [b.class_index for b in sample.boxes],
+        bboxes,
     )
 
 
