@@ -8,7 +8,6 @@ back in order, so the output is byte-identical whatever the number of workers.
 from __future__ import annotations
 
 import errno
-import multiprocessing
 import os
 import time
 from collections import Counter
@@ -23,6 +22,7 @@ from .dataset.sample import Sample
 from .dataset.split import split_indices
 from .errors import ErrorPolicy, OutputError
 from .groundtruth.reader import ReadOptions, ReadReport, read_manifest
+from .parallel import chunked, ordered_map
 from .publish import INFO, Stage
 
 FORMATS = ("tfrecord", "json")
@@ -82,20 +82,6 @@ def _json_chunk(task: tuple[str, Sequence[int], Sequence[str]]) -> int:
     )
 
 
-def _run_chunks(func, tasks: list, workers: int) -> Iterator:
-    """Apply ``func`` to each task, in order, in this process or in forked workers."""
-    if workers <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        yield from map(func, tasks)
-        return
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(min(workers, len(tasks))) as pool:
-        yield from pool.imap(func, tasks)
-
-
-def _chunks(items: Sequence, size: int = _CHUNK) -> list:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 # --- the pipeline -------------------------------------------------------------------------------
 
 
@@ -131,6 +117,7 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
             classes_file=options.classes_file,
             policy=options.policy,
             drop_rejected=options.drop_rejected,
+            workers=options.workers,
         ),
     )
     samples, classes = read.samples, read.classes
@@ -139,7 +126,7 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
     for s in samples:
         result.objects.update(classes[b.class_index] for b in s.boxes)
         result.negatives += not s.boxes
-    _JOB.update(samples=samples, classes=classes)
+    _JOB.update(samples=samples, classes=classes)  # inherited by forked workers
     try:
         for split, indices in zip(SPLITS, (train, val)):
             if options.format == "tfrecord":
@@ -177,8 +164,10 @@ def _counted(items: Iterator[list], split: str, total: int, progress: Progress |
 
 def _write_tfrecord_split(options, root, split, indices, progress) -> info.SplitInfo:
     max_bytes = max(1, int(options.partition_mb * 1024 * 1024))
+    # Encoding stays in this process even with --workers: it is cheap next to moving the image
+    # bytes, and sending them through a pipe (or a spill file) costs more than it saves.
     records = _counted(
-        _run_chunks(_encode_chunk, _chunks(indices), options.workers),
+        map(_encode_chunk, chunked(indices, _CHUNK)),
         split,
         len(indices),
         progress,
@@ -197,7 +186,7 @@ def _write_json_split(options, root, split, indices, progress) -> info.SplitInfo
     ]
     written = 0
     done = 0
-    for task, nbytes in zip(tasks, _run_chunks(_json_chunk, tasks, options.workers)):
+    for task, nbytes in zip(tasks, ordered_map(_json_chunk, tasks, options.workers)):
         written += nbytes
         done += len(task[1])
         if progress:

@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from ..errors import InputError
+from .headers import sniff
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", re.DOTALL)
 _ORIENTATION = 0x0112
@@ -169,14 +170,20 @@ def _escape(ref: str, path: str, line: int, what: str) -> InputError:
 def read_header(file: str, ref: str, path: str, line: int) -> ImageHeader:
     """Size (upright) and EXIF decision from the image header; no pixels are decoded."""
     try:
-        with Image.open(file) as image:
-            width, height = image.size
-            orientation = 1
-            if image.format in ("JPEG", "MPO"):
-                try:
-                    orientation = int(image.getexif().get(_ORIENTATION, 1))
-                except Exception:  # a broken EXIF block: show the image as stored
+        with open(file, "rb") as handle:
+            fast = sniff(handle)
+            if fast is not None:
+                width, height, orientation = fast.width, fast.height, fast.orientation
+            else:
+                handle.seek(0)
+                with Image.open(handle) as image:
+                    width, height = image.size
                     orientation = 1
+                    if image.format in ("JPEG", "MPO"):
+                        try:
+                            orientation = int(image.getexif().get(_ORIENTATION, 1))
+                        except Exception:  # a broken EXIF block: show the image as stored
+                            orientation = 1
     except FileNotFoundError as exc:
         raise InputError(path, line, f"image not found: {file}", value=ref,
                          hint="check the images folder", reason="missing-image") from exc

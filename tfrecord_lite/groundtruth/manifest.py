@@ -37,11 +37,18 @@ Line = Union[dict, InputError]
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, Line]]:
-    """Yield ``(line_no, object)`` for every non-blank line, or ``(line_no, InputError)``.
+    """Yield ``(line_no, object)`` for every non-blank line, or ``(line_no, InputError)``."""
+    name = str(path)
+    for line_no, raw in iter_raw_lines(path):
+        yield line_no, raw if isinstance(raw, InputError) else parse_line(name, line_no, raw)
+
+
+def iter_raw_lines(path: Path) -> Iterator[tuple[int, bytes | InputError]]:
+    """Yield ``(line_no, bytes)`` for every non-blank line, or ``(line_no, InputError)``.
 
     Streams with a bounded read per line so one enormous line cannot exhaust memory.  Accepts a
     UTF-8 BOM and ``\\r\\n`` endings.  Errors are yielded, not raised, so one bad line does not
-    end the iteration.
+    end the iteration.  Lines stay undecoded so the decoding can happen in a worker process.
     """
     try:
         handle = open(path, "rb")
@@ -67,7 +74,7 @@ def iter_lines(path: Path) -> Iterator[tuple[int, Line]]:
                 raw = raw[len(_BOM):]
             if not raw.strip():
                 continue
-            yield line_no, parse_line(str(path), line_no, raw)
+            yield line_no, raw
 
 
 def _skip_rest_of_line(handle: Any) -> None:

@@ -8,11 +8,12 @@ Sample whose pixels are loaded lazily.  Every per-item problem goes through the 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..dataset.sample import Box, Sample
 from ..errors import ErrorPolicy, InputError
+from ..parallel import chunked, ordered_map
 from .classes import ClassTable, ClassUnion, read_classes_file
 from .images import ImageIndex, ImageReader, assign_names, read_header
 from .labels import (
@@ -32,7 +33,9 @@ from .manifest import (
     LabelPair,
     find_pairs,
     iter_lines,
+    iter_raw_lines,
     orphan_types,
+    parse_line,
 )
 from .masks import MaskReader, check_mask
 
@@ -44,6 +47,7 @@ class ReadOptions:
     classes_file: Path | None = None
     policy: ErrorPolicy = "raise"
     drop_rejected: bool = False          # drop images whose label-verification says "wrong"
+    workers: int = 1                     # processes validating lines and reading image headers
 
 
 @dataclass
@@ -132,22 +136,22 @@ def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
                    report)
 
     pending = []
-    for line_no, obj in iter_lines(manifest):
-        try:
-            if isinstance(obj, InputError):
-                raise obj
-            item = _read_line(ctx, line_no, obj)
-        except _Skip as soft:
-            report.skip(soft.error)
-            continue
-        except InputError as error:
-            _apply_policy(error, options.policy, report)
-            continue
-        except Exception as exc:  # belt and braces: a line must never crash the reader
-            _apply_policy(InputError(path, line_no, f"cannot read line ({exc!r})",
-                                     reason="invalid"), options.policy, report)
-            continue
-        pending.append(item)
+    _SHARED["ctx"] = ctx
+    try:
+        chunks = chunked(iter_raw_lines(manifest), _CHUNK)
+        for outcomes, counts in ordered_map(_read_chunk, chunks, options.workers):
+            report.clipped_boxes += counts[0]
+            report.dropped_boxes += counts[1]
+            report.size_mismatches += counts[2]
+            for kind, value in outcomes:
+                if kind == "ok":
+                    pending.append(value)
+                elif kind == "soft":
+                    report.skip(value)
+                else:
+                    _apply_policy(value, options.policy, report)
+    finally:
+        _SHARED.clear()
 
     if not pending:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(report.skipped.items())) or "none"
@@ -161,6 +165,33 @@ def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
         if reader.reencode:
             report.exif_reencoded += 1
     return ReadResult(samples, list(table.names), report)
+
+
+_SHARED: dict = {}  # the read context, inherited by forked workers
+_CHUNK = 64  # manifest lines per task
+
+
+def _read_chunk(chunk: list[tuple[int, bytes | InputError]]) -> tuple[list, tuple[int, int, int]]:
+    """Read lines into pending samples, soft skips and errors, keeping their order; the policy
+    is applied by the caller.  Runs in a worker process when ``workers > 1``."""
+    shared: _Context = _SHARED["ctx"]
+    ctx = replace(shared, report=ReadReport(0, shared.attribute, shared.task))
+    out: list[tuple[str, object]] = []
+    for line_no, raw in chunk:
+        try:
+            obj = raw if isinstance(raw, InputError) else parse_line(ctx.path, line_no, raw)
+            if isinstance(obj, InputError):
+                raise obj
+            out.append(("ok", _read_line(ctx, line_no, obj)))
+        except _Skip as soft:
+            out.append(("soft", soft.error))
+        except InputError as error:
+            out.append(("error", error))
+        except Exception as exc:  # belt and braces: a line must never crash the reader
+            out.append(("error", InputError(ctx.path, line_no, f"cannot read line ({exc!r})",
+                                            reason="invalid")))
+    r = ctx.report
+    return out, (r.clipped_boxes, r.dropped_boxes, r.size_mismatches)
 
 
 def _first_pass(manifest: Path, policy: ErrorPolicy
