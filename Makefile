@@ -6,7 +6,7 @@ PROTOVENV := .venv-proto
 GRPCIO_TOOLS := grpcio-tools==1.70.0   # bundles protoc 29.0 -> gencode for protobuf 5.29.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test lint unit proto proto-check protobuf-ends compat bench fuzz image image-test clean
+.PHONY: all venv demo test lint unit proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
 
 all: test
 
@@ -58,6 +58,12 @@ compat: $(TFVENV)/.ok
 
 bench: $(TFVENV)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py
+
+bench-full: $(TFVENV)/.ok
+	$(TFVENV)/bin/python benchmarks/run.py --full
+
+golden: $(TFVENV)/.ok
+	$(TFVENV)/bin/python tests/golden/make_golden.py
 
 fuzz: $(BIN)/.ok
 	bash scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
