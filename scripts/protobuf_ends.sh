@@ -4,7 +4,7 @@
 set -euo pipefail
 py=${1:-python3}
 cd "$(dirname "$0")/.."
-for pin in "protobuf==5.29.0" "protobuf>=6,<7"; do
+for pin in "protobuf==5.29.1" "protobuf>=6,<7"; do
   venv=".venv-pb-$(echo "$pin" | tr -c 'a-z0-9.' '_')"
   if [ ! -x "$venv/bin/python" ]; then
     "$py" -m venv "$venv"
@@ -12,5 +12,5 @@ for pin in "protobuf==5.29.0" "protobuf>=6,<7"; do
   fi
   "$venv/bin/pip" install -q "$pin" -e . pytest hypothesis
   echo "== $("$venv/bin/python" -c 'import google.protobuf as p; print("protobuf", p.__version__)')"
-  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_example.py tests/test_records.py tests/test_shards.py tests/test_crc.py
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_example.py tests/test_records.py tests/test_shards.py tests/test_crc.py tests/test_modelpack.py tests/test_golden.py tests/test_properties.py
 done

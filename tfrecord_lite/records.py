@@ -139,21 +139,27 @@ class TFRecordWriter:
         else:
             self._write = self._file.write
         self.records = 0
-        self.bytes = 0  # framed bytes before compression
+        self._payload = 0  # record bytes, without framing
         self._closed = False
 
     def write(self, record: bytes) -> None:
         """Append one record."""
         n = len(record)
-        head = _HEADS.get(n) or _head(n)
+        c = crc32c(record)
+        tail = _U32.pack((((c >> 15) | (c << 17)) + _MASK_DELTA) & 0xFFFFFFFF)
         if n < _JOIN_LIMIT:
-            self._write(b"".join((head, record, _U32.pack(_masked(record)))))
+            self._write(b"".join((_HEADS.get(n) or _head(n), record, tail)))
         else:  # no copy of a large record: three writes
-            self._write(head)
+            self._write(_HEADS.get(n) or _head(n))
             self._write(record)
-            self._write(_U32.pack(_masked(record)))
+            self._write(tail)
         self.records += 1
-        self.bytes += n + FRAME_OVERHEAD
+        self._payload += n
+
+    @property
+    def bytes(self) -> int:
+        """Framed bytes written so far, before compression."""
+        return self._payload + FRAME_OVERHEAD * self.records
 
     def write_many(self, records: Iterable[bytes]) -> None:
         """Append many records with one write per batch: much faster for small records."""
@@ -180,12 +186,12 @@ class TFRecordWriter:
                 self._write(b"".join(parts))
                 parts.clear()
                 self.records += count
-                self.bytes += size + FRAME_OVERHEAD * count
+                self._payload += size
                 size = count = 0
         if parts:
             self._write(b"".join(parts))
         self.records += count
-        self.bytes += size + FRAME_OVERHEAD * count
+        self._payload += size
 
     def flush(self) -> None:
         self._file.flush()

@@ -29,48 +29,77 @@ SCHEMA: Mapping[str, type] = {
 }
 
 
-def _entry(key: bytes, feature: bytes) -> bytes:
-    """A Features map entry {key, value} (field 1), key and serialised Feature given."""
-    body = _hdr(0x0A, len(key)) + key + _hdr(0x12, len(feature)) + feature
-    return _hdr(0x0A, len(body)) + body
+def _len(n: int) -> bytes:
+    return bytes((n,)) if n < 0x80 else _varint(n)
 
 
-def _ints(values) -> bytes:
-    packed = b"".join(_varint(v) for v in values)
-    return _hdr(0x1A, len(packed) + len(_hdr(0x0A, len(packed))) if packed else 0) + (
-        _hdr(0x0A, len(packed)) + packed if packed else b""
-    )
+def _entry(key_head: bytes, feature: bytes) -> bytes:
+    """A Features map entry {key, value} (field 1): the key's field given, then the Feature."""
+    n = len(feature)
+    body = key_head + (bytes((0x12, n)) if n < 0x80 else b"\x12" + _varint(n)) + feature
+    return b"\x0a" + _len(len(body)) + body
+
+
+def _int64_feature(values) -> bytes:
+    if not values:
+        return b"\x1a\x00"
+    if min(values) >= 0 and max(values) < 0x80:
+        packed = bytes(values)  # one-byte varints are the values themselves
+    else:
+        packed = b"".join([_varint(v) for v in values])
+    n = len(packed)
+    if n < 0x7E:
+        return bytes((0x1A, n + 2, 0x0A, n)) + packed
+    inner = b"\x0a" + _varint(n) + packed
+    return b"\x1a" + _varint(len(inner)) + inner
+
+
+def _int64_scalar(value: int) -> bytes:
+    v = _varint(value)
+    return bytes((0x1A, len(v) + 2, 0x0A, len(v))) + v
+
+
+_K = {
+    k: _hdr(0x0A, len(k)) + k
+    for k in (b"bboxes", b"height", b"image_name", b"image", b"objects", b"width")
+}
 
 
 def encode_record(
     image: bytes, name: str, width: int, height: int, objects: list[int], bboxes: list[float]
 ) -> bytes:
     """The ModelPack Example with the field order written out (the converter's hot path): the
-    same bytes as ``encode_example`` on the same values, without its type dispatch."""
-    for v in bboxes:
-        if not -_F32 <= v <= _F32:
-            raise ExampleError(f"bbox value {v!r} is not a finite float32")
+    same bytes as ``encode_example`` on the same values, without its type dispatch.  Keys are in
+    protobuf's deterministic order (a key sorts after the longer keys it prefixes)."""
     n = len(bboxes)
-    packed = _hdr(0x0A, 4 * n) + struct.pack(f"<{n}f", *bboxes) if n else b""
+    try:
+        floats = b"\x0a" + _len(4 * n) + struct.pack(f"<{n}f", *bboxes) if n else b""
+    except (OverflowError, struct.error) as exc:
+        raise ExampleError(f"bboxes {bboxes[:8]!r}: not float32 values ({exc})") from None
     name_b = name.encode("utf-8")
-    name_list = _hdr(0x0A, len(name_b)) + name_b
-    image_head = _hdr(0x0A, len(image))  # the image is never copied before the final join
-    image_list_len = len(image_head) + len(image)
-    image_feature_head = _hdr(0x0A, image_list_len)
-    image_feature_len = len(image_feature_head) + image_list_len
-    image_body_head = _K_IMAGE + _hdr(0x12, image_feature_len)
-    image_entry_head = _hdr(0x0A, len(image_body_head) + image_feature_len)
-    parts = [
-        _entry(b"bboxes", _hdr(0x12, len(packed)) + packed),  # protobuf's deterministic order:
-        _entry(b"height", _ints((height,))),  # a key sorts after longer keys it prefixes
-        _entry(b"image_name", _hdr(0x0A, len(name_list)) + name_list),
-        image_entry_head + image_body_head + image_feature_head + image_head,
-        image,
-        _entry(b"objects", _ints(objects)),
-        _entry(b"width", _ints((width,))),
-    ]
-    total = sum(map(len, parts))
-    return b"".join((_hdr(0x0A, total), *parts))
+    name_list = b"\x0a" + _len(len(name_b)) + name_b
+    n = len(image)
+    image_list = _len(n)  # + image: the image is never copied before the final join
+    image_feature = b"\x0a" + _len(n + len(image_list) + 1) + b"\x0a" + image_list
+    n += len(image_feature)
+    image_value = _K[b"image"] + b"\x12" + _len(n)
+    n += len(image_value)
+    head = b"".join(
+        (
+            _entry(_K[b"bboxes"], b"\x12" + _len(len(floats)) + floats),
+            _entry(_K[b"height"], _int64_scalar(height)),
+            _entry(_K[b"image_name"], b"\x0a" + _len(len(name_list)) + name_list),
+            b"\x0a",
+            _len(n),
+            image_value,
+            image_feature,
+        )
+    )
+    tail = _entry(_K[b"objects"], _int64_feature(objects)) + _entry(
+        _K[b"width"], _int64_scalar(width)
+    )
+    total = len(head) + len(image) + len(tail)
+    return b"".join((b"\x0a", _len(total), head, image, tail))
 
 
 def encode(sample: Sample, image: bytes) -> bytes:
