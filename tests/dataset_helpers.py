@@ -163,3 +163,15 @@ def write_json_dataset(
             (folder / f"{stem}.json").write_text(json.dumps(doc))
     write_info(root, {k: len(v) for k, v in splits.items()}, "json", classes)
     return root
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sample"
+
+
+def convert_sample(out: Path, *extra: str) -> Path:
+    """The built-in sample dataset converted into ``out`` (through the CLI)."""
+    from tfrecord_lite.cli import main
+
+    args = ["convert", "-a", str(SAMPLE / "output.manifest"), "-i", str(SAMPLE), "-o", str(out)]
+    assert main([*args, "-q", *extra]) == 0
+    return out

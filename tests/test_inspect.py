@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import struct
-from pathlib import Path
 
 import pytest
-from dataset_helpers import CLASSES, default_items, write_json_dataset, write_modelpack
+from dataset_helpers import (
+    CLASSES,
+    SAMPLE,
+    convert_sample,
+    default_items,
+    write_json_dataset,
+    write_modelpack,
+)
 
 from tfrecord_lite import TFRecordWriter, encode_example
 from tfrecord_lite.cli import main
 from tfrecord_lite.crc import masked_crc
 from tfrecord_lite.dataset.layout import detect_compression, resolve
 from tfrecord_lite.inspect import readable_bytes
-
-SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sample"
 
 
 def inspect_json(capsys, *args) -> tuple[int, dict]:
@@ -192,15 +196,7 @@ def test_json_format(tmp_path, capsys) -> None:
 
 
 def test_converted_sample(tmp_path, capsys) -> None:
-    if not (SAMPLE / "output.manifest").is_file():
-        pytest.skip("examples/sample is not there")
-    try:
-        import tfrecord_lite.convert_cli  # noqa: F401
-    except ImportError:
-        pytest.skip("the converter is not there yet")
-    out = tmp_path / "out"
-    args = ["convert", "-a", str(SAMPLE / "output.manifest"), "-i", str(SAMPLE), "-o", str(out)]
-    assert main([*args, "-q"]) == 0
+    out = convert_sample(tmp_path / "out")
     capsys.readouterr()
     code, report = inspect_json(capsys, out)
     assert code == 0

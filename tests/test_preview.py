@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
-from dataset_helpers import BACKGROUND, Item, write_json_dataset, write_modelpack
+from dataset_helpers import (
+    BACKGROUND,
+    Item,
+    convert_sample,
+    write_json_dataset,
+    write_modelpack,
+)
 from PIL import Image
 
 from tfrecord_lite import TFRecordWriter, encode_example
 from tfrecord_lite.cli import main
 from tfrecord_lite.dataset.layout import resolve
 from tfrecord_lite.preview import OUTLINE, TINT, box_rect, class_color, collect, tile_geometry
-
-SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sample"
 
 BOXES = [(0, 0.25, 0.5, 0.3, 0.5), (2, 0.7, 0.4, 0.4, 0.4)]
 
@@ -134,15 +136,7 @@ def test_not_modelpack_and_bad_output(tmp_path, capsys) -> None:
 
 
 def test_converted_sample(tmp_path, capsys) -> None:
-    if not (SAMPLE / "output.manifest").is_file():
-        pytest.skip("examples/sample is not there")
-    try:
-        import tfrecord_lite.convert_cli  # noqa: F401
-    except ImportError:
-        pytest.skip("the converter is not there yet")
-    out = tmp_path / "out"
-    args = ["convert", "-a", str(SAMPLE / "output.manifest"), "-i", str(SAMPLE), "-o", str(out)]
-    assert main([*args, "-q"]) == 0
+    out = convert_sample(tmp_path / "out")
     capsys.readouterr()
     png = tmp_path / "sheet.png"
     code, text = preview(capsys, out, "-o", png, "-n", "16")

@@ -44,6 +44,7 @@ def assert_whole_or_absent(out: Path, expected: int) -> bool:
     train, val = records(out / "tfrecord_train"), records(out / "tfrecord_val")
     assert (info["train"]["samples"], info["validation"]["samples"]) == (len(train), len(val))
     assert len(train) + len(val) == expected
+    assert main(["verify", str(out)]) == 0  # and `tfrecord-lite verify` passes it
     return True
 
 

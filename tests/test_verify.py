@@ -11,6 +11,7 @@ import pytest
 import yaml
 from dataset_helpers import (
     Item,
+    convert_sample,
     default_items,
     jpeg,
     mask_png,
@@ -23,8 +24,6 @@ from PIL import Image
 from tfrecord_lite import TFRecordWriter, encode_example, tf_record_iterator
 from tfrecord_lite.cli import main
 from tfrecord_lite.dataset.sample import Box
-
-SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sample"
 
 
 def verify(capsys, *args: str) -> tuple[int, str]:
@@ -293,28 +292,7 @@ def test_json_problems(tmp_path, capsys) -> None:
 
 
 def _convert(tmp_path: Path, *extra: str) -> Path:
-    if not (SAMPLE / "output.manifest").is_file():
-        pytest.skip("examples/sample is not there")
-    try:
-        import tfrecord_lite.convert_cli  # noqa: F401
-    except ImportError:
-        pytest.skip("the converter is not there yet")
-    out = tmp_path / "out"
-    code = main(
-        [
-            "convert",
-            "-a",
-            str(SAMPLE / "output.manifest"),
-            "-i",
-            str(SAMPLE),
-            "-o",
-            str(out),
-            "-q",
-            *extra,
-        ]
-    )
-    assert code == 0
-    return out
+    return convert_sample(tmp_path / "out", *extra)
 
 
 @pytest.mark.parametrize("fmt", ["tfrecord", "json"])

@@ -20,36 +20,31 @@ Defaults for --images and --output can also come from TFRECORD_LITE_IMAGES and
 TFRECORD_LITE_OUTPUT (the container sets /data_in and /data_out)."""
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(
-            f"{text} is outside [0, 1]: it is the fraction of images for validation"
-        )
-    return value
+def _checked(convert, ok, kind: str, rule: str):
+    """An argparse type: ``convert`` the text, then require ``ok(value)``, saying why not."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{text} {rule}")
+        return value
+
+    return parse
 
 
-def _megabytes(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of MB") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} must be a positive number of MB")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
+_fraction = _checked(
+    float,
+    lambda v: 0.0 <= v <= 1.0,
+    "a number",
+    "is outside [0, 1]: it is the fraction of images for validation",
+)
+_megabytes = _checked(
+    float, lambda v: 0.0 < v < float("inf"), "a number of MB", "must be a positive number of MB"
+)
+_positive_int = _checked(int, lambda v: v >= 1, "a whole number", "must be at least 1")
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
