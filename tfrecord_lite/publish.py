@@ -20,9 +20,9 @@ import shutil
 import uuid
 from pathlib import Path
 
+from .dataset.info import FILENAME as INFO
 from .errors import OutputError
 
-INFO = "dataset_info.yaml"
 _LOCK = ".tfrecord-lite.lock"
 _STAGE = re.compile(r"^\.(?:.*\.)?tfrecord-lite-(?:stage|old)-(\d+)-[0-9a-f]{8}$")
 

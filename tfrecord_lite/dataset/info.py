@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+FILENAME = "dataset_info.yaml"
+
 
 class _Quoted(str):
     """A string always written double-quoted, so names like ``no``, ``null`` or ``1e3`` read back
@@ -62,8 +64,3 @@ def render(
 
 def write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
-
-
-def read(path: Path) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as f:
-        return yaml.safe_load(f)

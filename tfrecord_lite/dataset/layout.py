@@ -18,9 +18,9 @@ from ..crc import masked_crc
 from ..errors import InputError
 from ..records import FRAME_OVERHEAD, tf_record_iterator
 from ..shards import ShardName
+from .info import FILENAME
 
 __all__ = [
-    "INFO_NAME",
     "DataFile",
     "Split",
     "Layout",
@@ -30,7 +30,6 @@ __all__ = [
     "display",
 ]
 
-INFO_NAME = "dataset_info.yaml"
 _TFRECORD_SUFFIXES = (".tfrecord", ".tfrecords", ".tfrec", ".record")
 _COMPRESSED_SUFFIXES = ("", ".gz", ".gzip", ".zz", ".zlib")
 _ZLIB_SECOND = (0x01, 0x5E, 0x9C, 0xDA)  # deflate, 32 K window, levels 0-1 / 2-5 / 6 / 7-9
@@ -234,7 +233,7 @@ def _dataset(info_path: Path) -> Layout:
 
 def _nearby_classes(folder: Path) -> list[str] | None:
     """Class names from a ``dataset_info.yaml`` one level up, for a split folder given alone."""
-    candidate = folder.parent / INFO_NAME
+    candidate = folder.parent / FILENAME
     if not candidate.is_file():
         return None
     try:
@@ -247,7 +246,7 @@ def resolve(path: str | os.PathLike[str]) -> Layout:
     """Find out what ``path`` is; raises ``InputError`` when it is nothing we can read."""
     given = Path(path)
     if given.is_dir():
-        info = given / INFO_NAME
+        info = given / FILENAME
         if info.is_file():
             return _dataset(info)
         split = _folder_split(_folder_split_name(given), given)

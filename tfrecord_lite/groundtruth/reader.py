@@ -69,18 +69,6 @@ class ReadReport:
         self.skipped[error.reason] = self.skipped.get(error.reason, 0) + 1
         self.examples.setdefault(error.reason, str(error))
 
-    def summary(self) -> str:
-        """One paragraph for humans: what was used and what was left out, by reason."""
-        text = (f"{self.lines} lines, label attribute {self.label_attribute!r} ({self.task})")
-        if self.skipped:
-            text += "; skipped: " + ", ".join(
-                f"{reason} {count}" for reason, count in sorted(self.skipped.items()))
-        extra = [f"{name} {value}" for name, value in (
-            ("clipped boxes", self.clipped_boxes), ("dropped boxes", self.dropped_boxes),
-            ("image_size mismatches", self.size_mismatches),
-            ("EXIF re-encoded", self.exif_reencoded)) if value]
-        return text + ("; " + ", ".join(extra) if extra else "")
-
 
 @dataclass
 class ReadResult:
