@@ -100,10 +100,23 @@ def test_tfrecord_layout_and_every_field(tmp_path, capsys) -> None:
 
 def test_reproducible_and_independent_of_workers(tmp_path) -> None:
     manifest = make_job(tmp_path / "job", 40)
-    for name, workers in [("a", 1), ("b", 1), ("c", 2)]:
-        assert run("-a", manifest, "-o", tmp_path / name, "-q", "--workers", workers) == 0
+    for name, workers in [("a", 1), ("b", 1), ("c", 2), ("d", 3)]:
+        args = ("-a", manifest, "-o", tmp_path / name, "-q", "--workers", workers)
+        assert run(*args, "-p", "0.01") == 0
+    assert len(list((tmp_path / "a" / "tfrecord_train").iterdir())) > 3
     assert digest(tmp_path / "a") == digest(tmp_path / "b") == digest(tmp_path / "c")
-    assert digest(tmp_path / "a")
+    assert digest(tmp_path / "a") == digest(tmp_path / "d")
+
+
+def test_workers_with_exif_images_give_the_same_bytes(tmp_path) -> None:
+    sample = Path(__file__).resolve().parents[1] / "examples" / "sample"
+    for name, workers in [("one", "1"), ("two", "2")]:
+        args = ["-a", sample / "output.manifest", "-i", sample, "-o", tmp_path / name, "-q"]
+        assert run(*args, "-p", "0.04", "--workers", workers) == 0
+    assert digest(tmp_path / "one") == digest(tmp_path / "two")
+    assert len(digest(tmp_path / "one")) > 3
+    assert main(["verify", str(tmp_path / "two")]) == 0
+    assert not [p for p in (tmp_path / "two").rglob(".*")]
 
 
 def test_split_is_stable_when_images_are_added(tmp_path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -16,14 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import __version__
+from . import __version__, shards
 from .dataset import info, json_format, modelpack, tfrecord_format
 from .dataset.sample import Sample
 from .dataset.split import split_indices
-from .errors import ErrorPolicy, OutputError
+from .errors import ErrorPolicy, InputError, OutputError
 from .groundtruth.reader import ReadOptions, ReadReport, read_manifest
 from .parallel import chunked, ordered_map
 from .publish import INFO, Stage
+from .records import FRAME_OVERHEAD, TFRecordWriter
 
 FORMATS = ("tfrecord", "json")
 SPLITS = ("train", "validation")
@@ -82,6 +84,44 @@ def _json_chunk(task: tuple[str, Sequence[int], Sequence[str]]) -> int:
     )
 
 
+def _upright_chunk(indices: Sequence[int]) -> list[int]:
+    """Make the bytes of images whose size is not known in advance (re-encoded upright), keep
+    them in the stage's cache, and return their sizes."""
+    samples: list[Sample] = _JOB["samples"]
+    sizes = []
+    for i in indices:
+        data = samples[i].read_image()
+        with open(os.path.join(_JOB["cache"], str(i)), "wb") as f:
+            f.write(data)
+        sizes.append(len(data))
+    return sizes
+
+
+def _shard_task(task: tuple[str, list[tuple[int, int, bytes, bytes]]]) -> int:
+    """Write one whole shard (records laid out in advance); returns its size in bytes."""
+    path, records = task
+    samples: list[Sample] = _JOB["samples"]
+    with TFRecordWriter(path) as writer:
+        for i, size, prefix, suffix in records:
+            sample = samples[i]
+            if sample.image_bytes is None:
+                with open(os.path.join(_JOB["cache"], str(i)), "rb") as f:
+                    image = f.read()
+            else:
+                image = sample.read_image()
+            if len(image) != size:
+                raise InputError(
+                    str(_JOB["manifest"]),
+                    sample.line,
+                    f"image changed while converting ({size} bytes, now {len(image)})",
+                    value=sample.source_ref,
+                    hint="convert again once the images stay put",
+                    reason="changed-image",
+                )
+            writer.write(b"".join((prefix, image, suffix)))
+    return os.path.getsize(path)
+
+
 # --- the pipeline -------------------------------------------------------------------------------
 
 
@@ -126,7 +166,7 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
     for s in samples:
         result.objects.update(classes[b.class_index] for b in s.boxes)
         result.negatives += not s.boxes
-    _JOB.update(samples=samples, classes=classes)  # inherited by forked workers
+    _JOB.update(samples=samples, classes=classes, manifest=options.annotations)  # for workers
     try:
         for split, indices in zip(SPLITS, (train, val)):
             if options.format == "tfrecord":
@@ -164,8 +204,8 @@ def _counted(items: Iterator[list], split: str, total: int, progress: Progress |
 
 def _write_tfrecord_split(options, root, split, indices, progress) -> info.SplitInfo:
     max_bytes = max(1, int(options.partition_mb * 1024 * 1024))
-    # Encoding stays in this process even with --workers: it is cheap next to moving the image
-    # bytes, and sending them through a pipe (or a spill file) costs more than it saves.
+    if options.workers > 1 and indices:
+        return _write_shards_in_parallel(options, root, split, indices, progress, max_bytes)
     records = _counted(
         map(_encode_chunk, chunked(indices, _CHUNK)),
         split,
@@ -173,6 +213,45 @@ def _write_tfrecord_split(options, root, split, indices, progress) -> info.Split
         progress,
     )
     return tfrecord_format.write_split(root, split, records, max_bytes)
+
+
+def _write_shards_in_parallel(options, root, split, indices, progress, max_bytes):
+    """Lay the shards out from the records' sizes (known before any image is read), then let
+    each worker write whole shards: reading, encoding and writing all run in parallel, and the
+    files are the same bytes the one-process writer makes."""
+    samples: list[Sample] = _JOB["samples"]
+    folder_name, prefix = tfrecord_format.FOLDERS[split]
+    folder = root / folder_name
+    folder.mkdir(parents=True, exist_ok=True)
+    sizes = {i: samples[i].image_bytes for i in indices}
+    unknown = [i for i in indices if sizes[i] is None]
+    if unknown:
+        cache = root / ".upright"
+        cache.mkdir(exist_ok=True)
+        _JOB["cache"] = str(cache)
+        found = ordered_map(_upright_chunk, chunked(unknown, 8), options.workers)
+        sizes.update(zip(unknown, (n for chunk in found for n in chunk)))
+    records = []
+    for i in indices:
+        head, tail = modelpack.sample_parts(samples[i], sizes[i])
+        records.append((i, sizes[i], head, tail))
+    counts = shards.plan_shards(
+        [len(h) + n + len(t) + FRAME_OVERHEAD for _, n, h, t in records], max_bytes
+    )
+    tasks, start = [], 0
+    for k, count in enumerate(counts):
+        name = str(shards.ShardName(prefix, k, len(counts)))
+        tasks.append((str(folder / name), records[start : start + count]))
+        start += count
+    files, done = [], 0
+    for (path, chunk), nbytes in zip(tasks, ordered_map(_shard_task, tasks, options.workers)):
+        files.append({"name": os.path.basename(path), "records": len(chunk), "bytes": nbytes})
+        done += len(chunk)
+        if progress:
+            progress(split, done, len(indices))
+    if unknown:
+        shutil.rmtree(root / ".upright")
+    return info.SplitInfo(folder_name, len(indices), files)
 
 
 def _write_json_split(options, root, split, indices, progress) -> info.SplitInfo:

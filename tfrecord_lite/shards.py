@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .records import FRAME_OVERHEAD, TFRecordOptions, TFRecordWriter, _Compressor
 
-__all__ = ["ShardName", "ShardedWriter", "plan_rollover"]
+__all__ = ["ShardName", "ShardedWriter", "plan_rollover", "plan_shards"]
 
 _NAME = re.compile(r"^(?P<prefix>.+)-(?P<index>\d{5,})-of-(?P<count>\d{5,})(?P<suffix>\..*)?$")
 
@@ -56,6 +56,20 @@ def plan_rollover(current: int, pending: int, record: int, max_bytes: int, trail
     return current + pending + record + trailer > max_bytes
 
 
+def plan_shards(framed_sizes: list[int], max_bytes: int) -> list[int]:
+    """Records per shard for records of these framed sizes, uncompressed: the same layout
+    ``ShardedWriter`` makes, computed before any byte is written."""
+    counts: list[int] = []
+    current = 0
+    for size in framed_sizes:
+        if not counts or (counts[-1] and plan_rollover(current, 0, size, max_bytes, 0)):
+            counts.append(0)
+            current = 0
+        counts[-1] += 1
+        current += size
+    return counts
+
+
 class ShardedWriter:
     """Writes records into ``directory`` so that no file exceeds ``max_bytes``.
 
@@ -87,16 +101,13 @@ class ShardedWriter:
         self._writer: TFRecordWriter | None = None
         self._file = None
         self._pending = 0  # uncompressed bytes fed to the compressor since its size was exact
+        self._framed = 0
         self._closed = False
         self._trailer = {"GZIP": 8, "ZLIB": 4}.get(self.options.compression_type or "", 0)
 
     @property
     def records(self) -> int:
         return sum(self.records_per_shard)
-
-    def _size(self) -> int:
-        comp = self._compressor
-        return comp.bytes_out if comp is not None else self._writer.bytes  # type: ignore[union-attr]
 
     @property
     def _compressor(self) -> _Compressor | None:
@@ -108,6 +119,7 @@ class ShardedWriter:
         self._file = open(path, "wb")  # noqa: SIM115
         self._writer = TFRecordWriter(self._file, self.options)
         self._pending = 0
+        self._framed = 0  # framed bytes in this shard, before compression
         self.records_per_shard.append(0)
 
     def _finish_shard(self) -> None:
@@ -123,7 +135,7 @@ class ShardedWriter:
         if self._writer is not None and self.records_per_shard[-1]:
             comp = self._compressor
             if comp is None:
-                full = plan_rollover(self._writer.bytes, 0, framed, self.max_bytes, 0)
+                full = plan_rollover(self._framed, 0, framed, self.max_bytes, 0)
             else:
                 bound = _deflate_bound(framed)
                 full = plan_rollover(
@@ -143,6 +155,7 @@ class ShardedWriter:
             self._open()
         self._writer.write(record)  # type: ignore[union-attr]
         self._pending += framed
+        self._framed += framed
         self.records_per_shard[-1] += 1
 
     def write_many(self, records) -> None:

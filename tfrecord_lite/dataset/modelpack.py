@@ -65,12 +65,13 @@ _K = {
 }
 
 
-def encode_record(
-    image: bytes, name: str, width: int, height: int, objects: list[int], bboxes: list[float]
-) -> bytes:
-    """The ModelPack Example with the field order written out (the converter's hot path): the
-    same bytes as ``encode_example`` on the same values, without its type dispatch.  Keys are in
-    protobuf's deterministic order (a key sorts after the longer keys it prefixes)."""
+def record_parts(
+    image_len: int, name: str, width: int, height: int, objects: list[int], bboxes: list[float]
+) -> tuple[bytes, bytes]:
+    """``(prefix, suffix)`` of the ModelPack Example whose image is ``image_len`` bytes: the
+    record is ``prefix + image + suffix``.  Its size is known before the image is read, which
+    lets the converter lay out shards first and write them in parallel.  Keys are in protobuf's
+    deterministic order (a key sorts after the longer keys it prefixes)."""
     n = len(bboxes)
     try:
         floats = b"\x0a" + _len(4 * n) + struct.pack(f"<{n}f", *bboxes) if n else b""
@@ -78,8 +79,8 @@ def encode_record(
         raise ExampleError(f"bboxes {bboxes[:8]!r}: not float32 values ({exc})") from None
     name_b = name.encode("utf-8")
     name_list = b"\x0a" + _len(len(name_b)) + name_b
-    n = len(image)
-    image_list = _len(n)  # + image: the image is never copied before the final join
+    n = image_len
+    image_list = _len(n)
     image_feature = b"\x0a" + _len(n + len(image_list) + 1) + b"\x0a" + image_list
     n += len(image_feature)
     image_value = _K[b"image"] + b"\x12" + _len(n)
@@ -98,23 +99,38 @@ def encode_record(
     tail = _entry(_K[b"objects"], _int64_feature(objects)) + _entry(
         _K[b"width"], _int64_scalar(width)
     )
-    total = len(head) + len(image) + len(tail)
-    return b"".join((b"\x0a", _len(total), head, image, tail))
+    total = len(head) + image_len + len(tail)
+    return b"\x0a" + _len(total) + head, tail
 
 
-def encode(sample: Sample, image: bytes) -> bytes:
-    """The serialised Example for one sample, given the bytes to store as ``image``."""
+def encode_record(
+    image: bytes, name: str, width: int, height: int, objects: list[int], bboxes: list[float]
+) -> bytes:
+    """The ModelPack Example with the field order written out (the converter's hot path): the
+    same bytes as ``encode_example`` on the same values, without its type dispatch."""
+    prefix, suffix = record_parts(len(image), name, width, height, objects, bboxes)
+    return b"".join((prefix, image, suffix))
+
+
+def sample_parts(sample: Sample, image_len: int) -> tuple[bytes, bytes]:
+    """``record_parts`` for a sample."""
     bboxes: list[float] = []
     for b in sample.boxes:
         bboxes += (b.cx, b.cy, b.w, b.h)
-    return encode_record(
-        image,
+    return record_parts(
+        image_len,
         sample.name,
         sample.width,
         sample.height,
         [b.class_index for b in sample.boxes],
         bboxes,
     )
+
+
+def encode(sample: Sample, image: bytes) -> bytes:
+    """The serialised Example for one sample, given the bytes to store as ``image``."""
+    prefix, suffix = sample_parts(sample, len(image))
+    return b"".join((prefix, image, suffix))
 
 
 @dataclass(frozen=True)

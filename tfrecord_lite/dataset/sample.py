@@ -26,7 +26,8 @@ class Sample(NamedTuple):
     ``height`` are those of the bytes ``read_image()`` returns (the upright image when it was
     re-encoded for EXIF).  ``read_mask`` (segmentation only) returns an 8-bit single-channel PNG
     of the same size: 0 = background, k + 1 = classes[k].  Loading is deferred so images stream;
-    both callables are picklable, so samples can cross to worker processes.
+    both callables are picklable, so samples can cross to worker processes.  ``image_bytes``
+    lets the converter lay out shards before reading any image.
     """
 
     source_ref: str
@@ -38,3 +39,4 @@ class Sample(NamedTuple):
     boxes: tuple[Box, ...] = ()
     tags: tuple[str, ...] = ()
     read_mask: Callable[[], bytes] | None = None
+    image_bytes: int | None = None  # len(read_image()) when known without reading it

@@ -31,6 +31,7 @@ class ImageHeader:
     width: int
     height: int
     reencode: bool
+    stored_bytes: int | None = None  # the file's size: the image bytes, unless re-encoded
 
 
 class ImageIndex:
@@ -170,7 +171,8 @@ def _escape(ref: str, path: str, line: int, what: str) -> InputError:
 def read_header(file: str, ref: str, path: str, line: int) -> ImageHeader:
     """Size (upright) and EXIF decision from the image header; no pixels are decoded."""
     try:
-        with open(file, "rb") as handle:
+        with open(file, "rb", buffering=0) as handle:
+            size = os.fstat(handle.fileno()).st_size
             fast = sniff(handle)
             if fast is not None:
                 width, height, orientation = fast.width, fast.height, fast.orientation
@@ -194,7 +196,7 @@ def read_header(file: str, ref: str, path: str, line: int) -> ImageHeader:
         raise InputError(path, line, f"image has no pixels: {file}", value=ref,
                          reason="bad-image")
     if not 2 <= orientation <= 8:
-        return ImageHeader(width, height, False)
+        return ImageHeader(width, height, False, size)
     if orientation in _SWAPPING:
         width, height = height, width
     return ImageHeader(width, height, True)

@@ -148,8 +148,10 @@ def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
                          f"{census.describe()}", reason="no-labels")
     names = assign_names([item[1] for item in pending])
     samples = []
-    for name, (line_no, _rel, ref, width, height, reader, boxes, tags, mask) in zip(names, pending):
-        samples.append(Sample(ref, line_no, name, width, height, reader, boxes, tags, mask))
+    for name, item in zip(names, pending):
+        line_no, _rel, ref, width, height, reader, boxes, tags, mask, stored_bytes = item
+        samples.append(Sample(ref, line_no, name, width, height, reader, boxes, tags, mask,
+                              stored_bytes))
         if reader.reencode:
             report.exif_reencoded += 1
     return ReadResult(samples, list(table.names), report)
@@ -265,7 +267,8 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
         check_mask(mfile, label.mask_ref, ctx.path, line, header.width, header.height)
         mask = MaskReader(mfile, label.mask_ref, entries, ctx.path, line)
     reader = ImageReader(ctx.index.root, stored, header.reencode, ctx.path, line)
-    return (line, rel, ref, header.width, header.height, reader, boxes, tags, mask)
+    return (line, rel, ref, header.width, header.height, reader, boxes, tags, mask,
+            header.stored_bytes)
 
 
 def _rejected(pairs: list[LabelPair]) -> bool:
