@@ -10,7 +10,8 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections import defaultdict
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,9 +63,13 @@ class ImageIndex:
 
     def _walk(self, folder: str, prefix: str) -> None:
         try:
-            entries = list(os.scandir(folder))
+            entries = os.scandir(folder)  # iterated as it reads: no list of 100,000 entries
         except OSError:
             return
+        with entries:
+            self._add_entries(entries, prefix)
+
+    def _add_entries(self, entries: Iterator[os.DirEntry], prefix: str) -> None:
         for entry in entries:
             rel = prefix + entry.name
             try:
@@ -285,19 +290,16 @@ def assign_names(rels: list[str]) -> list[str]:
     order.
     """
     distinct = list(dict.fromkeys(rels))
-    depth = dict.fromkeys(distinct, 0)
+    depth: dict[str, int] = {}  # only the files that needed parent folders
     while True:
-        groups: dict[str, list[str]] = defaultdict(list)
-        for rel in distinct:
-            groups[_with_parents(rel, depth[rel]).casefold()].append(rel)
+        keys = [_with_parents(rel, depth.get(rel, 0)).casefold() for rel in distinct]
+        counts = Counter(keys)
         grew = False
-        for members in groups.values():
-            if len(members) < 2:
-                continue
-            for rel in members:
-                if depth[rel] < rel.count("/"):
-                    depth[rel] += 1
-                    grew = True
+        for rel, key in zip(distinct, keys):
+            if counts[key] > 1 and depth.get(rel, 0) < rel.count("/"):
+                depth[rel] = depth.get(rel, 0) + 1
+                grew = True
+        del keys, counts
         if not grew:
             break
     used: set[str] = set()
@@ -307,7 +309,7 @@ def assign_names(rels: list[str]) -> list[str]:
     for rel in rels:
         name = name_of.get(rel)
         if name is None or name.casefold() in used:
-            base = name or _with_parents(rel, depth[rel])
+            base = name or _with_parents(rel, depth.get(rel, 0))
             name, n = base, counter.get(base, 1)
             while name.casefold() in used:
                 n += 1

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from ..dataset.sample import Box
+from ..dataset.sample import Box, Boxes
 from ..errors import InputError
 from .classes import ClassTable, class_id, class_name, parse_class_map
 from .manifest import SUPPORTED_TYPES, VERIFICATION_TYPE, LabelPair
@@ -246,4 +246,4 @@ def to_yolo(boxes: tuple[RawBox, ...], class_map: dict[int, str], table: ClassTa
         index = table.index(class_map[cid], path, line)
         out.append(Box(index, (cx1 + cx2) / 2 / width, (cy1 + cy2) / 2 / height,
                        (cx2 - cx1) / width, (cy2 - cy1) / height))
-    return tuple(out), clipped, dropped
+    return Boxes(out), clipped, dropped

@@ -11,7 +11,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..dataset.sample import Box, Sample
+from ..dataset.sample import Box, Boxes, Sample
 from ..errors import ErrorPolicy, InputError
 from ..parallel import chunked, ordered_map
 from .classes import ClassTable, ClassUnion, read_classes_file
@@ -125,6 +125,7 @@ def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
 
     pending = []
     _SHARED["ctx"] = ctx
+    _SHARED["flat"] = options.workers > 1  # results cross a pipe: send plain values
     try:
         chunks = chunked(iter_raw_lines(manifest), _CHUNK)
         for outcomes, counts in ordered_map(_read_chunk, chunks, options.workers):
@@ -133,7 +134,7 @@ def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
             report.size_mismatches += counts[2]
             for kind, value in outcomes:
                 if kind == "ok":
-                    pending.append(value)
+                    pending.append(_unflat(value, ctx) if _SHARED["flat"] else value)
                 elif kind == "soft":
                     report.skip(value)
                 else:
@@ -147,11 +148,11 @@ def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
                          hint=f"lines skipped by reason: {reasons}; label types found: "
                          f"{census.describe()}", reason="no-labels")
     names = assign_names([item[1] for item in pending])
-    samples = []
-    for name, item in zip(names, pending):
-        line_no, _rel, ref, width, height, reader, boxes, tags, mask, stored_bytes = item
-        samples.append(Sample(ref, line_no, name, width, height, reader, boxes, tags, mask,
-                              stored_bytes))
+    samples: list = pending  # turned into Samples in place, so both never exist whole at once
+    for k, name in enumerate(names):
+        line_no, _rel, ref, width, height, reader, boxes, tags, mask, stored_bytes = pending[k]
+        samples[k] = Sample(ref, line_no, name, width, height, reader, boxes, tags, mask,
+                            stored_bytes)
         if reader.reencode:
             report.exif_reencoded += 1
     return ReadResult(samples, list(table.names), report)
@@ -172,7 +173,8 @@ def _read_chunk(chunk: list[tuple[int, bytes | InputError]]) -> tuple[list, tupl
             obj = raw if isinstance(raw, InputError) else parse_line(ctx.path, line_no, raw)
             if isinstance(obj, InputError):
                 raise obj
-            out.append(("ok", _read_line(ctx, line_no, obj)))
+            item = _read_line(ctx, line_no, obj)
+            out.append(("ok", _flat(item) if _SHARED["flat"] else item))
         except _Skip as soft:
             out.append(("soft", soft.error))
         except InputError as error:
@@ -182,6 +184,21 @@ def _read_chunk(chunk: list[tuple[int, bytes | InputError]]) -> tuple[list, tupl
                                             reason="invalid")))
     r = ctx.report
     return out, (r.clipped_boxes, r.dropped_boxes, r.size_mismatches)
+
+
+def _flat(item: tuple) -> tuple:
+    """A pending sample as plain values: pickles several times faster than the objects."""
+    line, rel, ref, width, height, reader, boxes, tags, mask, stored_bytes = item
+    values = boxes._v if isinstance(boxes, Boxes) else Boxes(boxes)._v
+    return (line, rel, ref, width, height, reader.stored, reader.reencode, values, tags, mask,
+            stored_bytes)
+
+
+def _unflat(flat: tuple, ctx: _Context) -> tuple:
+    line, rel, ref, width, height, stored, reencode, values, tags, mask, stored_bytes = flat
+    reader = ImageReader(ctx.index.root, stored, reencode, ctx.path, line)
+    boxes = Boxes._of(values)
+    return (line, rel, ref, width, height, reader, boxes, tags, mask, stored_bytes)
 
 
 def _first_pass(manifest: Path, policy: ErrorPolicy
