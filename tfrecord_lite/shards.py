@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .records import FRAME_OVERHEAD, TFRecordOptions, TFRecordWriter, _Compressor
+from .records import _BUFFER, FRAME_OVERHEAD, TFRecordOptions, TFRecordWriter, _Compressor
 
 __all__ = ["ShardName", "ShardedWriter", "plan_rollover", "plan_shards"]
 
@@ -116,7 +116,7 @@ class ShardedWriter:
     def _open(self) -> None:
         path = self.directory / f".{self.prefix}-{len(self._temps):05d}.{self._tag}.tmp"
         self._temps.append(path)
-        self._file = open(path, "wb")  # noqa: SIM115
+        self._file = open(path, "wb", buffering=_BUFFER)  # noqa: SIM115
         self._writer = TFRecordWriter(self._file, self.options)
         self._pending = 0
         self._framed = 0  # framed bytes in this shard, before compression

@@ -65,6 +65,16 @@ _K = {
 }
 
 
+_SIZES: dict[tuple[bytes, int], bytes] = {}  # (key, value) -> map entry; image sizes repeat
+
+
+def _size_entry(key: bytes, value: int) -> bytes:
+    entry = _entry(_K[key], _int64_scalar(value))
+    if len(_SIZES) < 4096:
+        _SIZES[key, value] = entry
+    return entry
+
+
 def record_parts(
     image_len: int, name: str, width: int, height: int, objects: list[int], bboxes: list[float]
 ) -> tuple[bytes, bytes]:
@@ -88,7 +98,7 @@ def record_parts(
     head = b"".join(
         (
             _entry(_K[b"bboxes"], b"\x12" + _len(len(floats)) + floats),
-            _entry(_K[b"height"], _int64_scalar(height)),
+            _SIZES.get((b"height", height)) or _size_entry(b"height", height),
             _entry(_K[b"image_name"], b"\x0a" + _len(len(name_list)) + name_list),
             b"\x0a",
             _len(n),
@@ -96,8 +106,8 @@ def record_parts(
             image_feature,
         )
     )
-    tail = _entry(_K[b"objects"], _int64_feature(objects)) + _entry(
-        _K[b"width"], _int64_scalar(width)
+    tail = _entry(_K[b"objects"], _int64_feature(objects)) + (
+        _SIZES.get((b"width", width)) or _size_entry(b"width", width)
     )
     total = len(head) + image_len + len(tail)
     return b"\x0a" + _len(total) + head, tail
