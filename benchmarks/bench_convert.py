@@ -69,6 +69,7 @@ def _timed(name: str, cmd: list[str], out: Path, repeats: int) -> dict[str, Any]
     times, peaks = [], []
     for _ in range(repeats):
         shutil.rmtree(out, ignore_errors=True)
+        os.sync()  # the last run's dirty pages are written back now, not during this run
         elapsed, peak = run_child(cmd)
         times.append(elapsed)
         peaks.append(peak)
@@ -83,7 +84,7 @@ def convert_benchmarks(work: Path, sizes: list[int], memory_lines: int,
     for count in sizes:
         ds = make_dataset(work / f"ds-{count}", count)
         partition = 4.0 if count < 1000 else 100.0
-        repeats = 3 if count < 1000 else 1
+        repeats = 3  # medians of three, interleaved
         out = work / "out"
         results: list[dict[str, Any]] = []
         # interleave the three so background load is shared
