@@ -32,7 +32,6 @@ from .manifest import (
     AttributeCensus,
     LabelPair,
     find_pairs,
-    iter_lines,
     iter_raw_lines,
     orphan_types,
     parse_line,
@@ -107,7 +106,7 @@ def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
     path = str(manifest)
     index = ImageIndex(Path(options.images_dir))
     fixed = read_classes_file(options.classes_file) if options.classes_file else None
-    census, unions, lines = _first_pass(manifest, options.policy)
+    census, unions, lines = _first_pass(manifest, options.policy, options.workers)
     if not lines:
         raise InputError(path, 0, "the manifest has no lines",
                          hint="expected one JSON object per line", reason="empty")
@@ -201,29 +200,49 @@ def _unflat(flat: tuple, ctx: _Context) -> tuple:
     return (line, rel, ref, width, height, reader, boxes, tags, mask, stored_bytes)
 
 
-def _first_pass(manifest: Path, policy: ErrorPolicy
-                ) -> tuple[AttributeCensus, dict[str, ClassUnion], int]:
-    """Count label types per attribute and build each attribute's class union."""
-    path = str(manifest)
-    census = AttributeCensus()
-    unions: dict[str, ClassUnion] = {}
-    lines = 0
-    for line_no, obj in iter_lines(manifest):
-        lines += 1
+def _survey_chunk(task: tuple[str, list[tuple[int, bytes | InputError]]]) -> list[tuple]:
+    """What the first pass needs of each line, light enough to cross a pipe: the error, or the
+    label pairs without their values plus each supported pair's class map."""
+    path, chunk = task
+    out: list[tuple] = []
+    for line_no, raw in chunk:
+        obj = raw if isinstance(raw, InputError) else parse_line(path, line_no, raw)
         if isinstance(obj, InputError):
-            if policy == "raise":
-                raise obj
+            out.append((line_no, obj, (), (), ()))
             continue
         pairs = find_pairs(obj)
-        census.add_line(pairs, orphan_types(obj), line_no)
+        maps = []
         for pair in pairs:
             if task_of(pair) is None or pair.failed:
                 continue
             try:
-                mapping = class_map_of(pair, path, line_no)
+                maps.append((pair.attribute, class_map_of(pair, path, line_no)))
             except InputError:
                 continue  # reported by the second pass, under the policy
-            unions.setdefault(pair.attribute, ClassUnion()).add(mapping, line_no)
+        light = [replace(p, value=None, metadata={}) for p in pairs]
+        out.append((line_no, None, light, orphan_types(obj), maps))
+    return out
+
+
+def _first_pass(manifest: Path, policy: ErrorPolicy, workers: int = 1
+                ) -> tuple[AttributeCensus, dict[str, ClassUnion], int]:
+    """Count label types per attribute and build each attribute's class union.  Lines are
+    parsed in ``workers`` processes; the tallies are made here, in manifest order."""
+    path = str(manifest)
+    census = AttributeCensus()
+    unions: dict[str, ClassUnion] = {}
+    lines = 0
+    tasks = ((path, chunk) for chunk in chunked(iter_raw_lines(manifest), _CHUNK))
+    for results in ordered_map(_survey_chunk, tasks, workers):
+        for line_no, error, pairs, orphans, maps in results:
+            lines += 1
+            if error is not None:
+                if policy == "raise":
+                    raise error
+                continue
+            census.add_line(pairs, orphans, line_no)
+            for attribute, mapping in maps:
+                unions.setdefault(attribute, ClassUnion()).add(mapping, line_no)
     return census, unions, lines
 
 
