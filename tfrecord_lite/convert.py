@@ -64,7 +64,7 @@ class ConvertResult:
     seconds: float = 0.0
 
 
-# --- work done in worker processes (forked: they see _JOB without pickling samples) -------------
+# --- work on samples: in forked workers (they see _JOB without pickling it), or here ------------
 
 _JOB: dict = {}
 
