@@ -185,6 +185,20 @@ def test_refuses_non_empty_output_unless_overwrite(tmp_path, capsys) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+def test_missing_parent_folders_are_created(tmp_path) -> None:
+    manifest = make_job(tmp_path / "job", 3)
+    out = tmp_path / "new" / "nested" / "out"
+    assert run("-a", manifest, "-o", out, "-q") == 0
+    assert (out / "dataset_info.yaml").exists()
+
+
+def test_output_under_a_file_is_a_clear_error(tmp_path, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 3)
+    (tmp_path / "afile").write_text("x")
+    assert run("-a", manifest, "-o", tmp_path / "afile" / "out", "-q") == 1
+    assert "cannot create the folder of --output" in capsys.readouterr().err
+
+
 def test_empty_existing_output_is_used(tmp_path) -> None:
     manifest = make_job(tmp_path / "job", 6)
     (tmp_path / "out").mkdir()

@@ -74,8 +74,10 @@ class Stage:
         parent = self.target.parent
         if self.target.exists() and not self.target.is_dir():
             raise OutputError(f"{self.target} exists and is not a folder; choose another --output")
-        if not parent.is_dir():
-            raise OutputError(f"the parent folder of --output does not exist: {parent}")
+        try:
+            parent.mkdir(parents=True, exist_ok=True)  # like mkdir -p: a new nested output is fine
+        except OSError as exc:
+            raise OutputError(f"cannot create the folder of --output {parent}: {exc}") from None
         _clean_leftovers(parent)
         exists = self.target.is_dir()
         if exists:
