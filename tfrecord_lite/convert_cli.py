@@ -51,8 +51,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "convert",
         help="turn a SageMaker Ground Truth manifest and its images into a ModelPack dataset",
-        description="Convert a SageMaker Ground Truth output manifest and its images into a "
-        "ModelPack dataset: dataset_info.yaml plus tfrecord_train/ and tfrecord_val/ "
+        description="Convert a SageMaker Ground Truth output manifest and its images into a\n"
+        "ModelPack dataset: dataset_info.yaml plus tfrecord_train/ and tfrecord_val/\n"
         "(or json_train/ and json_val/ with --format json).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
