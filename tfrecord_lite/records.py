@@ -148,11 +148,15 @@ class TFRecordWriter:
         """Append one record."""
         n = len(record)
         c = crc32c(record)
-        tail = _U32.pack((((c >> 15) | (c << 17)) + _MASK_DELTA) & 0xFFFFFFFF)
+        tail = _pack_u32((((c >> 15) | (c << 17)) + _MASK_DELTA) & 0xFFFFFFFF)
+        try:
+            head = _HEADS[n]
+        except KeyError:
+            head = _head(n)
         if n < _JOIN_LIMIT:
-            self._write(b"".join((_HEADS.get(n) or _head(n), record, tail)))
+            self._write(b"".join((head, record, tail)))
         else:  # no copy of a large record: three writes
-            self._write(_HEADS.get(n) or _head(n))
+            self._write(head)
             self._write(record)
             self._write(tail)
 
