@@ -271,3 +271,14 @@ def test_json_format_with_segmentation(tmp_path) -> None:
     road, sky = info["classes"].index("road") + 1, info["classes"].index("sky") + 1
     assert got.getpixel((5, 5)) == road and got.getpixel((30, 5)) == sky
     assert got.getpixel((30, 20)) == 0
+
+
+def test_workers_auto(tmp_path) -> None:
+    from tfrecord_lite.convert_cli import auto_workers
+
+    small = make_job(tmp_path / "job", 3)
+    assert auto_workers(small) == 1
+    big = tmp_path / "big.manifest"
+    big.write_bytes(small.read_bytes() * 400)
+    assert 1 <= auto_workers(big) <= min(8, len(os.sched_getaffinity(0)))
+    assert run("-a", small, "-o", tmp_path / "o", "-q", "--workers", "auto") == 0

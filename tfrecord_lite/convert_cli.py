@@ -47,6 +47,21 @@ _megabytes = _checked(
 _positive_int = _checked(int, lambda v: v >= 1, "a whole number", "must be at least 1")
 
 
+def _workers(text: str):
+    return "auto" if text == "auto" else _positive_int(text)
+
+
+def auto_workers(manifest: Path) -> int:
+    """Processes worth starting: forking pays off only once there are some thousand lines."""
+    if manifest.stat().st_size < 256 * 1024:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))  # what this process may use (containers, taskset)
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "convert",
@@ -138,10 +153,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--workers",
-        type=_positive_int,
-        default=1,
+        type=_workers,
+        default="auto",
         metavar="N",
-        help="processes reading and encoding images (default: %(default)s)",
+        help="processes reading and encoding images; the output is the same for any N "
+        "(default: auto = one per CPU, at most 8, for manifests over 256 KiB; else 1)",
     )
     p.add_argument(
         "--overwrite", action="store_true", help="replace the contents of a non-empty output folder"
@@ -213,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
         classes_file=args.classes_file,
         policy="warn" if args.skip_invalid else "raise",
         drop_rejected=args.drop_rejected,
-        workers=args.workers,
+        workers=auto_workers(args.annotations) if args.workers == "auto" else args.workers,
         overwrite=args.overwrite,
         path_prefix=args.path_prefix,
     )
