@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from dataclasses import dataclass
 from typing import Union
 
@@ -101,6 +102,9 @@ def _number(value: object, what: str, path: str, line: int) -> float:
     return number
 
 
+_EDGES = ("left", "top", "width", "height")
+
+
 def parse_detection(pair: LabelPair, path: str, line: int) -> DetectionLabel:
     value = pair.value
     if not isinstance(value, dict) or not isinstance(value.get("annotations"), list):
@@ -120,9 +124,11 @@ def parse_detection(pair: LabelPair, path: str, line: int) -> DetectionLabel:
             raise _bad(path, line, f"class_id {cid} is not in this line's class-map", cid,
                        f"class-map has {sorted(class_map)}; fix the line or its class-map",
                        "unknown-class")
-        left, top, width, height = (_number(ann.get(k), k, path, line)
-                                    for k in ("left", "top", "width", "height"))
-        boxes.append((cid, left, top, width, height))
+        box = (ann.get("left"), ann.get("top"), ann.get("width"), ann.get("height"))
+        if all((type(v) is int or type(v) is float) and 0 <= v < math.inf for v in box):
+            boxes.append((cid, *map(float, box)))
+        else:  # the slow path names the bad coordinate
+            boxes.append((cid, *(_number(v, k, path, line) for v, k in zip(box, _EDGES))))
     return DetectionLabel(tuple(boxes), class_map, _image_size(value.get("image_size")))
 
 
@@ -231,19 +237,26 @@ def to_yolo(boxes: tuple[RawBox, ...], class_map: dict[int, str], table: ClassTa
     Edges are rounded to whole pixels (half up), clipped to the image, and zero-area results
     are dropped.
     """
-    out = []
+    values: list[float] = []
     clipped = dropped = 0
+    floor = math.floor
+    indices: dict[int, int] = {}  # class id -> index, looked up once per line
     for cid, left, top, box_w, box_h in boxes:
-        x1, y1 = round_half_up(left), round_half_up(top)
-        x2, y2 = round_half_up(left + box_w), round_half_up(top + box_h)
-        cx1, cy1 = min(x1, width), min(y1, height)
-        cx2, cy2 = min(x2, width), min(y2, height)
-        if (cx1, cy1, cx2, cy2) != (x1, y1, x2, y2):
+        # edges rounded half up (round_half_up, inlined: this runs for every box)
+        x1, y1 = floor(left + 0.5), floor(top + 0.5)
+        x2, y2 = floor(left + box_w + 0.5), floor(top + box_h + 0.5)
+        cx1 = x1 if x1 < width else width
+        cy1 = y1 if y1 < height else height
+        cx2 = x2 if x2 < width else width
+        cy2 = y2 if y2 < height else height
+        if cx1 != x1 or cy1 != y1 or cx2 != x2 or cy2 != y2:
             clipped += 1
         if cx2 <= cx1 or cy2 <= cy1:
             dropped += 1
             continue
-        index = table.index(class_map[cid], path, line)
-        out.append(Box(index, (cx1 + cx2) / 2 / width, (cy1 + cy2) / 2 / height,
-                       (cx2 - cx1) / width, (cy2 - cy1) / height))
-    return Boxes(out), clipped, dropped
+        index = indices.get(cid)
+        if index is None:
+            index = indices[cid] = table.index(class_map[cid], path, line)
+        values += (index, (cx1 + cx2) / 2 / width, (cy1 + cy2) / 2 / height,
+                   (cx2 - cx1) / width, (cy2 - cy1) / height)
+    return Boxes._of(array("d", values)), clipped, dropped

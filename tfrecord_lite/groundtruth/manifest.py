@@ -120,11 +120,14 @@ class LabelPair:
 
 
 def _failed(kind: str, meta: dict) -> bool:
-    return not kind or any(k.lower().startswith(("failure", "error")) for k in meta)
+    return not kind or any(
+        k[:1] in "fFeE" and k.lower().startswith(("failure", "error")) for k in meta
+    )
 
 
-def find_pairs(obj: dict) -> list[LabelPair]:
-    """All ``<attr>`` + ``<attr>-metadata`` pairs on a line (metadata must be an object)."""
+def find_pairs(obj: dict, dates: bool = True) -> list[LabelPair]:
+    """All ``<attr>`` + ``<attr>-metadata`` pairs on a line (metadata must be an object);
+    ``dates=False`` leaves ``date`` None (the second pass does not need it)."""
     pairs = []
     for key, meta in obj.items():
         if not key.endswith("-metadata") or not isinstance(meta, dict):
@@ -134,10 +137,13 @@ def find_pairs(obj: dict) -> list[LabelPair]:
             continue
         kind = meta.get("type")
         kind = kind.strip().lower() if isinstance(kind, str) else ""
-        date = meta.get("creation-date", meta.get("creation_date"))
-        pairs.append(LabelPair(attribute, obj[attribute], meta, kind, parse_date(date),
-                               _failed(kind, meta)))
+        date = parse_date(creation_date(meta)) if dates else None
+        pairs.append(LabelPair(attribute, obj[attribute], meta, kind, date, _failed(kind, meta)))
     return pairs
+
+
+def creation_date(meta: dict) -> object:
+    return meta.get("creation-date", meta.get("creation_date"))
 
 
 def orphan_types(obj: dict) -> list[str]:

@@ -31,9 +31,11 @@ from .manifest import (
     VERIFICATION_TYPE,
     AttributeCensus,
     LabelPair,
+    creation_date,
     find_pairs,
     iter_raw_lines,
     orphan_types,
+    parse_date,
     parse_line,
 )
 from .masks import MaskReader, check_mask
@@ -219,8 +221,9 @@ def _survey_chunk(task: tuple[str, list[tuple[int, bytes | InputError]]]) -> lis
                 maps.append((pair.attribute, class_map_of(pair, path, line_no)))
             except InputError:
                 continue  # reported by the second pass, under the policy
-        light = [replace(p, value=None, metadata={}) for p in pairs]
-        out.append((line_no, None, light, orphan_types(obj), maps))
+        if _SHARED.get("flat"):  # crossing a pipe: leave the values behind
+            pairs = [replace(p, value=None, metadata={}) for p in pairs]
+        out.append((line_no, None, pairs, orphan_types(obj), maps))
     return out
 
 
@@ -232,6 +235,7 @@ def _first_pass(manifest: Path, policy: ErrorPolicy, workers: int = 1
     census = AttributeCensus()
     unions: dict[str, ClassUnion] = {}
     lines = 0
+    _SHARED["flat"] = workers > 1  # results cross a pipe: send light values
     tasks = ((path, chunk) for chunk in chunked(iter_raw_lines(manifest), _CHUNK))
     for results in ordered_map(_survey_chunk, tasks, workers):
         for line_no, error, pairs, orphans, maps in results:
@@ -260,7 +264,7 @@ def _soft(ctx: _Context, line: int, message: str, reason: str, value: object = N
 
 def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
     """Validate one line and return its pending sample (everything but the output name)."""
-    pairs = find_pairs(obj)
+    pairs = find_pairs(obj, dates=False)
     chosen = next((p for p in pairs if p.attribute == ctx.attribute), None)
     if chosen is None:
         raise _not_chosen(ctx, line, pairs)
@@ -312,7 +316,8 @@ def _rejected(pairs: list[LabelPair]) -> bool:
     checks = [p for p in pairs if p.type == VERIFICATION_TYPE]
     if not checks:
         return False
-    newest = max(checks, key=lambda p: (p.date is not None, p.date or 0.0))
+    dates = [parse_date(creation_date(p.metadata)) for p in checks]  # pairs came without dates
+    newest = max(zip(dates, checks), key=lambda dc: (dc[0] is not None, dc[0] or 0.0))[1]
     return is_rejection(newest)
 
 
