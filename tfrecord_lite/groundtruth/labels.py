@@ -103,6 +103,8 @@ def _number(value: object, what: str, path: str, line: int) -> float:
 
 
 _EDGES = ("left", "top", "width", "height")
+_NUMERIC = frozenset((int, float))  # not bool: type(True) is bool
+_INF = math.inf
 
 
 def parse_detection(pair: LabelPair, path: str, line: int) -> DetectionLabel:
@@ -124,10 +126,15 @@ def parse_detection(pair: LabelPair, path: str, line: int) -> DetectionLabel:
             raise _bad(path, line, f"class_id {cid} is not in this line's class-map", cid,
                        f"class-map has {sorted(class_map)}; fix the line or its class-map",
                        "unknown-class")
-        box = (ann.get("left"), ann.get("top"), ann.get("width"), ann.get("height"))
-        if all((type(v) is int or type(v) is float) and 0 <= v < math.inf for v in box):
-            boxes.append((cid, *map(float, box)))
+        left, top, w, h = ann.get("left"), ann.get("top"), ann.get("width"), ann.get("height")
+        if (
+            type(left) in _NUMERIC and type(top) in _NUMERIC
+            and type(w) in _NUMERIC and type(h) in _NUMERIC
+            and 0 <= left < _INF and 0 <= top < _INF and 0 <= w < _INF and 0 <= h < _INF
+        ):
+            boxes.append((cid, float(left), float(top), float(w), float(h)))
         else:  # the slow path names the bad coordinate
+            box = (left, top, w, h)
             boxes.append((cid, *(_number(v, k, path, line) for v, k in zip(box, _EDGES))))
     return DetectionLabel(tuple(boxes), class_map, _image_size(value.get("image_size")))
 
