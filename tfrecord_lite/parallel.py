@@ -8,6 +8,7 @@ flight, so a long input is never queued whole.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -22,14 +23,20 @@ def ordered_map(func: Callable[[T], R], tasks: Iterable[T], workers: int) -> Ite
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield from map(func, tasks)
         return
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        pending: deque = deque()
-        for task in tasks:
-            pending.append(pool.apply_async(func, (task,)))
-            if len(pending) >= 2 * workers:
+    # Objects that exist now are moved out of the garbage collector's reach, so that collections
+    # in the workers do not write to (and so copy) every page of memory they inherited.
+    gc.freeze()
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pending: deque = deque()
+            for task in tasks:
+                pending.append(pool.apply_async(func, (task,)))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().get()
+            while pending:
                 yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    finally:
+        gc.unfreeze()
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
