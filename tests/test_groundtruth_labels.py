@@ -17,7 +17,6 @@ from tfrecord_lite.groundtruth.labels import (
     class_map_of,
     is_rejection,
     parse_label,
-    round_half_up,
     to_yolo,
 )
 from tfrecord_lite.groundtruth.manifest import find_pairs
@@ -100,15 +99,18 @@ def test_verification_rejection_words(name: str, rejected: bool) -> None:
     assert is_rejection(pair(line)) is rejected
 
 
-def test_round_half_up_not_banker_and_not_truncate() -> None:
-    assert [round_half_up(v) for v in (0.5, 1.5, 2.5, 164.60000000000002, 0.2, 95.4)] == [
-        1, 2, 3, 165, 0, 95]
-
-
 def _table(*names: str) -> ClassTable:
     union = ClassUnion()
     union.add(dict(enumerate(names)), 1)
     return ClassTable.build(union)
+
+
+@pytest.mark.parametrize(
+    "left,edge", [(0.5, 1), (1.5, 2), (2.5, 3), (164.60000000000002, 165), (0.2, 0), (95.4, 95)]
+)
+def test_to_yolo_rounds_edges_half_up_not_banker_and_not_truncate(left, edge) -> None:
+    out, _, _ = to_yolo(((0, left, 0, 10, 10),), {0: "a"}, _table("a"), 1000, 100, "m", 1)
+    assert out[0].cx * 1000 == pytest.approx(edge + 5)  # both edges moved by the same rounding
 
 
 def test_to_yolo_rounds_clips_and_drops() -> None:

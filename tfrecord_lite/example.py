@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any
 
 from ._protos.example_pb2 import Example, SequenceExample
 from ._protos.feature_pb2 import BytesList, Feature, Features, FloatList, Int64List
@@ -30,8 +30,6 @@ __all__ = [
     "encode_example",
     "decode_example",
 ]
-
-FeatureValue = Union[bytes, str, int, float, bool, list, tuple, BytesList, FloatList, Int64List]
 
 
 class BytesValues(tuple):

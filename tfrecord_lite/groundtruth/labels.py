@@ -233,10 +233,6 @@ def is_rejection(pair: LabelPair) -> bool:
     return bool(words) and words[0] in _REJECT_WORDS
 
 
-def round_half_up(value: float) -> int:
-    return math.floor(value + 0.5)
-
-
 def to_yolo(boxes: tuple[RawBox, ...], class_map: dict[int, str], table: ClassTable,
             width: int, height: int, path: str, line: int) -> tuple[tuple[Box, ...], int, int]:
     """Pixel boxes -> YOLO boxes of the (upright) image; returns (boxes, clipped, dropped).
@@ -249,7 +245,7 @@ def to_yolo(boxes: tuple[RawBox, ...], class_map: dict[int, str], table: ClassTa
     floor = math.floor
     indices: dict[int, int] = {}  # class id -> index, looked up once per line
     for cid, left, top, box_w, box_h in boxes:
-        # edges rounded half up (round_half_up, inlined: this runs for every box)
+        # edges rounded half up (not to even, not truncated), inlined: this runs for every box
         x1, y1 = floor(left + 0.5), floor(top + 0.5)
         x2, y2 = floor(left + box_w + 0.5), floor(top + box_h + 0.5)
         cx1 = x1 if x1 < width else width
