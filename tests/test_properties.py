@@ -7,12 +7,12 @@ import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_records import write_records
 
 from tfrecord_lite import (
     Example,
     ExampleError,
     RecordError,
-    TFRecordWriter,
     decode_example,
     encode_example,
     tf_record_iterator,
@@ -24,14 +24,8 @@ MODES = st.sampled_from([None, "GZIP", "ZLIB"])
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.binary(max_size=300), max_size=20), MODES, st.booleans())
 def test_any_records_round_trip(records, mode, many) -> None:
-    buf = io.BytesIO()
-    with TFRecordWriter(buf, mode) as w:
-        if many:
-            w.write_many(records)
-        else:
-            for r in records:
-                w.write(r)
-    assert list(tf_record_iterator(io.BytesIO(buf.getvalue()), mode)) == records
+    data = write_records(records, mode, many)
+    assert list(tf_record_iterator(io.BytesIO(data), mode)) == records
 
 
 @settings(max_examples=300, deadline=None)

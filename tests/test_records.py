@@ -23,7 +23,7 @@ FOO_FILE = base64.b64decode("AwAAAAAAAACwmUkOZm9vYYq+/g==")
 RECORDS = [b"", b"foo", b"\x00" * 1000, bytes(range(256)) * 50]
 
 
-def _write(records, options=None, many=False) -> bytes:
+def write_records(records, options=None, many=False) -> bytes:
     buf = io.BytesIO()
     with TFRecordWriter(buf, options) as w:
         if many:
@@ -35,8 +35,8 @@ def _write(records, options=None, many=False) -> bytes:
 
 
 def test_single_record_known_bytes() -> None:
-    assert _write([b"foo"]) == FOO_FILE
-    assert _write([b"foo"], many=True) == FOO_FILE
+    assert write_records([b"foo"]) == FOO_FILE
+    assert write_records([b"foo"], many=True) == FOO_FILE
 
 
 def test_write_path_and_read_path(tmp_path) -> None:
@@ -50,7 +50,7 @@ def test_write_path_and_read_path(tmp_path) -> None:
 @pytest.mark.parametrize("options", [None, "", "GZIP", "ZLIB", TFRecordOptions("gzip", 9)])
 @pytest.mark.parametrize("many", [False, True])
 def test_round_trip_every_mode(options, many) -> None:
-    data = _write(RECORDS, options, many)
+    data = write_records(RECORDS, options, many)
     assert list(tf_record_iterator(io.BytesIO(data), options)) == RECORDS
     if TFRecordOptions.coerce(options).compression_type:
         assert data[:2] in (b"\x1f\x8b", b"\x78\x9c", b"\x78\xda")
@@ -58,8 +58,8 @@ def test_round_trip_every_mode(options, many) -> None:
 
 def test_gzip_header_is_deterministic() -> None:
     # zlib's own gzip wrapper: mtime 0, so the same records give the same bytes every time
-    assert _write(RECORDS, "GZIP") == _write(RECORDS, "GZIP")
-    assert _write(RECORDS, "GZIP")[4:8] == b"\x00\x00\x00\x00"
+    assert write_records(RECORDS, "GZIP") == write_records(RECORDS, "GZIP")
+    assert write_records(RECORDS, "GZIP")[4:8] == b"\x00\x00\x00\x00"
 
 
 def test_bad_compression_name() -> None:
@@ -72,7 +72,7 @@ def test_empty_stream_is_clean_eof() -> None:
 
 
 def test_truncated_tail_names_offset() -> None:
-    data = _write([b"abc", b"defgh"])
+    data = write_records([b"abc", b"defgh"])
     for cut in range(len(data) - 1, 19, -1):
         with pytest.raises(TruncatedRecordError) as err:
             list(tf_record_iterator(io.BytesIO(data[:cut])))
@@ -94,7 +94,7 @@ def test_forged_huge_length_with_valid_crc_does_not_allocate() -> None:
 
 
 def test_data_crc_mismatch_and_opt_out() -> None:
-    data = bytearray(_write([b"hello", b"world"]))
+    data = bytearray(write_records([b"hello", b"world"]))
     data[21 + 12] ^= 0x01  # a byte inside the second record's payload
     with pytest.raises(DataCRCError, match="byte offset 21: data CRC mismatch"):
         list(tf_record_iterator(io.BytesIO(bytes(data))))
@@ -102,7 +102,7 @@ def test_data_crc_mismatch_and_opt_out() -> None:
 
 
 def test_every_single_byte_flip_is_detected() -> None:
-    data = _write([b"ab", b"", b"xyz" * 5])
+    data = write_records([b"ab", b"", b"xyz" * 5])
     for i in range(len(data)):
         for bit in (0x01, 0x80):
             bad = bytearray(data)
@@ -114,7 +114,7 @@ def test_every_single_byte_flip_is_detected() -> None:
 
 @pytest.mark.parametrize("options", ["GZIP", "ZLIB"])
 def test_corrupt_compressed_stream_is_typed(options) -> None:
-    data = bytearray(_write(RECORDS, options))
+    data = bytearray(write_records(RECORDS, options))
     data[len(data) // 2] ^= 0xFF
     with pytest.raises(RecordError):
         list(tf_record_iterator(io.BytesIO(bytes(data)), options))
