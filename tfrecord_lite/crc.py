@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 from typing import Callable
 
-_MASK_DELTA = 0xA282EAD8
+MASK_DELTA = 0xA282EAD8
 
 
 def _table_crc32c() -> Callable[[bytes], int]:
@@ -63,10 +63,11 @@ BACKEND, crc32c = _choose()
 
 def mask(crc: int) -> int:
     """TFRecord stores CRCs rotated and offset, so a CRC of data that holds CRCs stays strong."""
-    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+    return (((crc >> 15) | (crc << 17)) + MASK_DELTA) & 0xFFFFFFFF
 
 
 def masked_crc(data: bytes) -> int:
-    """The masked CRC-32C that TFRecord framing stores after the length and after the data."""
+    """The masked CRC-32C that TFRecord framing stores after the length and after the data.
+    (``mask`` inlined: the reader calls this twice a record.)"""
     c = crc32c(data)
-    return (((c >> 15) | (c << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+    return (((c >> 15) | (c << 17)) + MASK_DELTA) & 0xFFFFFFFF

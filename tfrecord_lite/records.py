@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from itertools import chain, islice
 from typing import IO, BinaryIO, Union
 
-from .crc import crc32c
+from .crc import MASK_DELTA, crc32c
+from .crc import masked_crc as _masked
 from .errors import DataCRCError, LengthCRCError, TruncatedRecordError
 
 __all__ = [
@@ -34,13 +35,7 @@ _LEN = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
 _HEADER = struct.Struct("<QI")
 _pack_u32 = _U32.pack
-_MASK_DELTA = 0xA282EAD8
 _BIG_READ = 16 << 20  # records larger than this are read in pieces, as the bytes arrive
-
-
-def _masked(data: bytes) -> int:
-    c = crc32c(data)
-    return (((c >> 15) | (c << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
 _HEADS: dict[int, bytes] = {}  # record length -> its 12 header bytes (lengths repeat a lot)
@@ -148,7 +143,7 @@ class TFRecordWriter:
         """Append one record."""
         n = len(record)
         c = crc32c(record)
-        tail = _pack_u32((((c >> 15) | (c << 17)) + _MASK_DELTA) & 0xFFFFFFFF)
+        tail = _pack_u32((((c >> 15) | (c << 17)) + MASK_DELTA) & 0xFFFFFFFF)  # crc.mask, inlined
         try:
             head = _HEADS[n]
         except KeyError:
@@ -173,7 +168,7 @@ class TFRecordWriter:
                 _head(n)
             heads = list(map(_HEADS.__getitem__, lengths))
             tails = [
-                _pack_u32((((c >> 15) | (c << 17)) + _MASK_DELTA) & 0xFFFFFFFF)
+                _pack_u32((((c >> 15) | (c << 17)) + MASK_DELTA) & 0xFFFFFFFF)  # crc.mask, inlined
                 for c in map(crc32c, batch)
             ]
             self._write(b"".join(chain.from_iterable(zip(heads, batch, tails))))
