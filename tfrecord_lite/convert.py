@@ -84,6 +84,11 @@ def _json_chunk(task: tuple[str, Sequence[int], Sequence[str]]) -> int:
     )
 
 
+def _cached(i: int) -> str:
+    """Where sample ``i``'s upright image is kept between measuring and writing."""
+    return os.path.join(_JOB["cache"], str(i))
+
+
 def _upright_chunk(indices: Sequence[int]) -> list[int]:
     """Make the bytes of images whose size is not known in advance (re-encoded upright), keep
     them in the stage's cache, and return their sizes."""
@@ -91,7 +96,7 @@ def _upright_chunk(indices: Sequence[int]) -> list[int]:
     sizes = []
     for i in indices:
         data = samples[i].read_image()
-        with open(os.path.join(_JOB["cache"], str(i)), "wb") as f:
+        with open(_cached(i), "wb") as f:
             f.write(data)
         sizes.append(len(data))
     return sizes
@@ -105,7 +110,7 @@ def _shard_task(task: tuple[str, list[tuple[int, int, bytes, bytes]]]) -> int:
         for i, size, prefix, suffix in records:
             sample = samples[i]
             if sample.image_bytes is None:
-                with open(os.path.join(_JOB["cache"], str(i)), "rb") as f:
+                with open(_cached(i), "rb") as f:
                     image = f.read()
             else:
                 image = sample.read_image()

@@ -108,6 +108,15 @@ def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
     path = str(manifest)
     index = ImageIndex(Path(options.images_dir))
     fixed = read_classes_file(options.classes_file) if options.classes_file else None
+    _SHARED["flat"] = options.workers > 1  # results cross a pipe: send light, plain values
+    try:
+        return _read(manifest, options, path, index, fixed)
+    finally:
+        _SHARED.clear()
+
+
+def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
+          fixed: list[str] | None) -> ReadResult:
     census, unions, lines = _first_pass(manifest, options.policy, options.workers)
     if not lines:
         raise InputError(path, 0, "the manifest has no lines",
@@ -126,22 +135,18 @@ def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
 
     pending = []
     _SHARED["ctx"] = ctx
-    _SHARED["flat"] = options.workers > 1  # results cross a pipe: send plain values
-    try:
-        chunks = chunked(iter_raw_lines(manifest), _CHUNK)
-        for outcomes, counts in ordered_map(_read_chunk, chunks, options.workers):
-            report.clipped_boxes += counts[0]
-            report.dropped_boxes += counts[1]
-            report.size_mismatches += counts[2]
-            for kind, value in outcomes:
-                if kind == "ok":
-                    pending.append(_unflat(value, ctx) if _SHARED["flat"] else value)
-                elif kind == "soft":
-                    report.skip(value)
-                else:
-                    _apply_policy(value, options.policy, report)
-    finally:
-        _SHARED.clear()
+    chunks = chunked(iter_raw_lines(manifest), _CHUNK)
+    for outcomes, counts in ordered_map(_read_chunk, chunks, options.workers):
+        report.clipped_boxes += counts[0]
+        report.dropped_boxes += counts[1]
+        report.size_mismatches += counts[2]
+        for kind, value in outcomes:
+            if kind == "ok":
+                pending.append(_unflat(value, ctx) if _SHARED["flat"] else value)
+            elif kind == "soft":
+                report.skip(value)
+            else:
+                _apply_policy(value, options.policy, report)
 
     if not pending:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(report.skipped.items())) or "none"
@@ -221,7 +226,7 @@ def _survey_chunk(task: tuple[str, list[tuple[int, bytes | InputError]]]) -> lis
                 maps.append((pair.attribute, class_map_of(pair, path, line_no)))
             except InputError:
                 continue  # reported by the second pass, under the policy
-        if _SHARED.get("flat"):  # crossing a pipe: leave the values behind
+        if _SHARED["flat"]:  # crossing a pipe: leave the values behind
             pairs = [replace(p, value=None, metadata={}) for p in pairs]
         out.append((line_no, None, pairs, orphan_types(obj), maps))
     return out
@@ -235,7 +240,6 @@ def _first_pass(manifest: Path, policy: ErrorPolicy, workers: int = 1
     census = AttributeCensus()
     unions: dict[str, ClassUnion] = {}
     lines = 0
-    _SHARED["flat"] = workers > 1  # results cross a pipe: send light values
     tasks = ((path, chunk) for chunk in chunked(iter_raw_lines(manifest), _CHUNK))
     for results in ordered_map(_survey_chunk, tasks, workers):
         for line_no, error, pairs, orphans, maps in results:
