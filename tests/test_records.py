@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import base64
+import errno
 import io
+import os
+import random
 import struct
+import time
 
 import pytest
 
@@ -125,3 +129,149 @@ def test_error_names_file(tmp_path) -> None:
     path.write_bytes(FOO_FILE[:-1])
     with pytest.raises(TruncatedRecordError, match=str(path)):
         list(tf_record_iterator(path))
+
+
+def _framed_one_by_one(records) -> bytes:
+    """The framing spelled out record by record, independent of the writer's batching."""
+    out = b""
+    for r in records:
+        header = struct.pack("<Q", len(r))
+        out += header + struct.pack("<I", masked_crc(header)) + r
+        out += struct.pack("<I", masked_crc(r))
+    return out
+
+
+# sizes around the writer's thresholds: small records are framed in batches of 64, records of
+# 1024 bytes or more one at a time, and both kinds interleave
+MIXED = [bytes([i % 251]) * n for i, n in enumerate(
+    [0, 1, 100, 1023, 1024, 1025, 5] * 30 + [100] * 200 + [70_000, 3, 2]
+)]
+
+
+@pytest.mark.parametrize("many", [False, True])
+@pytest.mark.parametrize("target", ["path", "file object"])
+def test_batched_framing_is_record_by_record_framing(tmp_path, many, target) -> None:
+    path = tmp_path / "mixed.tfrecord"
+    sink = str(path) if target == "path" else open(path, "wb")  # noqa: SIM115
+    with TFRecordWriter(sink) as w:
+        if many:
+            w.write_many(iter(MIXED))
+        else:
+            for r in MIXED:
+                w.write(r)
+    if target != "path":
+        sink.close()
+    assert path.read_bytes() == _framed_one_by_one(MIXED)
+
+
+def test_flush_hands_every_record_to_the_file(tmp_path) -> None:
+    path = tmp_path / "a.tfrecord"
+    w = TFRecordWriter(str(path))
+    w.write(b"small")
+    w.write(b"x" * 5000)
+    w.write(b"tiny")
+    assert path.stat().st_size == 0  # still gathered
+    w.flush()
+    assert path.read_bytes() == _framed_one_by_one([b"small", b"x" * 5000, b"tiny"])
+    w.close()
+
+
+def test_a_reused_buffer_does_not_change_written_records(tmp_path) -> None:
+    path = tmp_path / "a.tfrecord"
+    buf = bytearray(b"first")
+    big = bytearray(b"A" * 3000)
+    with TFRecordWriter(str(path)) as w:
+        w.write(buf)
+        w.write(memoryview(big))
+        buf[:] = b"later"
+        big[:] = b"B" * 3000
+    assert list(tf_record_iterator(path)) == [b"first", b"A" * 3000]
+
+
+def test_a_dropped_writer_still_writes_what_it_holds(tmp_path) -> None:
+    path = tmp_path / "a.tfrecord"
+    w = TFRecordWriter(str(path))
+    w.write(b"kept")
+    del w
+    assert list(tf_record_iterator(path)) == [b"kept"]
+
+
+def test_short_writes_are_continued(tmp_path, monkeypatch) -> None:
+    # the kernel may write less than asked (a signal, a nearly full disk): the rest follows
+    from tfrecord_lite import records
+
+    real = os.writev
+
+    def stingy(fd, pieces):
+        return real(fd, [bytes(b"".join(bytes(p) for p in pieces)[:7])])
+
+    monkeypatch.setattr(records, "_WRITEV", stingy)
+    path = tmp_path / "a.tfrecord"
+    with TFRecordWriter(str(path)) as w:
+        w.write_many(MIXED[:40])
+        w.write(b"y" * 3000)
+    assert path.read_bytes() == _framed_one_by_one([*MIXED[:40], b"y" * 3000])
+
+
+def _varied(total: int, seed: int = 7) -> list[bytes]:
+    rng = random.Random(seed)
+    out, size = [], 0
+    while size < total:
+        n = rng.choice([rng.randrange(1, 1024), rng.randrange(1024, 20_000)])
+        out.append(rng.randbytes(n))
+        size += n
+    return out
+
+
+def test_many_gathers_written_behind_stay_in_order(tmp_path, monkeypatch) -> None:
+    # several MiB: full gathers go to the helper thread, which here is slow and uneven
+    from tfrecord_lite import records
+
+    real, rng = os.writev, random.Random(3)
+
+    def slow(fd, pieces):
+        time.sleep(rng.random() / 200)
+        return real(fd, pieces)
+
+    monkeypatch.setattr(records, "_WRITEV", slow)
+    recs = _varied(5 << 20)
+    path = tmp_path / "a.tfrecord"
+    with TFRecordWriter(str(path)) as w:
+        for r in recs:
+            w.write(r)
+    assert path.read_bytes() == _framed_one_by_one(recs)
+
+
+def test_an_error_of_the_helper_thread_reaches_the_caller(tmp_path, monkeypatch) -> None:
+    from tfrecord_lite import records
+
+    def full_disk(fd, pieces):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(records, "_WRITEV", full_disk)
+    path = tmp_path / "a.tfrecord"
+    w = TFRecordWriter(str(path))
+    with pytest.raises(OSError, match="No space left"):
+        for r in _varied(4 << 20):
+            w.write(r)
+        w.close()
+    w.close()  # nothing is left to write: closing after the error is quiet
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_writer_is_refused_in_a_forked_child(tmp_path) -> None:
+    w = TFRecordWriter(str(tmp_path / "a.tfrecord"))
+    for r in _varied(2 << 20):
+        w.write(r)
+    pid = os.fork()
+    if pid == 0:  # the child: its copy of the writer has no helper thread
+        try:
+            for r in _varied(2 << 20):
+                w.write(r)
+            w.flush()
+        except RuntimeError:
+            os._exit(7)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    w.close()
+    assert os.waitstatus_to_exitcode(status) == 7

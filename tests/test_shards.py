@@ -20,8 +20,11 @@ def test_name_template_formats_and_parses() -> None:
 
 
 @pytest.mark.parametrize("options", [None, "GZIP", "ZLIB"])
-def test_no_file_exceeds_limit_and_shards_are_filled(tmp_path, options) -> None:
-    records = [os.urandom(n) for n in [100, 900, 3000, 50, 4000] * 20]
+@pytest.mark.parametrize("sizes", [[100, 900, 3000, 50, 4000] * 20, [200, 37, 1000] * 150])
+def test_no_file_exceeds_limit_and_shards_are_filled(tmp_path, options, sizes) -> None:
+    # the second set is all small records, which the writer frames in batches: the compressed
+    # size must still count the ones waiting in a batch
+    records = [os.urandom(n) for n in sizes]
     limit = 10_000
     with ShardedWriter(tmp_path, "train", limit, options) as w:
         for r in records:

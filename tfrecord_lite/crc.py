@@ -61,6 +61,22 @@ BACKEND, crc32c = _choose()
 """The backend name and ``crc32c(data) -> int`` over any bytes-like object."""
 
 
+def _unlocked() -> Callable[[bytes], int]:
+    if BACKEND != "crc32c":
+        return crc32c
+    from crc32c import crc32c as c
+
+    def crc32c_unlocked(data: bytes) -> int:
+        return c(data, 0, 1)  # gil_release_mode=1: always release
+
+    return crc32c_unlocked
+
+
+crc32c_unlocked = _unlocked()
+"""``crc32c`` that lets other threads run while it reads ``data`` (where the backend can): for
+data of a kilobyte or more, when a helper thread has work to do meanwhile."""
+
+
 def mask(crc: int) -> int:
     """TFRecord stores CRCs rotated and offset, so a CRC of data that holds CRCs stays strong."""
     return (((crc >> 15) | (crc << 17)) + MASK_DELTA) & 0xFFFFFFFF

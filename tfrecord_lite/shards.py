@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .records import _BUFFER, FRAME_OVERHEAD, TFRecordOptions, TFRecordWriter, _Compressor
+from .records import FRAME_OVERHEAD, TFRecordOptions, TFRecordWriter, _Compressor
 
 __all__ = ["ShardName", "ShardedWriter", "plan_rollover", "plan_shards"]
 
@@ -99,7 +99,6 @@ class ShardedWriter:
         self._tag = uuid.uuid4().hex[:8]
         self._temps: list[Path] = []
         self._writer: TFRecordWriter | None = None
-        self._file = None
         self._pending = 0  # uncompressed bytes fed to the compressor since its size was exact
         self._framed = 0
         self._closed = False
@@ -116,18 +115,16 @@ class ShardedWriter:
     def _open(self) -> None:
         path = self.directory / f".{self.prefix}-{len(self._temps):05d}.{self._tag}.tmp"
         self._temps.append(path)
-        self._file = open(path, "wb", buffering=_BUFFER)  # noqa: SIM115
-        self._writer = TFRecordWriter(self._file, self.options)
+        self._writer = TFRecordWriter(path, self.options)
         self._pending = 0
         self._framed = 0  # framed bytes in this shard, before compression
         self.records_per_shard.append(0)
 
     def _finish_shard(self) -> None:
-        assert self._writer is not None and self._file is not None
+        assert self._writer is not None
         self._writer.close()
-        self._file.close()
         self.bytes_per_shard.append(os.path.getsize(self._temps[-1]))
-        self._writer = self._file = None
+        self._writer = None
 
     def write(self, record: bytes) -> None:
         """Append one record, first closing the current shard if the record would overflow it."""
@@ -146,6 +143,7 @@ class ShardedWriter:
                     self._trailer,
                 )
                 if full and self._pending:
+                    self._writer.flush()  # the records it still holds go to the compressor
                     comp.sync()  # learn the exact size before giving up on this shard
                     self._pending = 0
                     full = plan_rollover(comp.bytes_out, 0, bound, self.max_bytes, self._trailer)
@@ -168,10 +166,9 @@ class ShardedWriter:
         if self._writer is not None:
             try:
                 self._writer.close()
-                self._file.close()  # type: ignore[union-attr]
             except OSError:
                 pass
-            self._writer = self._file = None
+            self._writer = None
         for p in self._temps + self.paths:
             try:
                 p.unlink()
