@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from tfrecord_lite.dataset.sample import Box, Boxes, Sample
+from tfrecord_lite.dataset.sample import Box, Boxes, Sample, class_indices, yolo_values
 
 BOXES = (Box(2, 0.5, 0.25, 0.1, 0.2), Box(0, 0.9, 0.8, 0.05, 0.04))
 
@@ -26,3 +26,13 @@ def test_pickles_with_a_sample() -> None:
     sample = Sample("s3://b/k.jpg", 3, "k.jpg", 10, 20, bytes, Boxes(BOXES))
     back = pickle.loads(pickle.dumps(sample))
     assert back.boxes == BOXES and back.name == "k.jpg"
+
+
+@pytest.mark.parametrize("kind", [Boxes, tuple])
+def test_columns_match_the_boxes(kind) -> None:
+    # the encoder reads these columns instead of making a Box per box; any sequence of Box works
+    boxes = kind(BOXES)
+    assert class_indices(boxes) == [2, 0]
+    assert all(type(i) is int for i in class_indices(boxes))
+    assert list(yolo_values(boxes)) == [0.5, 0.25, 0.1, 0.2, 0.9, 0.8, 0.05, 0.04]
+    assert class_indices(kind()) == [] and list(yolo_values(kind())) == []

@@ -19,11 +19,11 @@ from typing import Callable
 
 from . import __version__, shards
 from .dataset import info, json_format, modelpack, tfrecord_format
-from .dataset.sample import Sample
+from .dataset.sample import Sample, class_indices
 from .dataset.split import split_indices
 from .errors import ErrorPolicy, InputError, OutputError
 from .groundtruth.reader import ReadOptions, ReadReport, read_manifest
-from .parallel import chunked, ordered_map
+from .parallel import Workers, chunked
 from .publish import INFO, Stage
 from .records import FRAME_OVERHEAD, TFRecordWriter
 
@@ -89,17 +89,22 @@ def _cached(i: int) -> str:
     return os.path.join(_JOB["cache"], str(i))
 
 
-def _upright_chunk(indices: Sequence[int]) -> list[int]:
-    """Make the bytes of images whose size is not known in advance (re-encoded upright), keep
-    them in the stage's cache, and return their sizes."""
+def _parts_chunk(indices: Sequence[int]) -> list[tuple[int, bytes, bytes]]:
+    """Each sample's image size and record prefix and suffix.  An image whose size is not known
+    in advance (re-encoded upright) is made here and kept in the stage's cache until written."""
     samples: list[Sample] = _JOB["samples"]
-    sizes = []
+    out = []
     for i in indices:
-        data = samples[i].read_image()
-        with open(_cached(i), "wb") as f:
-            f.write(data)
-        sizes.append(len(data))
-    return sizes
+        sample = samples[i]
+        size = sample.image_bytes
+        if size is None:
+            data = sample.read_image()
+            os.makedirs(_JOB["cache"], exist_ok=True)
+            with open(_cached(i), "wb") as f:
+                f.write(data)
+            size = len(data)
+        out.append((size, *modelpack.sample_parts(sample, size)))
+    return out
 
 
 def _shard_task(task: tuple[str, list[tuple[int, int, bytes, bytes]]]) -> int:
@@ -168,20 +173,24 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
     samples, classes = read.samples, read.classes
     train, val = split_indices([s.source_ref for s in samples], options.split, options.seed)
     result = ConvertResult(options.output, classes, {}, read.report)
+    per_class: Counter = Counter()
     for s in samples:
-        result.objects.update(classes[b.class_index] for b in s.boxes)
+        per_class.update(class_indices(s.boxes))
         result.negatives += not s.boxes
-    _JOB.update(samples=samples, classes=classes, manifest=options.annotations)  # for workers
+    result.objects.update({classes[k]: n for k, n in per_class.items()})
+    cache = root / ".upright"  # images re-encoded upright, between measuring and writing
+    _JOB.update(samples=samples, classes=classes, manifest=options.annotations, cache=str(cache))
+    write_split = _write_tfrecord_split if options.format == "tfrecord" else _write_json_split
     try:
-        for split, indices in zip(SPLITS, (train, val)):
-            if options.format == "tfrecord":
-                split_info = _write_tfrecord_split(options, root, split, indices, progress)
-            else:
-                split_info = _write_json_split(options, root, split, indices, progress)
-            result.splits[split] = split_info
-            result.bytes += sum(f["bytes"] for f in split_info.files)
+        with Workers(options.workers) as pool:  # forked once, now that the samples are known
+            for split, indices in zip(SPLITS, (train, val)):
+                split_info = write_split(options, root, split, indices, progress, pool)
+                result.splits[split] = split_info
+                result.bytes += sum(f["bytes"] for f in split_info.files)
     finally:
         _JOB.clear()
+    if cache.exists():
+        shutil.rmtree(cache)
     base = options.path_prefix or str(Path(os.path.abspath(options.output)))
     extra = {
         "version": __version__,
@@ -207,10 +216,10 @@ def _counted(items: Iterator[list], split: str, total: int, progress: Progress |
             progress(split, done, total)
 
 
-def _write_tfrecord_split(options, root, split, indices, progress) -> info.SplitInfo:
+def _write_tfrecord_split(options, root, split, indices, progress, pool) -> info.SplitInfo:
     max_bytes = max(1, int(options.partition_mb * 1024 * 1024))
-    if options.workers > 1 and indices:
-        return _write_shards_in_parallel(options, root, split, indices, progress, max_bytes)
+    if pool.workers > 1 and indices:
+        return _write_shards_in_parallel(root, split, indices, progress, max_bytes, pool)
     records = _counted(
         map(_encode_chunk, chunked(indices, _CHUNK)),
         split,
@@ -220,26 +229,15 @@ def _write_tfrecord_split(options, root, split, indices, progress) -> info.Split
     return tfrecord_format.write_split(root, split, records, max_bytes)
 
 
-def _write_shards_in_parallel(options, root, split, indices, progress, max_bytes):
+def _write_shards_in_parallel(root, split, indices, progress, max_bytes, pool) -> info.SplitInfo:
     """Lay the shards out from the records' sizes (known before any image is read), then let
     each worker write whole shards: reading, encoding and writing all run in parallel, and the
     files are the same bytes the one-process writer makes."""
-    samples: list[Sample] = _JOB["samples"]
     folder_name, prefix = tfrecord_format.FOLDERS[split]
     folder = root / folder_name
     folder.mkdir(parents=True, exist_ok=True)
-    sizes = {i: samples[i].image_bytes for i in indices}
-    unknown = [i for i in indices if sizes[i] is None]
-    if unknown:
-        cache = root / ".upright"
-        cache.mkdir(exist_ok=True)
-        _JOB["cache"] = str(cache)
-        found = ordered_map(_upright_chunk, chunked(unknown, 8), options.workers)
-        sizes.update(zip(unknown, (n for chunk in found for n in chunk)))
-    records = []
-    for i in indices:
-        head, tail = modelpack.sample_parts(samples[i], sizes[i])
-        records.append((i, sizes[i], head, tail))
+    parts = pool.map(_parts_chunk, chunked(indices, 256))
+    records = [(i, *p) for i, p in zip(indices, (p for chunk in parts for p in chunk))]
     counts = shards.plan_shards(
         [len(h) + n + len(t) + FRAME_OVERHEAD for _, n, h, t in records], max_bytes
     )
@@ -249,17 +247,15 @@ def _write_shards_in_parallel(options, root, split, indices, progress, max_bytes
         tasks.append((str(folder / name), records[start : start + count]))
         start += count
     files, done = [], 0
-    for (path, chunk), nbytes in zip(tasks, ordered_map(_shard_task, tasks, options.workers)):
+    for (path, chunk), nbytes in zip(tasks, pool.map(_shard_task, tasks)):
         files.append({"name": os.path.basename(path), "records": len(chunk), "bytes": nbytes})
         done += len(chunk)
         if progress:
             progress(split, done, len(indices))
-    if unknown:
-        shutil.rmtree(root / ".upright")
     return info.SplitInfo(folder_name, len(indices), files)
 
 
-def _write_json_split(options, root, split, indices, progress) -> info.SplitInfo:
+def _write_json_split(options, root, split, indices, progress, pool) -> info.SplitInfo:
     folder = root / json_format.FOLDERS[split]
     folder.mkdir(parents=True, exist_ok=True)
     samples = _JOB["samples"]
@@ -270,7 +266,7 @@ def _write_json_split(options, root, split, indices, progress) -> info.SplitInfo
     ]
     written = 0
     done = 0
-    for task, nbytes in zip(tasks, ordered_map(_json_chunk, tasks, options.workers)):
+    for task, nbytes in zip(tasks, pool.map(_json_chunk, tasks)):
         written += nbytes
         done += len(task[1])
         if progress:

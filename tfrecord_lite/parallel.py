@@ -18,25 +18,47 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+class Workers:
+    """Forked worker processes that serve several ordered maps in turn (``with Workers(n) as w:
+    w.map(...)``).  They are forked on entry and see module globals as they were then; with
+    ``n <= 1`` (or no fork on this platform) ``map`` runs here."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers if "fork" in multiprocessing.get_all_start_methods() else 1
+        self._pool = None
+
+    def __enter__(self) -> Workers:
+        if self.workers > 1:
+            # Objects that exist now are moved out of the garbage collector's reach, so that
+            # collections in the workers do not write to (and so copy) every page they inherited.
+            gc.freeze()
+            self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+            gc.unfreeze()
+
+    def map(self, func: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        """``func(task)`` for each task, in order."""
+        if self._pool is None:
+            yield from map(func, tasks)
+            return
+        pending: deque = deque()
+        for task in tasks:
+            pending.append(self._pool.apply_async(func, (task,)))
+            if len(pending) >= 2 * self.workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
 def ordered_map(func: Callable[[T], R], tasks: Iterable[T], workers: int) -> Iterator[R]:
     """``func(task)`` for each task, in order; in ``workers`` forked processes when > 1."""
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        yield from map(func, tasks)
-        return
-    # Objects that exist now are moved out of the garbage collector's reach, so that collections
-    # in the workers do not write to (and so copy) every page of memory they inherited.
-    gc.freeze()
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            pending: deque = deque()
-            for task in tasks:
-                pending.append(pool.apply_async(func, (task,)))
-                if len(pending) >= 2 * workers:
-                    yield pending.popleft().get()
-            while pending:
-                yield pending.popleft().get()
-    finally:
-        gc.unfreeze()
+    with Workers(workers) as pool:
+        yield from pool.map(func, tasks)
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -8,12 +8,12 @@ the image as stored), ``objects`` (int64 indices into ``classes``) and ``bboxes`
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import ExampleError
 from ..example import _hdr, _varint, decode_example
-from .sample import Box, Sample
+from .sample import Box, Sample, class_indices, yolo_values
 
 _F32 = 3.4028234663852886e38
 _K_IMAGE = b"\x0a\x05image"
@@ -76,7 +76,12 @@ def _size_entry(key: bytes, value: int) -> bytes:
 
 
 def record_parts(
-    image_len: int, name: str, width: int, height: int, objects: list[int], bboxes: list[float]
+    image_len: int,
+    name: str,
+    width: int,
+    height: int,
+    objects: Sequence[int],
+    bboxes: Sequence[float],
 ) -> tuple[bytes, bytes]:
     """``(prefix, suffix)`` of the ModelPack Example whose image is ``image_len`` bytes: the
     record is ``prefix + image + suffix``.  Its size is known before the image is read, which
@@ -124,16 +129,13 @@ def encode_record(
 
 def sample_parts(sample: Sample, image_len: int) -> tuple[bytes, bytes]:
     """``record_parts`` for a sample."""
-    bboxes: list[float] = []
-    for b in sample.boxes:
-        bboxes += (b.cx, b.cy, b.w, b.h)
     return record_parts(
         image_len,
         sample.name,
         sample.width,
         sample.height,
-        [b.class_index for b in sample.boxes],
-        bboxes,
+        class_indices(sample.boxes),
+        yolo_values(sample.boxes),
     )
 
 

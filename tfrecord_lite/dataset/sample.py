@@ -57,6 +57,18 @@ class Boxes(Sequence[Box]):
         for j in range(0, len(v), 5):
             yield Box(int(v[j]), v[j + 1], v[j + 2], v[j + 3], v[j + 4])
 
+    def class_indices(self) -> list[int]:
+        """Every box's class index, in order (without making a Box per box)."""
+        return list(map(int, self._v[0::5]))
+
+    def yolo_values(self) -> array:
+        """Every box's ``cx, cy, w, h``, flattened: ModelPack's ``bboxes`` feature."""
+        v = self._v
+        out = array("d", bytes(len(v) // 5 * 32))
+        for k in range(4):
+            out[k::4] = v[k + 1 :: 5]
+        return out
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (Boxes, tuple, list)):
             return tuple(self) == tuple(other)
@@ -93,3 +105,17 @@ class Sample(NamedTuple):
     tags: tuple[str, ...] = ()
     read_mask: Callable[[], bytes] | None = None
     image_bytes: int | None = None  # len(read_image()) when known without reading it
+
+
+def class_indices(boxes: Sequence[Box]) -> list[int]:
+    """The class index of each box, from a Boxes or any sequence of Box."""
+    if isinstance(boxes, Boxes):
+        return boxes.class_indices()
+    return [b.class_index for b in boxes]
+
+
+def yolo_values(boxes: Sequence[Box]) -> Sequence[float]:
+    """``cx, cy, w, h`` of each box, flattened, from a Boxes or any sequence of Box."""
+    if isinstance(boxes, Boxes):
+        return boxes.yolo_values()
+    return [x for b in boxes for x in (b.cx, b.cy, b.w, b.h)]
