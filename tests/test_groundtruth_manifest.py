@@ -48,6 +48,45 @@ def test_enormous_line_is_refused_without_reading_it_whole(tmp_path: Path, monke
     assert items[1] == (2, {"b": 1})
 
 
+def _spanned(path: Path, size: int) -> list:
+    spans = mf.plan_spans(path, size)
+    assert [s.start for s in spans[1:]] == [s.end for s in spans[:-1]]  # no gap, no overlap
+    return [(n, raw if isinstance(raw, bytes) else raw.reason)
+            for span in spans for n, raw in mf.iter_raw_lines(path, span)]
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 1 << 16])
+@pytest.mark.parametrize("tail", [b"\n", b""])
+def test_spans_read_the_same_lines_as_one_pass(tmp_path: Path, monkeypatch, size, tail) -> None:
+    # workers read their own spans of the manifest: together they must see every line once,
+    # with its number, whatever the span size (a long line stays whole)
+    monkeypatch.setattr(mf, "MAX_LINE_BYTES", 100)
+    path = tmp_path / "m"
+    path.write_bytes(mf._BOM + b'{"a": 1}\r\n\n  \n' + b'{"x": "' + b"y" * 300 + b'"}\n'
+                     + b"".join(b'{"k": %d}\n' % i for i in range(40)) + b'{"end": 1}' + tail)
+    whole = [(n, raw if isinstance(raw, bytes) else raw.reason)
+             for n, raw in mf.iter_raw_lines(path)]
+    assert whole[0] == (1, b'{"a": 1}\r\n') and whole[1] == (4, "line-too-long")
+    assert _spanned(path, size) == whole
+
+
+@pytest.mark.parametrize("size", [3000, 1 << 16, 3 << 20])
+def test_spans_across_read_blocks(tmp_path: Path, size) -> None:
+    # plan_spans reads the file a MiB at a time: cuts and line counts must carry across blocks
+    path = tmp_path / "m"
+    path.write_bytes(b"".join(b'{"k": "%s"}\n' % (b"z" * (i % 997)) for i in range(5000)))
+    assert path.stat().st_size > 2 << 20
+    assert _spanned(path, size) == [(n, raw) for n, raw in mf.iter_raw_lines(path)]
+
+
+def test_spans_of_an_empty_manifest(tmp_path: Path) -> None:
+    path = tmp_path / "m"
+    path.write_bytes(b"")
+    assert mf.plan_spans(path) == []
+    with pytest.raises(InputError, match="cannot open manifest"):
+        mf.plan_spans(tmp_path / "nope")
+
+
 def test_missing_manifest_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot open manifest"):
         list(iter_lines(tmp_path / "nope"))

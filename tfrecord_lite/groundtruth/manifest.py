@@ -43,27 +43,71 @@ def iter_lines(path: Path) -> Iterator[tuple[int, Line]]:
         yield line_no, raw if isinstance(raw, InputError) else parse_line(name, line_no, raw)
 
 
-def iter_raw_lines(path: Path) -> Iterator[tuple[int, bytes | InputError]]:
-    """Yield ``(line_no, bytes)`` for every non-blank line, or ``(line_no, InputError)``.
+@dataclass(frozen=True)
+class Span:
+    """A run of whole lines of a manifest: bytes ``[start, end)``, the first being ``line``."""
+
+    start: int
+    end: int
+    line: int
+
+
+def _open_manifest(path: Path) -> Any:
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise InputError(str(path), 0, f"cannot open manifest: {exc.strerror or exc}",
+                         hint="check the manifest path", reason="no-manifest") from exc
+
+
+def plan_spans(path: Path, size: int = 1 << 16) -> list[Span]:
+    """Cut a manifest into spans of about ``size`` bytes at line ends (a long line stays whole),
+    so that workers read their own lines and only these numbers cross a pipe."""
+    spans: list[Span] = []
+    start, line, newlines, base = 0, 1, 0, 0  # span start, its line, newlines since, block start
+    with _open_manifest(path) as handle:
+        while True:
+            block = handle.read(1 << 20)
+            if not block:
+                break
+            pos = 0
+            while True:
+                cut = block.find(b"\n", max(start + size - base, pos))
+                if cut < 0:
+                    newlines += block.count(b"\n", pos)
+                    break
+                newlines += block.count(b"\n", pos, cut + 1)
+                spans.append(Span(start, base + cut + 1, line))
+                start, line, newlines, pos = base + cut + 1, line + newlines, 0, cut + 1
+            base += len(block)
+    if base > start:
+        spans.append(Span(start, base, line))
+    return spans
+
+
+def iter_raw_lines(
+    path: Path, span: Span | None = None
+) -> Iterator[tuple[int, bytes | InputError]]:
+    """Yield ``(line_no, bytes)`` for every non-blank line (of ``span`` only, when given), or
+    ``(line_no, InputError)``.
 
     Streams with a bounded read per line so one enormous line cannot exhaust memory.  Accepts a
     UTF-8 BOM and ``\\r\\n`` endings.  Errors are yielded, not raised, so one bad line does not
     end the iteration.  Lines stay undecoded so the decoding can happen in a worker process.
     """
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise InputError(str(path), 0, f"cannot open manifest: {exc.strerror or exc}",
-                         hint="check the manifest path", reason="no-manifest") from exc
-    with handle:
-        line_no = 0
-        while True:
+    with _open_manifest(path) as handle:
+        pos, end, line_no = 0, None, 0
+        if span is not None:
+            handle.seek(span.start)
+            pos, end, line_no = span.start, span.end, span.line - 1
+        while end is None or pos < end:
             raw = handle.readline(MAX_LINE_BYTES + 1)
             if not raw:
                 return
+            pos += len(raw)
             line_no += 1
             if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                _skip_rest_of_line(handle)
+                pos += _skip_rest_of_line(handle)
                 yield line_no, InputError(
                     str(path), line_no, f"line longer than {MAX_LINE_BYTES} bytes",
                     value=raw[:60].decode("utf-8", "replace"),
@@ -77,11 +121,13 @@ def iter_raw_lines(path: Path) -> Iterator[tuple[int, bytes | InputError]]:
             yield line_no, raw
 
 
-def _skip_rest_of_line(handle: Any) -> None:
+def _skip_rest_of_line(handle: Any) -> int:
+    skipped = 0
     while True:
         chunk = handle.readline(_CHUNK)
+        skipped += len(chunk)
         if not chunk or chunk.endswith(b"\n"):
-            return
+            return skipped
 
 
 def parse_line(path: str, line_no: int, raw: bytes) -> Line:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..dataset.sample import Box, Boxes, Sample
 from ..errors import ErrorPolicy, InputError
-from ..parallel import chunked, ordered_map
+from ..parallel import ordered_map
 from .classes import ClassTable, ClassUnion, read_classes_file
 from .images import ImageIndex, ImageReader, assign_names, read_header
 from .labels import (
@@ -31,12 +31,14 @@ from .manifest import (
     VERIFICATION_TYPE,
     AttributeCensus,
     LabelPair,
+    Span,
     creation_date,
     find_pairs,
     iter_raw_lines,
     orphan_types,
     parse_date,
     parse_line,
+    plan_spans,
 )
 from .masks import MaskReader, check_mask
 
@@ -117,7 +119,8 @@ def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
 
 def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
           fixed: list[str] | None) -> ReadResult:
-    census, unions, lines = _first_pass(manifest, options.policy, options.workers)
+    spans = plan_spans(manifest)  # both passes hand these to workers, who read their lines
+    census, unions, lines = _first_pass(manifest, spans, options.policy, options.workers)
     if not lines:
         raise InputError(path, 0, "the manifest has no lines",
                          hint="expected one JSON object per line", reason="empty")
@@ -135,8 +138,7 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
 
     pending = []
     _SHARED["ctx"] = ctx
-    chunks = chunked(iter_raw_lines(manifest), _CHUNK)
-    for outcomes, counts in ordered_map(_read_chunk, chunks, options.workers):
+    for outcomes, counts in ordered_map(_read_chunk, spans, options.workers):
         report.clipped_boxes += counts[0]
         report.dropped_boxes += counts[1]
         report.size_mismatches += counts[2]
@@ -165,16 +167,15 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
 
 
 _SHARED: dict = {}  # the read context, inherited by forked workers
-_CHUNK = 64  # manifest lines per task
 
 
-def _read_chunk(chunk: list[tuple[int, bytes | InputError]]) -> tuple[list, tuple[int, int, int]]:
-    """Read lines into pending samples, soft skips and errors, keeping their order; the policy
-    is applied by the caller.  Runs in a worker process when ``workers > 1``."""
+def _read_chunk(span: Span) -> tuple[list, tuple[int, int, int]]:
+    """Read a span's lines into pending samples, soft skips and errors, keeping their order; the
+    policy is applied by the caller.  Runs in a worker process when ``workers > 1``."""
     shared: _Context = _SHARED["ctx"]
     ctx = replace(shared, report=ReadReport(0, shared.attribute, shared.task))
     out: list[tuple[str, object]] = []
-    for line_no, raw in chunk:
+    for line_no, raw in iter_raw_lines(Path(ctx.path), span):
         try:
             obj = raw if isinstance(raw, InputError) else parse_line(ctx.path, line_no, raw)
             if isinstance(obj, InputError):
@@ -207,12 +208,12 @@ def _unflat(flat: tuple, ctx: _Context) -> tuple:
     return (line, rel, ref, width, height, reader, boxes, tags, mask, stored_bytes)
 
 
-def _survey_chunk(task: tuple[str, list[tuple[int, bytes | InputError]]]) -> list[tuple]:
-    """What the first pass needs of each line, light enough to cross a pipe: the error, or the
-    label pairs without their values plus each supported pair's class map."""
-    path, chunk = task
+def _survey_chunk(task: tuple[str, Span]) -> list[tuple]:
+    """What the first pass needs of each line of a span, light enough to cross a pipe: the
+    error, or the label pairs without their values plus each supported pair's class map."""
+    path, span = task
     out: list[tuple] = []
-    for line_no, raw in chunk:
+    for line_no, raw in iter_raw_lines(Path(path), span):
         obj = raw if isinstance(raw, InputError) else parse_line(path, line_no, raw)
         if isinstance(obj, InputError):
             out.append((line_no, obj, (), (), ()))
@@ -232,7 +233,7 @@ def _survey_chunk(task: tuple[str, list[tuple[int, bytes | InputError]]]) -> lis
     return out
 
 
-def _first_pass(manifest: Path, policy: ErrorPolicy, workers: int = 1
+def _first_pass(manifest: Path, spans: list[Span], policy: ErrorPolicy, workers: int = 1
                 ) -> tuple[AttributeCensus, dict[str, ClassUnion], int]:
     """Count label types per attribute and build each attribute's class union.  Lines are
     parsed in ``workers`` processes; the tallies are made here, in manifest order."""
@@ -240,7 +241,7 @@ def _first_pass(manifest: Path, policy: ErrorPolicy, workers: int = 1
     census = AttributeCensus()
     unions: dict[str, ClassUnion] = {}
     lines = 0
-    tasks = ((path, chunk) for chunk in chunked(iter_raw_lines(manifest), _CHUNK))
+    tasks = ((path, span) for span in spans)
     for results in ordered_map(_survey_chunk, tasks, workers):
         for line_no, error, pairs, orphans, maps in results:
             lines += 1
