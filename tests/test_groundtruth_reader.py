@@ -272,21 +272,23 @@ CASES = ["bad-json", "missing-image", "bad-image", "unknown-class", "bad-box",
          "path-escape-dotdot", "path-escape-absolute", "path-escape-symlink"]
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("case", CASES)
-def test_bad_input_raises_with_location_and_value(tmp_path: Path, case: str) -> None:
+def test_bad_input_raises_with_location_and_value(tmp_path: Path, case: str, workers) -> None:
     manifest, images, value = _bad_case(tmp_path, case)
     with pytest.raises(InputError) as err:
-        read_manifest(manifest, ReadOptions(images))
+        read_manifest(manifest, ReadOptions(images, workers=workers))
     text = str(err.value)
     assert f"{manifest}:2:" in text and value in text
     assert err.value.reason == case.rsplit("-", 1)[0] if case.startswith("path") else case
     assert err.value.hint
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("case", CASES)
-def test_bad_input_is_skipped_and_counted(tmp_path: Path, case: str) -> None:
+def test_bad_input_is_skipped_and_counted(tmp_path: Path, case: str, workers) -> None:
     manifest, images, _ = _bad_case(tmp_path, case)
-    result = read_manifest(manifest, ReadOptions(images, policy="skip"))
+    result = read_manifest(manifest, ReadOptions(images, policy="skip", workers=workers))
     reason = "path-escape" if case.startswith("path") else case
     assert [s.line for s in result.samples] == [1]
     assert result.report.skipped == {reason: 1}
@@ -364,3 +366,21 @@ def test_all_lines_bad_under_skip_is_still_an_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no usable samples") as err:
         read_manifest(manifest, ReadOptions(tmp_path / "i", policy="skip"))
     assert "missing-image 1" in str(err.value)
+
+
+@pytest.mark.parametrize("fixture", [f for f in ALL_FIXTURES if f.name not in NOT_CONVERTED],
+                         ids=lambda p: p.stem)
+def test_workers_read_what_one_process_reads(tmp_path: Path, fixture: Path) -> None:
+    # with workers, lines are read from spans of the file in other processes and their results
+    # cross a pipe in a lighter form: nothing may change
+    images = tmp_path / "images"
+    images.mkdir()
+    images_for_manifest(fixture, images)
+    one, two = (read_manifest(fixture, ReadOptions(images, workers=w)) for w in (1, 2))
+
+    def seen(result):
+        return [(s.source_ref, s.line, s.name, s.width, s.height, tuple(s.boxes), s.tags,
+                 s.image_bytes, s.read_image()) for s in result.samples]
+
+    assert seen(one) == seen(two) and one.classes == two.classes
+    assert one.report == two.report

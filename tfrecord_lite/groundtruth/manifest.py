@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 from ..errors import InputError
 
@@ -165,6 +165,15 @@ class LabelPair:
     failed: bool = False  # metadata without ``type`` or with a failure/error key: a failed item
 
 
+class PairSummary(NamedTuple):
+    """What the first pass keeps of a LabelPair (it crosses a pipe, so light)."""
+
+    attribute: str
+    type: str
+    date: float | None
+    failed: bool
+
+
 def _failed(kind: str, meta: dict) -> bool:
     return not kind or any(
         k[:1] in "fFeE" and k.lower().startswith(("failure", "error")) for k in meta
@@ -239,7 +248,7 @@ class AttributeStats:
     newest: float | None = None
     first_line: int = 0
 
-    def add(self, pair: LabelPair, line_no: int) -> None:
+    def add(self, pair: LabelPair | PairSummary, line_no: int) -> None:
         self.lines += 1
         if not self.first_line:
             self.first_line = line_no
@@ -254,7 +263,9 @@ class AttributeCensus:
     attributes: dict[str, AttributeStats] = field(default_factory=dict)
     found_types: dict[str, int] = field(default_factory=dict)
 
-    def add_line(self, pairs: list[LabelPair], orphans: list[str], line_no: int) -> None:
+    def add_line(
+        self, pairs: list[LabelPair] | list[PairSummary], orphans: list[str], line_no: int
+    ) -> None:
         seen = set()
         for pair in pairs:
             kind = pair.type or "(no type)"

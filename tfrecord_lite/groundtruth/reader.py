@@ -31,6 +31,7 @@ from .manifest import (
     VERIFICATION_TYPE,
     AttributeCensus,
     LabelPair,
+    PairSummary,
     Span,
     creation_date,
     find_pairs,
@@ -227,8 +228,8 @@ def _survey_chunk(task: tuple[str, Span]) -> list[tuple]:
                 maps.append((pair.attribute, class_map_of(pair, path, line_no)))
             except InputError:
                 continue  # reported by the second pass, under the policy
-        if _SHARED["flat"]:  # crossing a pipe: leave the values behind
-            pairs = [replace(p, value=None, metadata={}) for p in pairs]
+        if _SHARED["flat"]:  # crossing a pipe: plain tuples of what the census reads
+            pairs = [(p.attribute, p.type, p.date, p.failed) for p in pairs]
         out.append((line_no, None, pairs, orphan_types(obj), maps))
     return out
 
@@ -249,6 +250,8 @@ def _first_pass(manifest: Path, spans: list[Span], policy: ErrorPolicy, workers:
                 if policy == "raise":
                     raise error
                 continue
+            if pairs and type(pairs[0]) is tuple:
+                pairs = list(map(PairSummary._make, pairs))
             census.add_line(pairs, orphans, line_no)
             for attribute, mapping in maps:
                 unions.setdefault(attribute, ClassUnion()).add(mapping, line_no)
