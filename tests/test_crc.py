@@ -17,6 +17,11 @@ from tfrecord_lite import crc
 def test_crc32c_vectors(data: bytes, expected: int) -> None:
     assert crc.crc32c(data) == expected
     assert crc._table_crc32c()(data) == expected
+    assert crc.crc32c_unlocked(data) == expected
+    # continued over pieces, as the writer does for a record given in parts
+    for cut in range(len(data) + 1):
+        for fn in (crc.crc32c_unlocked, crc._table_crc32c()):
+            assert fn(data[cut:], fn(data[:cut])) == expected
 
 
 def test_masked_crc_of_foo() -> None:
@@ -31,7 +36,8 @@ def test_fallback_warns_once_and_agrees() -> None:
         "    warnings.simplefilter('always')\n"
         "    from tfrecord_lite import crc\n"
         "    from tfrecord_lite import records\n"
-        "print(crc.BACKEND, len(w), hex(crc.masked_crc(b'foo')))\n"
+        "print(crc.BACKEND, len(w), hex(crc.masked_crc(b'foo')),\n"
+        "      hex(crc.crc32c_unlocked(b'56789', crc.crc32c_unlocked(b'1234'))))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["python", "1", "0xfebe8a61"]
+    assert out.stdout.split() == ["python", "1", "0xfebe8a61", "0xe3069283"]

@@ -88,23 +88,24 @@ def test_two_runs_racing_for_one_output(tmp_path) -> None:
 
 
 def _failing_writes(monkeypatch, after: int) -> None:
-    import tfrecord_lite.shards as shards
+    """The disk fills up after ``after`` of the writers' system calls."""
+    import tfrecord_lite.records as records
 
-    real = shards.TFRecordWriter.write
+    real = records._WRITEV
     count = {"n": 0}
 
-    def write(self, record):
+    def writev(fd, pieces):
         count["n"] += 1
         if count["n"] > after:
             raise OSError(errno.ENOSPC, "No space left on device")
-        real(self, record)
+        return real(fd, pieces)
 
-    monkeypatch.setattr(shards.TFRecordWriter, "write", write)
+    monkeypatch.setattr(records, "_WRITEV", writev)
 
 
 def test_disk_full_is_a_clear_error_and_leaves_nothing(tmp_path, monkeypatch, capsys) -> None:
     manifest = make_job(tmp_path / "job", 20)
-    _failing_writes(monkeypatch, after=5)
+    _failing_writes(monkeypatch, after=1)  # the first shard is written, the second is not
     assert main(["convert", "-a", str(manifest), "-o", str(tmp_path / "out"), "-q"]) == 1
     err = capsys.readouterr().err
     assert "no space left on device" in err and "nothing was published" in err

@@ -275,3 +275,25 @@ def test_a_writer_is_refused_in_a_forked_child(tmp_path) -> None:
     _, status = os.waitpid(pid, 0)
     w.close()
     assert os.waitstatus_to_exitcode(status) == 7
+
+
+@pytest.mark.parametrize("target", ["path", "file object"])
+def test_write_parts_is_write_of_the_joined_parts(tmp_path, target) -> None:
+    rng = random.Random(11)
+    records = [
+        [b"ab", b"", b"cd"],  # small: joined and batched with the small records
+        [rng.randbytes(600), rng.randbytes(70_000), rng.randbytes(3)],
+        [memoryview(rng.randbytes(2000)), bytearray(b"tail")],  # copied, not kept by reference
+        [bytes([i % 256]) for i in range(2500)],  # more pieces than one writev takes
+    ]
+    path = tmp_path / "a.tfrecord"
+    sink = str(path) if target == "path" else open(path, "wb")  # noqa: SIM115
+    with TFRecordWriter(sink) as w:
+        for parts in records:
+            w.write_parts(parts)
+            w.write(b"between")
+    if target != "path":
+        sink.close()
+    joined = [b"".join(bytes(p) for p in parts) for parts in records]
+    expected = [r for record in joined for r in (record, b"between")]
+    assert path.read_bytes() == _framed_one_by_one(expected)

@@ -70,3 +70,17 @@ def test_error_removes_everything(tmp_path) -> None:
                 w.write(b"y" * 50)
             raise RuntimeError("boom")
     assert os.listdir(tmp_path) == []
+
+
+def test_write_parts_lays_out_as_write(tmp_path) -> None:
+    records = [os.urandom(n) for n in [100, 900, 3000, 50, 4000] * 10]
+    (tmp_path / "a").mkdir()
+    with ShardedWriter(tmp_path / "a", "t", 10_000) as a:
+        for r in records:
+            a.write(r)
+    (tmp_path / "b").mkdir()
+    with ShardedWriter(tmp_path / "b", "t", 10_000) as b:
+        for r in records:
+            b.write_parts((r[:10], r[10:]))
+    assert a.records_per_shard == b.records_per_shard
+    assert [p.read_bytes() for p in a.paths] == [p.read_bytes() for p in b.paths]

@@ -69,9 +69,15 @@ class ConvertResult:
 _JOB: dict = {}
 
 
-def _encode_chunk(indices: Sequence[int]) -> list[bytes]:
+def _encode_chunk(indices: Sequence[int]) -> list[tuple[bytes, bytes, bytes]]:
+    """Each sample's record as ``(prefix, image, suffix)``: written without joining them."""
     samples: list[Sample] = _JOB["samples"]
-    return [modelpack.encode(samples[i], samples[i].read_image()) for i in indices]
+    out = []
+    for i in indices:
+        image = samples[i].read_image()
+        prefix, suffix = modelpack.sample_parts(samples[i], len(image))
+        out.append((prefix, image, suffix))
+    return out
 
 
 def _json_chunk(task: tuple[str, Sequence[int], Sequence[str]]) -> int:
@@ -128,7 +134,7 @@ def _shard_task(task: tuple[str, list[tuple[int, int, bytes, bytes]]]) -> int:
                     hint="convert again once the images stay put",
                     reason="changed-image",
                 )
-            writer.write(b"".join((prefix, image, suffix)))
+            writer.write_parts((prefix, image, suffix))
     return os.path.getsize(path)
 
 

@@ -12,7 +12,7 @@ from typing import Callable
 MASK_DELTA = 0xA282EAD8
 
 
-def _table_crc32c() -> Callable[[bytes], int]:
+def _table_crc32c() -> Callable[..., int]:
     poly = 0x82F63B78  # reversed Castagnoli polynomial
     table = []
     for n in range(256):
@@ -21,8 +21,8 @@ def _table_crc32c() -> Callable[[bytes], int]:
             c = (c >> 1) ^ poly if c & 1 else c >> 1
         table.append(c)
 
-    def crc(data: bytes) -> int:
-        c = 0xFFFFFFFF
+    def crc(data: bytes, value: int = 0) -> int:
+        c = value ^ 0xFFFFFFFF
         for b in memoryview(data).cast("B"):
             c = table[(c ^ b) & 0xFF] ^ (c >> 8)
         return c ^ 0xFFFFFFFF
@@ -61,19 +61,27 @@ BACKEND, crc32c = _choose()
 """The backend name and ``crc32c(data) -> int`` over any bytes-like object."""
 
 
-def _unlocked() -> Callable[[bytes], int]:
-    if BACKEND != "crc32c":
-        return crc32c
-    from crc32c import crc32c as c
+def _unlocked() -> Callable[..., int]:
+    if BACKEND == "crc32c":
+        from crc32c import crc32c as c
 
-    def crc32c_unlocked(data: bytes) -> int:
-        return c(data, 0, 1)  # gil_release_mode=1: always release
+        def crc32c_unlocked(data: bytes, value: int = 0) -> int:
+            return c(data, value, 1)  # gil_release_mode=1: always release
 
-    return crc32c_unlocked
+        return crc32c_unlocked
+    if BACKEND == "google-crc32c":
+        import google_crc32c
+
+        def crc32c_google(data: bytes, value: int = 0) -> int:
+            return google_crc32c.extend(value, data)  # type: ignore[no-any-return]
+
+        return crc32c_google
+    return crc32c
 
 
 crc32c_unlocked = _unlocked()
-"""``crc32c`` that lets other threads run while it reads ``data`` (where the backend can): for
+"""``crc32c_unlocked(data, value=0)``: the CRC of ``data`` continuing from ``value`` (the CRC of
+what came before), letting other threads run while it reads (where the backend can): for
 data of a kilobyte or more, when a helper thread has work to do meanwhile."""
 
 

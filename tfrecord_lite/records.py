@@ -12,7 +12,7 @@ import queue
 import struct
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import IO, BinaryIO, Union
@@ -57,7 +57,8 @@ _LANES: dict[int, tuple] = {}  # batch size -> what _frame_small needs to mask t
 # pieces, and the kernel copies straight from them (no join, no file-buffer copy; a bigger
 # gather means fewer system calls, and on this project's VMs that pays up to a few MiB).
 _GATHER_BYTES = 1 << 20
-_GATHER_PIECES = 1000  # Linux takes at most 1024 pieces a call
+_GATHER_PIECES = 1000
+_IOV_MAX = 1024  # pieces a call takes on Linux
 _WRITEV = getattr(os, "writev", None)
 
 
@@ -107,14 +108,17 @@ def _frame_small(records: list[bytes]) -> bytes:
 
 
 def _writev_all(fd: int, pieces: list[bytes]) -> None:
-    """Write every piece, in order, however the kernel splits the work."""
-    while pieces:
-        done = _WRITEV(fd, pieces)  # type: ignore[misc]
-        if done == sum(map(len, pieces)):
-            return
-        while done >= len(pieces[0]):  # a short write (a signal, a full disk): go on after it
-            done -= len(pieces.pop(0))
-        pieces[0] = memoryview(pieces[0])[done:]  # type: ignore[call-overload]
+    """Write every piece, in order: at most ``_IOV_MAX`` a call, going on after a short write
+    (a signal, a nearly full disk)."""
+    for i in range(0, len(pieces), _IOV_MAX):
+        batch = pieces[i : i + _IOV_MAX]
+        while True:
+            done = _WRITEV(fd, batch)  # type: ignore[misc]
+            if done == sum(map(len, batch)):
+                break
+            while done >= len(batch[0]):
+                done -= len(batch.pop(0))
+            batch[0] = memoryview(batch[0])[done:]  # type: ignore[call-overload]
 
 
 class _WriteBehind:
@@ -295,6 +299,26 @@ class TFRecordWriter:
             record,
             _pack_u32((((c >> 15) | (c << 17)) + MASK_DELTA) & 0xFFFFFFFF),  # crc.mask, inlined
         )
+        self._gathered += n
+        if self._gathered >= self._limit or len(pieces) >= _GATHER_PIECES:
+            self._hand_on()
+
+    def write_parts(self, parts: Sequence[bytes]) -> None:
+        """Append one record given in pieces: the same as ``write(b"".join(parts))`` without
+        joining them (a large record is not copied)."""
+        n = sum(map(len, parts))
+        if n < _SMALL:
+            self.write(b"".join(parts))
+            return
+        if self._small:
+            self._drain()
+        c = 0
+        for part in parts:
+            c = crc32c_unlocked(part, c)
+        pieces = self._pieces
+        pieces.append(_HEADS.get(n) or _head(n))
+        pieces += [p if type(p) is bytes else bytes(p) for p in parts]
+        pieces.append(_pack_u32((((c >> 15) | (c << 17)) + MASK_DELTA) & 0xFFFFFFFF))
         self._gathered += n
         if self._gathered >= self._limit or len(pieces) >= _GATHER_PIECES:
             self._hand_on()

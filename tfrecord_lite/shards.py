@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,7 +129,18 @@ class ShardedWriter:
 
     def write(self, record: bytes) -> None:
         """Append one record, first closing the current shard if the record would overflow it."""
-        framed = len(record) + FRAME_OVERHEAD
+        self._make_room(len(record))
+        self._writer.write(record)  # type: ignore[union-attr]
+
+    def write_parts(self, parts: Sequence[bytes]) -> None:
+        """Append one record given in pieces (see ``TFRecordWriter.write_parts``)."""
+        self._make_room(sum(map(len, parts)))
+        self._writer.write_parts(parts)  # type: ignore[union-attr]
+
+    def _make_room(self, size: int) -> None:
+        """Count a record of ``size`` bytes into the shard that will hold it, opening a new
+        shard when it would overflow this one."""
+        framed = size + FRAME_OVERHEAD
         if self._writer is not None and self.records_per_shard[-1]:
             comp = self._compressor
             if comp is None:
@@ -151,7 +163,6 @@ class ShardedWriter:
                 self._finish_shard()
         if self._writer is None:
             self._open()
-        self._writer.write(record)  # type: ignore[union-attr]
         self._pending += framed
         self._framed += framed
         self.records_per_shard[-1] += 1

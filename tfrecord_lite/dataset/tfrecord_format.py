@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..shards import ShardedWriter
@@ -28,9 +28,12 @@ def split_info(split: str, writer: ShardedWriter) -> SplitInfo:
     return SplitInfo(FOLDERS[split][0], writer.records, files)
 
 
-def write_split(root: Path, split: str, records: Iterable[bytes], max_bytes: int) -> SplitInfo:
-    """Write serialised Examples of one split into ``root/<folder>/<prefix>-i-of-n.tfrecord``."""
+def write_split(
+    root: Path, split: str, records: Iterable[Sequence[bytes]], max_bytes: int
+) -> SplitInfo:
+    """Write serialised Examples of one split into ``root/<folder>/<prefix>-i-of-n.tfrecord``;
+    each record comes in pieces (``prefix, image, suffix``), written without joining them."""
     with open_split(root, split, max_bytes) as writer:
-        for record in records:
-            writer.write(record)
+        for parts in records:
+            writer.write_parts(parts)
     return split_info(split, writer)
