@@ -226,8 +226,8 @@ class ImageReader:
     def __call__(self) -> bytes:
         try:
             if not self.reencode:
-                with open(self.file, "rb") as handle:
-                    return handle.read()
+                with open(self.file, "rb", buffering=0) as handle:  # no buffer to copy through
+                    return handle.read()  # type: ignore[no-any-return]
             with Image.open(self.file) as image:
                 upright = ImageOps.exif_transpose(image)
                 if upright.mode not in ("RGB", "L", "CMYK"):
