@@ -19,6 +19,7 @@ from typing import Any
 from synth import average_image_bytes, make_dataset
 
 from tfrecord_lite import tf_record_iterator
+from tfrecord_lite.convert_cli import auto_workers
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -79,20 +80,24 @@ def _timed(name: str, cmd: list[str], out: Path, repeats: int) -> dict[str, Any]
 
 def convert_benchmarks(work: Path, sizes: list[int], memory_lines: int,
                        tf_memory: bool = False) -> list[dict[str, Any]]:
-    """One row per dataset size: ours (1 and 2 workers) vs the TF converter."""
+    """One row per dataset size: ours (1 and 2 workers, and what ``--workers auto`` picks) vs
+    the TF converter."""
     rows = []
     for count in sizes:
         ds = make_dataset(work / f"ds-{count}", count)
         partition = 4.0 if count < 1000 else 100.0
-        repeats = 3  # medians of three, interleaved
+        repeats = 5 if count < 1000 else 3  # medians, interleaved
         out = work / "out"
         results: list[dict[str, Any]] = []
-        # interleave the three so background load is shared
+        # what the plain command (--workers auto) uses here; timed on its own if not 1 or 2
+        default = auto_workers(ds / "output.manifest")
+        contenders = [(f"tfrecord-lite --workers {n}", ours_cmd(ds, out, partition, n))
+                      for n in sorted({1, 2, default})]
+        contenders.append(("TF converter", tf_cmd(ds, out, partition)))
+        # interleaved so background load is shared
         for _ in range(repeats):
-            results.append(_timed("tfrecord-lite", ours_cmd(ds, out, partition, 1), out, 1))
-            results.append(_timed("tfrecord-lite --workers 2", ours_cmd(ds, out, partition, 2),
-                                  out, 1))
-            results.append(_timed("TF converter", tf_cmd(ds, out, partition), out, 1))
+            for name, cmd in contenders:
+                results.append(_timed(name, cmd, out, 1))
         shutil.rmtree(out, ignore_errors=True)
         merged: dict[str, dict[str, Any]] = {}
         for r in results:
@@ -101,14 +106,15 @@ def convert_benchmarks(work: Path, sizes: list[int], memory_lines: int,
             m["peaks"].append(r["peak"])
         summary = {k: {"seconds": statistics.median(v["times"]), "peak": max(v["peaks"]),
                        "records": v["records"]} for k, v in merged.items()}
-        rows.append({"images": count, "avg_jpeg": average_image_bytes(ds), "results": summary})
+        rows.append({"images": count, "avg_jpeg": average_image_bytes(ds), "results": summary,
+                     "default": f"tfrecord-lite --workers {default}"})
 
     if memory_lines:
         ds = make_dataset(work / f"ds-{memory_lines}-small", memory_lines, width=96, height=72,
                           hardlink=True)
         out = work / "out"
         summary = {}
-        runs = [("tfrecord-lite", ours_cmd(ds, out, 100.0, 1)),
+        runs = [("tfrecord-lite --workers 1", ours_cmd(ds, out, 100.0, 1)),
                 ("tfrecord-lite --workers 2", ours_cmd(ds, out, 100.0, 2))]
         if tf_memory:
             runs.append(("TF converter", tf_cmd(ds, out, 100.0)))

@@ -146,7 +146,7 @@ def write_benchmarks(work: Path, quick: bool = False) -> list[Row]:
         Contender("tfrecord_lite", _ours_per_write(small), fresh),
         Contender("tf.io", _tf_write(small), fresh),
         Contender("tfrecord pkg", _pkg_write(small), fresh),
-    ], repeats=5)
+    ], repeats=9)
     rows.append(_row(f"write 100 B x {len(small):,}, write() per record", times, nbytes, 1.0))
 
     # 100 B records through write_many (TF has no batch call: its per-record loop again)
@@ -154,7 +154,7 @@ def write_benchmarks(work: Path, quick: bool = False) -> list[Row]:
         Contender("tfrecord_lite", _ours_write_many(small), fresh),
         Contender("tf.io", _tf_write(small), fresh),
         Contender("tfrecord pkg", _pkg_write(small), fresh),
-    ], repeats=5)
+    ], repeats=9)
     rows.append(_row(f"write 100 B x {len(small):,}, write_many()", times, nbytes, 2.0))
 
     # 10 KB records
@@ -163,7 +163,7 @@ def write_benchmarks(work: Path, quick: bool = False) -> list[Row]:
         Contender("tfrecord_lite", _ours_per_write(mid), fresh),
         Contender("tf.io", _tf_write(mid), fresh),
         Contender("tfrecord pkg", _pkg_write(mid), fresh),
-    ], repeats=5)
+    ], repeats=9)
     rows.append(_row(f"write 10 KB x {len(mid):,}", times, sum(map(len, mid)), 2.5))
 
     # 100 KB and 1 MB records: bounded by memory bandwidth, compared with bare f.write

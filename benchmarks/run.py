@@ -67,10 +67,11 @@ def io_table(rows: list[dict[str, Any]]) -> list[str]:
 
 def convert_table(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "| manifest | tfrecord-lite convert | --workers 2 | TF converter | "
-        "TF time / ours | peak RSS: ours / --workers 2 / TF |",
-        "|---|---|---|---|---|---|",
+        "| manifest | --workers 1 | --workers 2 | TF converter | TF time / ours (the plain "
+        "command: --workers auto) | --workers 2 vs 1 | peak RSS: 1 / 2 workers / TF |",
+        "|---|---|---|---|---|---|---|",
     ]
+    one, two = "tfrecord-lite --workers 1", "tfrecord-lite --workers 2"
     for row in rows:
         r = row["results"]
 
@@ -80,17 +81,21 @@ def convert_table(rows: list[dict[str, Any]]) -> list[str]:
         def m(name: str, r: dict[str, Any] = r) -> str:
             return f"{r[name]['peak'] / 2**20:,.0f} MB" if name in r else "-"
 
-        ratio = (f"{r['TF converter']['seconds'] / r['tfrecord-lite']['seconds']:.1f}x"
-                 if "TF converter" in r else "-")
+        default = row.get("default")
+        ratio = "-"
+        if "TF converter" in r and default in r:
+            ratio = (f"{r['TF converter']['seconds'] / r[default]['seconds']:.1f}x "
+                     f"({default.split(' ', 1)[1]})")
+        scaling = (f"{r[one]['seconds'] / r[two]['seconds']:.2f}x"
+                   if one in r and two in r else "-")
         what = f"{row['images']:,} images (~{row['avg_jpeg'] / 1000:.0f} KB JPEG)"
         if row.get("memory_run"):
             what = f"{row['images']:,} lines (small {row['avg_jpeg'] / 1000:.0f} KB JPEGs)"
-        lines.append(f"| {what} | {t('tfrecord-lite')} | {t('tfrecord-lite --workers 2')} | "
-                     f"{t('TF converter')} | {ratio} | {m('tfrecord-lite')} / "
-                     f"{m('tfrecord-lite --workers 2')} / {m('TF converter')} |")
+        lines.append(f"| {what} | {t(one)} | {t(two)} | {t('TF converter')} | {ratio} | "
+                     f"{scaling} | {m(one)} / {m(two)} / {m('TF converter')} |")
         counts = {v["records"] for v in r.values()}
         if counts != {row["images"]}:
-            lines.append(f"| (record counts differ: {sorted(counts)}) | | | | | |")
+            lines.append(f"| (record counts differ: {sorted(counts)}) | | | | | | |")
     return lines
 
 
