@@ -105,7 +105,7 @@ def convert_benchmarks(work: Path, sizes: list[int], memory_lines: int,
             m["times"].append(r["seconds"])
             m["peaks"].append(r["peak"])
         summary = {k: {"seconds": statistics.median(v["times"]), "peak": max(v["peaks"]),
-                       "records": v["records"]} for k, v in merged.items()}
+                       "records": v["records"], "times": v["times"]} for k, v in merged.items()}
         rows.append({"images": count, "avg_jpeg": average_image_bytes(ds), "results": summary,
                      "default": f"tfrecord-lite --workers {default}"})
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -81,13 +82,18 @@ def convert_table(rows: list[dict[str, Any]]) -> list[str]:
         def m(name: str, r: dict[str, Any] = r) -> str:
             return f"{r[name]['peak'] / 2**20:,.0f} MB" if name in r else "-"
 
+        def paired(slow: str, fast: str, r: dict[str, Any] = r) -> float:
+            """Median over rounds of slow / fast in the same round (see timing.Times.ratio)."""
+            if "times" not in r[slow] or "times" not in r[fast]:
+                return r[slow]["seconds"] / r[fast]["seconds"]
+            return statistics.median(
+                s / f for s, f in zip(r[slow]["times"], r[fast]["times"]))
+
         default = row.get("default")
         ratio = "-"
         if "TF converter" in r and default in r:
-            ratio = (f"{r['TF converter']['seconds'] / r[default]['seconds']:.1f}x "
-                     f"({default.split(' ', 1)[1]})")
-        scaling = (f"{r[one]['seconds'] / r[two]['seconds']:.2f}x"
-                   if one in r and two in r else "-")
+            ratio = f"{paired('TF converter', default):.1f}x ({default.split(' ', 1)[1]})"
+        scaling = f"{paired(one, two):.2f}x" if one in r and two in r else "-"
         what = f"{row['images']:,} images (~{row['avg_jpeg'] / 1000:.0f} KB JPEG)"
         if row.get("memory_run"):
             what = f"{row['images']:,} lines (small {row['avg_jpeg'] / 1000:.0f} KB JPEGs)"

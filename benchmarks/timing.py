@@ -30,7 +30,36 @@ class Contender:
         return statistics.median(self.times)
 
 
-def race(contenders: list[Contender], repeats: int, warmup: int = 1) -> dict[str, float]:
+_OURS = {"tfrecord_lite", "modelpack", "write()", "write_many()"}  # our variants in one race
+
+
+class Times(dict):
+    """Median seconds of each contender, and the paired ratio of two of them."""
+
+    def __init__(self, contenders: list[Contender]) -> None:
+        super().__init__({c.name: c.median for c in contenders})
+        self.runs = {c.name: c.times for c in contenders}
+
+    @staticmethod
+    def pick(times: Times, ours: str) -> Times:
+        """The same times with ``ours`` shown as tfrecord_lite and other variants of ours left
+        out (the table has one column for us)."""
+        keep = [k for k in times if k == ours or k not in _OURS]
+        picked = Times([])
+        for k in keep:
+            name = "tfrecord_lite" if k == ours else k
+            picked[name] = times[k]
+            picked.runs[name] = times.runs[k]
+        return picked
+
+    def ratio(self, slow: str, fast: str) -> float:
+        """The median over rounds of ``slow``'s time / ``fast``'s time in the same round: a slow
+        spell of the machine hits both sides of a pair, so this moves less than a ratio of
+        medians taken from different rounds."""
+        return statistics.median(s / f for s, f in zip(self.runs[slow], self.runs[fast]))
+
+
+def race(contenders: list[Contender], repeats: int, warmup: int = 1) -> Times:
     """Median seconds of each contender over ``repeats`` interleaved rounds (after warm-up)."""
     for round_no in range(warmup + repeats):
         for c in contenders:
@@ -45,7 +74,7 @@ def race(contenders: list[Contender], repeats: int, warmup: int = 1) -> dict[str
                 gc.enable()
             if round_no >= warmup:
                 c.times.append(elapsed)
-    return {c.name: c.median for c in contenders}
+    return Times(contenders)
 
 
 def fmt_seconds(s: float) -> str:
