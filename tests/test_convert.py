@@ -108,6 +108,15 @@ def test_reproducible_and_independent_of_workers(tmp_path) -> None:
     assert digest(tmp_path / "a") == digest(tmp_path / "d")
 
 
+def test_json_format_is_independent_of_workers(tmp_path) -> None:
+    manifest = make_job(tmp_path / "job", 40)
+    for name, workers in [("one", "1"), ("two", "2")]:
+        assert run("-a", manifest, "-o", tmp_path / name, "-q", "-f", "json",
+                   "--workers", workers) == 0
+    assert digest(tmp_path / "one") == digest(tmp_path / "two")
+    assert len(digest(tmp_path / "one")) > 40
+
+
 def test_workers_with_exif_images_give_the_same_bytes(tmp_path) -> None:
     sample = Path(__file__).resolve().parents[1] / "examples" / "sample"
     for name, workers in [("one", "1"), ("two", "2")]:
