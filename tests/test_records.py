@@ -148,20 +148,23 @@ MIXED = [bytes([i % 251]) * n for i, n in enumerate(
 )]
 
 
-@pytest.mark.parametrize("many", [False, True])
+@pytest.mark.parametrize("many", ["write", "write_many(list)", "write_many(iterator)"])
 @pytest.mark.parametrize("target", ["path", "file object"])
 def test_batched_framing_is_record_by_record_framing(tmp_path, many, target) -> None:
     path = tmp_path / "mixed.tfrecord"
     sink = str(path) if target == "path" else open(path, "wb")  # noqa: SIM115
     with TFRecordWriter(sink) as w:
-        if many:
+        w.write(b"before")  # a small record waiting in a batch when write_many starts
+        if many == "write_many(list)":
+            w.write_many(MIXED)
+        elif many == "write_many(iterator)":
             w.write_many(iter(MIXED))
         else:
             for r in MIXED:
                 w.write(r)
     if target != "path":
         sink.close()
-    assert path.read_bytes() == _framed_one_by_one(MIXED)
+    assert path.read_bytes() == _framed_one_by_one([b"before", *MIXED])
 
 
 def test_flush_hands_every_record_to_the_file(tmp_path) -> None:
@@ -186,6 +189,16 @@ def test_a_reused_buffer_does_not_change_written_records(tmp_path) -> None:
         buf[:] = b"later"
         big[:] = b"B" * 3000
     assert list(tf_record_iterator(path)) == [b"first", b"A" * 3000]
+
+
+def test_write_many_takes_any_bytes_like_and_keeps_no_reference(tmp_path) -> None:
+    path = tmp_path / "a.tfrecord"
+    bufs = [bytearray(b"rec%d" % i) for i in range(300)]
+    with TFRecordWriter(str(path)) as w:
+        w.write_many([*bufs, memoryview(b"view")])
+        for b in bufs:
+            b[:] = b"changed"
+    assert list(tf_record_iterator(path)) == [b"rec%d" % i for i in range(300)] + [b"view"]
 
 
 def test_a_dropped_writer_still_writes_what_it_holds(tmp_path) -> None:

@@ -50,6 +50,7 @@ _BUFFER = 1 << 20  # file buffer of the files we open
 # pages (on this project's VMs a 300 KB join costs ten times what ten 30 KB joins do).
 _SMALL = 1024
 _SMALL_BATCH = 64
+_MANY_BATCH = 256  # write_many frames this many at a time (under 128 KiB when small)
 _SMALL_HEADS: list[bytes] = []  # the head of every length below _SMALL, made on first use
 _LANES: dict[int, tuple] = {}  # batch size -> what _frame_small needs to mask that many CRCs
 
@@ -91,7 +92,7 @@ def _lanes(n: int) -> tuple:
     return lanes
 
 
-def _frame_small(records: list[bytes]) -> bytes:
+def _frame_small(records: Sequence[bytes], lengths: list[int] | None = None) -> bytes:
     """Frame a batch of records shorter than ``_SMALL`` bytes: the same bytes as framing each
     on its own, with the per-record work done in C."""
     if not _SMALL_HEADS:
@@ -101,7 +102,7 @@ def _frame_small(records: list[bytes]) -> bytes:
     x = int.from_bytes(pack(*map(crc32c, records)), "little")
     x = ((((x >> 15) & low17) | ((x << 17) & high15)) + delta) & low32
     pieces = [b""] * (3 * n)  # head, record, tail, ...: filled by slice, which is all C
-    pieces[0::3] = map(_SMALL_HEADS.__getitem__, map(len, records))
+    pieces[0::3] = map(_SMALL_HEADS.__getitem__, lengths or map(len, records))
     pieces[1::3] = records
     pieces[2::3] = split(x.to_bytes(8 * n, "little"))
     return b"".join(pieces)
@@ -325,18 +326,28 @@ class TFRecordWriter:
 
     def write_many(self, records: Iterable[bytes]) -> None:
         """Append many records: faster than calling ``write`` for each."""
-        records = iter(records)
-        write = self.write
-        while True:
-            batch = list(islice(records, _SMALL_BATCH))
-            if len(batch) == _SMALL_BATCH and not self._small and _all_small_bytes(batch):
-                self._small = batch
-                self._drain()
-                continue
-            for record in batch:
-                write(record)
-            if len(batch) < _SMALL_BATCH:
-                return
+        if self._small:
+            self._drain()
+        n = _MANY_BATCH
+        if isinstance(records, (list, tuple)):
+            batches: Iterable[Sequence[bytes]] = (
+                records[i : i + n] for i in range(0, len(records), n)
+            )
+        else:
+            it = iter(records)
+            batches = iter(lambda: list(islice(it, n)), [])
+        for batch in batches:
+            lengths = list(map(len, batch))
+            if max(lengths) < _SMALL:
+                # framed right here (nothing is kept by reference), so any bytes-like will do
+                framed = _frame_small(batch, lengths)
+                self._pieces.append(framed)
+                self._gathered += len(framed)
+                if self._gathered >= self._limit or len(self._pieces) >= _GATHER_PIECES:
+                    self._hand_on()
+            else:
+                for record in batch:
+                    self.write(record)
 
     def _drain(self) -> None:
         """Frame the small records still waiting."""
@@ -406,10 +417,6 @@ class TFRecordWriter:
         # a writer dropped without close() still writes what it holds, as a Python file does
         if not getattr(self, "_closed", True):
             self.close()
-
-
-def _all_small_bytes(batch: list[bytes]) -> bool:
-    return max(map(len, batch)) < _SMALL and set(map(type, batch)) == {bytes}
 
 
 class _ZlibReader:
