@@ -310,3 +310,16 @@ def test_write_parts_is_write_of_the_joined_parts(tmp_path, target) -> None:
     joined = [b"".join(bytes(p) for p in parts) for parts in records]
     expected = [r for record in joined for r in (record, b"between")]
     assert path.read_bytes() == _framed_one_by_one(expected)
+
+
+@pytest.mark.parametrize("target", ["path", "file object"])
+def test_writing_to_a_closed_writer_is_an_error(tmp_path, target) -> None:
+    # records must not vanish, nor go to whatever file reuses the closed descriptor
+    sink = str(tmp_path / "a") if target == "path" else io.BytesIO()
+    w = TFRecordWriter(sink)
+    w.close()
+    for call in (lambda: w.write(b"x"), lambda: w.write(b"y" * 5000),
+                 lambda: w.write_many([b"z"]), lambda: w.write_parts([b"a" * 3000]), w.flush):
+        with pytest.raises(ValueError, match="closed TFRecordWriter"):
+            call()
+    w.close()  # closing twice is fine

@@ -282,6 +282,8 @@ class TFRecordWriter:
 
     def write(self, record: bytes) -> None:
         """Append one record."""
+        if self._closed:
+            raise ValueError(f"write to a closed TFRecordWriter ({self.name})")
         if type(record) is not bytes:
             record = bytes(record)  # a snapshot: the caller may reuse its buffer before we write
         n = len(record)
@@ -300,13 +302,13 @@ class TFRecordWriter:
             record,
             _pack_u32((((c >> 15) | (c << 17)) + MASK_DELTA) & 0xFFFFFFFF),  # crc.mask, inlined
         )
-        self._gathered += n
-        if self._gathered >= self._limit or len(pieces) >= _GATHER_PIECES:
-            self._hand_on()
+        self._added(n)
 
     def write_parts(self, parts: Sequence[bytes]) -> None:
         """Append one record given in pieces: the same as ``write(b"".join(parts))`` without
         joining them (a large record is not copied)."""
+        if self._closed:
+            raise ValueError(f"write to a closed TFRecordWriter ({self.name})")
         n = sum(map(len, parts))
         if n < _SMALL:
             self.write(b"".join(parts))
@@ -320,12 +322,12 @@ class TFRecordWriter:
         pieces.append(_HEADS.get(n) or _head(n))
         pieces += [p if type(p) is bytes else bytes(p) for p in parts]
         pieces.append(_pack_u32((((c >> 15) | (c << 17)) + MASK_DELTA) & 0xFFFFFFFF))
-        self._gathered += n
-        if self._gathered >= self._limit or len(pieces) >= _GATHER_PIECES:
-            self._hand_on()
+        self._added(n)
 
     def write_many(self, records: Iterable[bytes]) -> None:
         """Append many records: faster than calling ``write`` for each."""
+        if self._closed:
+            raise ValueError(f"write to a closed TFRecordWriter ({self.name})")
         if self._small:
             self._drain()
         n = _MANY_BATCH
@@ -340,11 +342,7 @@ class TFRecordWriter:
             lengths = list(map(len, batch))
             if max(lengths) < _SMALL:
                 # framed right here (nothing is kept by reference), so any bytes-like will do
-                framed = _frame_small(batch, lengths)
-                self._pieces.append(framed)
-                self._gathered += len(framed)
-                if self._gathered >= self._limit or len(self._pieces) >= _GATHER_PIECES:
-                    self._hand_on()
+                self._put(_frame_small(batch, lengths))
             else:
                 for record in batch:
                     self.write(record)
@@ -353,8 +351,15 @@ class TFRecordWriter:
         """Frame the small records still waiting."""
         framed = _frame_small(self._small)
         self._small = []
+        self._put(framed)
+
+    def _put(self, framed: bytes) -> None:
         self._pieces.append(framed)
-        self._gathered += len(framed)
+        self._added(len(framed))
+
+    def _added(self, n: int) -> None:
+        """Count ``n`` more gathered bytes, and hand the gather on when it is full."""
+        self._gathered += n
         if self._gathered >= self._limit or len(self._pieces) >= _GATHER_PIECES:
             self._hand_on()
 
@@ -380,6 +385,8 @@ class TFRecordWriter:
 
     def flush(self) -> None:
         """Hand everything written so far to the operating system (as ``tf.io`` does)."""
+        if self._closed:
+            raise ValueError(f"flush of a closed TFRecordWriter ({self.name})")
         if self._small:
             self._drain()
         self._hand_on(last=True)
