@@ -8,9 +8,12 @@ import io
 import os
 import random
 import struct
+import tempfile
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tfrecord_lite import (
     DataCRCError,
@@ -141,10 +144,11 @@ def _framed_one_by_one(records) -> bytes:
     return out
 
 
-# sizes around the writer's thresholds: small records are framed in batches of 64, records of
-# 1024 bytes or more one at a time, and both kinds interleave
+# sizes around the writer's thresholds: small records are framed in batches (64 by write, 256
+# by write_many), records of 1024 bytes or more one at a time, and both kinds interleave; the
+# run of small ones after the mixed start fills whole batches while some small records wait
 MIXED = [bytes([i % 251]) * n for i, n in enumerate(
-    [0, 1, 100, 1023, 1024, 1025, 5] * 30 + [100] * 200 + [70_000, 3, 2]
+    [0, 1, 100, 1023, 1024, 1025, 5] * 30 + [100] * 700 + [70_000, 3, 2]
 )]
 
 
@@ -323,3 +327,33 @@ def test_writing_to_a_closed_writer_is_an_error(tmp_path, target) -> None:
         with pytest.raises(ValueError, match="closed TFRecordWriter"):
             call()
     w.close()  # closing twice is fine
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["write", "write_many", "write_parts"]),
+                          st.lists(st.tuples(st.integers(0, 2000), st.integers(1, 300)),
+                                   max_size=4)), max_size=6))
+def test_any_mix_of_calls_frames_like_one_record_at_a_time(calls) -> None:
+    # batches of small records, large records, pieces and flushes in any order: the file must
+    # hold exactly the records in call order (sizes come in runs, so whole batches of small
+    # records follow large ones)
+    expected = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "a.tfrecord")
+        with TFRecordWriter(path) as w:
+            for k, (how, runs) in enumerate(calls):
+                sizes = [n for n, count in runs for _ in range(count)]
+                recs = [bytes([(k + i) % 256]) * n for i, n in enumerate(sizes)]
+                expected += recs
+                if how == "write_many":
+                    w.write_many(recs)
+                elif how == "write_parts":
+                    for r in recs:
+                        w.write_parts((r[:7], r[7:]))
+                else:
+                    for r in recs:
+                        w.write(r)
+                if k % 3 == 2:
+                    w.flush()
+        with open(path, "rb") as f:
+            assert f.read() == _framed_one_by_one(expected)

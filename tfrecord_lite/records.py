@@ -341,6 +341,8 @@ class TFRecordWriter:
         for batch in batches:
             lengths = list(map(len, batch))
             if max(lengths) < _SMALL:
+                if self._small:  # left by a batch with large records
+                    self._drain()
                 # framed right here (nothing is kept by reference), so any bytes-like will do
                 self._put(_frame_small(batch, lengths))
             else:
