@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import IO, BinaryIO, Union
 
-from .crc import MASK_DELTA, crc32c, crc32c_unlocked
+from .crc import MASK_DELTA, crc32c, crc32c_unlocked, mask
 from .crc import masked_crc as _masked
 from .errors import DataCRCError, LengthCRCError, TruncatedRecordError
 
@@ -300,7 +300,7 @@ class TFRecordWriter:
         pieces += (
             _HEADS.get(n) or _head(n),
             record,
-            _pack_u32((((c >> 15) | (c << 17)) + MASK_DELTA) & 0xFFFFFFFF),  # crc.mask, inlined
+            _pack_u32(mask(c)),
         )
         self._added(n)
 
@@ -321,7 +321,7 @@ class TFRecordWriter:
         pieces = self._pieces
         pieces.append(_HEADS.get(n) or _head(n))
         pieces += [p if type(p) is bytes else bytes(p) for p in parts]
-        pieces.append(_pack_u32((((c >> 15) | (c << 17)) + MASK_DELTA) & 0xFFFFFFFF))
+        pieces.append(_pack_u32(mask(c)))
         self._added(n)
 
     def write_many(self, records: Iterable[bytes]) -> None:

@@ -211,7 +211,7 @@ def _unflat(flat: tuple, ctx: _Context) -> tuple:
 
 def _survey_chunk(task: tuple[str, Span]) -> list[tuple]:
     """What the first pass needs of each line of a span, light enough to cross a pipe: the
-    error, or the label pairs without their values plus each supported pair's class map."""
+    error, or a summary of each label pair plus each supported pair's class map."""
     path, span = task
     out: list[tuple] = []
     for line_no, raw in iter_raw_lines(Path(path), span):
@@ -228,9 +228,8 @@ def _survey_chunk(task: tuple[str, Span]) -> list[tuple]:
                 maps.append((pair.attribute, class_map_of(pair, path, line_no)))
             except InputError:
                 continue  # reported by the second pass, under the policy
-        if _SHARED["flat"]:  # crossing a pipe: plain tuples of what the census reads
-            pairs = [(p.attribute, p.type, p.date, p.failed) for p in pairs]
-        out.append((line_no, None, pairs, orphan_types(obj), maps))
+        summaries = [PairSummary(p.attribute, p.type, p.date, p.failed) for p in pairs]
+        out.append((line_no, None, summaries, orphan_types(obj), maps))
     return out
 
 
@@ -250,8 +249,6 @@ def _first_pass(manifest: Path, spans: list[Span], policy: ErrorPolicy, workers:
                 if policy == "raise":
                     raise error
                 continue
-            if pairs and type(pairs[0]) is tuple:
-                pairs = list(map(PairSummary._make, pairs))
             census.add_line(pairs, orphans, line_no)
             for attribute, mapping in maps:
                 unions.setdefault(attribute, ClassUnion()).add(mapping, line_no)
