@@ -72,12 +72,7 @@ _JOB: dict = {}
 def _encode_chunk(indices: Sequence[int]) -> list[tuple[bytes, bytes, bytes]]:
     """Each sample's record as ``(prefix, image, suffix)``: written without joining them."""
     samples: list[Sample] = _JOB["samples"]
-    out = []
-    for i in indices:
-        image = samples[i].read_image()
-        prefix, suffix = modelpack.sample_parts(samples[i], len(image))
-        out.append((prefix, image, suffix))
-    return out
+    return [modelpack.parts(samples[i], samples[i].read_image()) for i in indices]
 
 
 def _json_chunk(task: tuple[str, Sequence[int], Sequence[str]]) -> int:
