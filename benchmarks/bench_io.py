@@ -58,9 +58,11 @@ def _fresh(path: Path) -> Callable[[], Path]:
     return setup
 
 
-def _ours_per_write(records: list[bytes]) -> Callable[[Any], None]:
+def _per_write(records: list[bytes], writer_class: Any = TFRecordWriter) -> Callable[[Any], None]:
+    """One write() call per record, with our writer or TensorFlow's (the same loop for both)."""
+
     def run(path: Any) -> None:
-        writer = TFRecordWriter(str(path))
+        writer = writer_class(str(path))
         write = writer.write
         for record in records:
             write(record)
@@ -79,14 +81,7 @@ def _ours_write_many(records: list[bytes]) -> Callable[[Any], None]:
 
 
 def _tf_write(records: list[bytes]) -> Callable[[Any], None]:
-    def run(path: Any) -> None:
-        writer = tf.io.TFRecordWriter(str(path))
-        write = writer.write
-        for record in records:
-            write(record)
-        writer.close()
-
-    return run
+    return _per_write(records, tf.io.TFRecordWriter)
 
 
 def _pkg_write(records: list[bytes]) -> Callable[[Any], None]:
@@ -146,7 +141,7 @@ def write_benchmarks(work: Path, quick: bool = False) -> list[Row]:
     small = _records(200_000 // scale, 100)
     nbytes = sum(map(len, small))
     times = race([
-        Contender("write()", _ours_per_write(small), fresh),
+        Contender("write()", _per_write(small), fresh),
         Contender("write_many()", _ours_write_many(small), fresh),
         Contender("tf.io", _tf_write(small), fresh),
         Contender("tfrecord pkg", _pkg_write(small), fresh),
@@ -159,7 +154,7 @@ def write_benchmarks(work: Path, quick: bool = False) -> list[Row]:
     # 10 KB records
     mid = _records(6_000 // scale, 10_000, seed=1)
     times = race([
-        Contender("tfrecord_lite", _ours_per_write(mid), fresh),
+        Contender("tfrecord_lite", _per_write(mid), fresh),
         Contender("tf.io", _tf_write(mid), fresh),
         Contender("tfrecord pkg", _pkg_write(mid), fresh),
     ], repeats=9)
@@ -169,7 +164,7 @@ def write_benchmarks(work: Path, quick: bool = False) -> list[Row]:
     for size, count in ((100_000, 1_000 // scale), (1_000_000, 100 // scale)):
         big = _records(count, size, seed=2)
         times = race([
-            Contender("tfrecord_lite", _ours_per_write(big), fresh),
+            Contender("tfrecord_lite", _per_write(big), fresh),
             Contender("tf.io", _tf_write(big), fresh),
             Contender("tfrecord pkg", _pkg_write(big), fresh),
             Contender("plain f.write", _plain_write(big), fresh),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -83,11 +82,11 @@ def convert_table(rows: list[dict[str, Any]]) -> list[str]:
             return f"{r[name]['peak'] / 2**20:,.0f} MB" if name in r else "-"
 
         def paired(slow: str, fast: str, r: dict[str, Any] = r) -> float:
-            """Median over rounds of slow / fast in the same round (see timing.Times.ratio)."""
+            from timing import paired_ratio
+
             if "times" not in r[slow] or "times" not in r[fast]:
                 return r[slow]["seconds"] / r[fast]["seconds"]
-            return statistics.median(
-                s / f for s, f in zip(r[slow]["times"], r[fast]["times"]))
+            return paired_ratio(r[slow]["times"], r[fast]["times"])
 
         default = row.get("default")
         ratio = "-"

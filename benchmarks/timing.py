@@ -53,10 +53,15 @@ class Times(dict):
         return picked
 
     def ratio(self, slow: str, fast: str) -> float:
-        """The median over rounds of ``slow``'s time / ``fast``'s time in the same round: a slow
-        spell of the machine hits both sides of a pair, so this moves less than a ratio of
-        medians taken from different rounds."""
-        return statistics.median(s / f for s, f in zip(self.runs[slow], self.runs[fast]))
+        """``paired_ratio`` of two contenders."""
+        return paired_ratio(self.runs[slow], self.runs[fast])
+
+
+def paired_ratio(slow: list[float], fast: list[float]) -> float:
+    """The median over rounds of the slow time / the fast time of the same round: a slow spell
+    of the machine hits both sides of a pair, so this moves less than a ratio of medians taken
+    from different rounds."""
+    return statistics.median(s / f for s, f in zip(slow, fast))
 
 
 def race(contenders: list[Contender], repeats: int, warmup: int = 1) -> Times:
