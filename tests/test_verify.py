@@ -47,6 +47,13 @@ def replace_record(path: Path, index: int, new: bytes) -> None:
         w.write_many(records)
 
 
+def flip(path: Path, at: int, bits: int) -> None:
+    """Flip ``bits`` of the byte at offset ``at`` of a file."""
+    raw = bytearray(path.read_bytes())
+    raw[at] ^= bits
+    path.write_bytes(bytes(raw))
+
+
 def first_shard(root: Path) -> Path:
     return sorted((root / "tfrecord_train").iterdir())[0]
 
@@ -73,9 +80,7 @@ def test_clean_dataset_ok(tmp_path, capsys, compression) -> None:
 def test_flipped_data_byte_reports_record_and_offset_and_goes_on(dataset, capsys) -> None:
     shard = first_shard(dataset)
     at = offsets(shard)
-    raw = bytearray(shard.read_bytes())
-    raw[at[2] + 100] ^= 0x40
-    shard.write_bytes(bytes(raw))
+    flip(shard, at[2] + 100, 0x40)
     code, out = verify(capsys, dataset)
     assert code == 1
     lines = out.splitlines()
@@ -91,9 +96,7 @@ def test_flipped_data_byte_reports_record_and_offset_and_goes_on(dataset, capsys
 def test_flipped_length_byte(dataset, capsys) -> None:
     shard = first_shard(dataset)
     at = offsets(shard)
-    raw = bytearray(shard.read_bytes())
-    raw[at[1] + 1] ^= 0x01
-    shard.write_bytes(bytes(raw))
+    flip(shard, at[1] + 1, 0x01)
     code, out = verify(capsys, dataset)
     assert code == 1
     assert f"{shard}: record 1 at byte {at[1]}: length CRC mismatch" in out

@@ -35,3 +35,15 @@ def tf_records(tf: Any, paths: Any, compression_type: str | None = None) -> list
         paths = [paths]
     dataset = tf.data.TFRecordDataset([str(p) for p in paths], compression_type=compression_type)
     return [bytes(r) for r in dataset.as_numpy_iterator()]
+
+
+def modelpack_spec(tf: Any) -> dict[str, Any]:
+    """The feature spec a ModelPack training pipeline parses records with."""
+    return {
+        "image": tf.io.FixedLenFeature([], tf.string),
+        "image_name": tf.io.FixedLenFeature([], tf.string),
+        "width": tf.io.FixedLenFeature([], tf.int64),
+        "height": tf.io.FixedLenFeature([], tf.int64),
+        "objects": tf.io.VarLenFeature(tf.int64),
+        "bboxes": tf.io.VarLenFeature(tf.float32),
+    }

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from compat_util import modelpack_spec
 from PIL import Image, ImageDraw
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 190, 40), "blue": (30, 40, 220),
@@ -70,18 +71,6 @@ def draw_dataset(root: Path, count: int = 24, seed: int = 3) -> dict[str, dict[s
     return truth
 
 
-def feature_spec(tf: Any) -> dict[str, Any]:
-    """The ModelPack reader's spec."""
-    return {
-        "image": tf.io.FixedLenFeature([], tf.string),
-        "image_name": tf.io.FixedLenFeature([], tf.string),
-        "width": tf.io.FixedLenFeature([], tf.int64),
-        "height": tf.io.FixedLenFeature([], tf.int64),
-        "objects": tf.io.VarLenFeature(tf.int64),
-        "bboxes": tf.io.VarLenFeature(tf.float32),
-    }
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_converted_dataset_reads_in_tensorflow(tf: Any, tmp_path: Path, workers: int) -> None:
     truth = draw_dataset(tmp_path / "gt")
@@ -104,7 +93,7 @@ def test_converted_dataset_reads_in_tensorflow(tf: Any, tmp_path: Path, workers:
         names = [f"{prefix}-{k:05d}-of-{n:05d}.tfrecord" for k in range(n)]
         assert [f.name for f in files] == names
 
-    spec = feature_spec(tf)
+    spec = modelpack_spec(tf)
     seen: dict[str, int] = {}
     for split, files in (("train", train), ("val", val)):
         dataset = tf.data.TFRecordDataset([str(f) for f in files])

@@ -7,6 +7,7 @@ import struct
 from typing import Any, Callable
 
 import pytest
+from compat_util import modelpack_spec
 
 from tfrecord_lite import BytesList, FloatList, Int64List, decode_example, encode_example
 
@@ -148,14 +149,7 @@ def test_modelpack_schema_round_trip(tf: Any) -> None:
         "image": image, "image_name": "img_001.jpg", "width": 640, "height": 480,
         "objects": [0, 3], "bboxes": boxes,
     })
-    spec = {
-        "image": tf.io.FixedLenFeature([], tf.string),
-        "image_name": tf.io.FixedLenFeature([], tf.string),
-        "width": tf.io.FixedLenFeature([], tf.int64),
-        "height": tf.io.FixedLenFeature([], tf.int64),
-        "objects": tf.io.VarLenFeature(tf.int64),
-        "bboxes": tf.io.VarLenFeature(tf.float32),
-    }
+    spec = modelpack_spec(tf)
     parsed = tf.io.parse_single_example(ours, spec)
     assert parsed["image"].numpy() == image
     assert parsed["image_name"].numpy() == b"img_001.jpg"
