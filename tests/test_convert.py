@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,8 @@ def test_tfrecord_layout_and_every_field(tmp_path, capsys) -> None:
     assert run("-a", manifest, "-i", tmp_path / "job", "-o", out, "-s", "0.25", "-p", "1") == 0
     summary = capsys.readouterr().out
     assert "train" in summary and "images without objects: 1" in summary
+    for name in NAMES.values():
+        assert re.search(rf"\n +{name} +4 objects\n", summary)
     info = yaml.safe_load((out / "dataset_info.yaml").read_text())
     assert info["classes"] == ["no", "null", "1e3"]  # strings, not False/None/1000.0
     assert info["train"]["annotations"] == str(out / "tfrecord_train")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from gt_helpers import det_line, make_image, write_manifest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tfrecord_lite.errors import InputError
 from tfrecord_lite.groundtruth.classes import (
@@ -59,6 +61,29 @@ def test_clash_names_both_lines() -> None:
     text = str(err.value)
     assert err.value.reason == "class-clash" and "m:9" in text and "line 3" in text
     assert "'dog'" in text and "'cat'" in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([{0: "cat"}, {0: "dog"}, {0: "cat", 1: "dog"}, {1: "cat"},
+                                 {2: "bird", 0: "dog"}, {}]), max_size=12),
+       st.lists(st.integers(1, 4), max_size=12))
+def test_a_run_of_lines_adds_like_each_line(maps, cuts) -> None:
+    # the first pass hands on runs of lines that share a map: one add per run must record the
+    # same names, first lines and per-line clashes as one add per line
+    one = ClassUnion()
+    for line, mapping in enumerate(maps, 1):
+        one.add(mapping, line)
+    runs = ClassUnion()
+    start = 0
+    for cut in cuts + [len(maps)]:
+        end = min(len(maps), start + cut)
+        while start < end:  # a run: consecutive lines with the very same map
+            stop = start + 1
+            while stop < end and maps[stop] == maps[start]:
+                stop += 1
+            runs.add(maps[start], *range(start + 1, stop + 1))
+            start = stop
+    assert runs == one
 
 
 def test_classes_file_fixes_order_and_refuses_other_names(tmp_path: Path) -> None:

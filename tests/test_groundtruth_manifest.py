@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from gt_helpers import det_line, write_manifest
+from gt_helpers import FIXTURES, det_line, write_manifest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -151,6 +151,20 @@ def test_no_usable_labels_names_the_types_found() -> None:
     with pytest.raises(InputError, match="no usable labels") as err:
         census.choose(None, "m")
     assert "video-object-tracking" in str(err.value)
+
+
+@pytest.mark.parametrize("fixture", sorted(FIXTURES.glob("*.manifest")), ids=lambda p: p.stem)
+def test_census_merged_from_spans_is_the_census_of_all_lines(fixture: Path) -> None:
+    lines = [json.loads(x) for x in fixture.read_text(encoding="utf-8").splitlines() if x.strip()]
+    lines = lines + [dict(x, **{"source-ref": "again"}) for x in reversed(lines)]
+    whole = _census(*lines)
+    for cut in range(len(lines) + 1):
+        first, later = _census(*lines[:cut]), AttributeCensus()
+        for n, line in enumerate(lines[cut:], cut + 1):
+            later.add_line(find_pairs(line), orphan_types(line), n)
+        first.merge(later)
+        assert first == whole
+        assert list(first.attributes) == list(whole.attributes)  # first-seen order kept
 
 
 # --- property: arbitrary lines only ever produce InputErrors that carry a line number --------

@@ -23,6 +23,7 @@ from gt_helpers import (
 from PIL import Image
 
 from tfrecord_lite.errors import InputError
+from tfrecord_lite.groundtruth import reader
 from tfrecord_lite.groundtruth.reader import ReadOptions, read_manifest
 
 ALL_FIXTURES = sorted(FIXTURES.glob("*.manifest"))
@@ -370,17 +371,53 @@ def test_all_lines_bad_under_skip_is_still_an_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fixture", [f for f in ALL_FIXTURES if f.name not in NOT_CONVERTED],
                          ids=lambda p: p.stem)
-def test_workers_read_what_one_process_reads(tmp_path: Path, fixture: Path) -> None:
+def test_workers_read_what_one_process_reads(tmp_path: Path, fixture: Path, monkeypatch) -> None:
     # with workers, lines are read from spans of the file in other processes and their results
-    # cross a pipe in a lighter form: nothing may change
+    # cross a pipe in a lighter form; the first pass tallies each span and merges the tallies:
+    # nothing may change, whatever the workers and however small the spans (one line each)
     images = tmp_path / "images"
     images.mkdir()
     images_for_manifest(fixture, images)
-    one, two = (read_manifest(fixture, ReadOptions(images, workers=w)) for w in (1, 2))
+    one = read_manifest(fixture, ReadOptions(images))
+    _same_reading(one, read_manifest(fixture, ReadOptions(images, workers=2)))
+    monkeypatch.setattr(reader, "SPAN_BYTES", 1)
+    for workers in (1, 2):
+        _same_reading(one, read_manifest(fixture, ReadOptions(images, workers=workers)))
 
+
+def _same_reading(one, other) -> None:
     def seen(result):
         return [(s.source_ref, s.line, s.name, s.width, s.height, tuple(s.boxes), s.tags,
                  s.image_bytes, s.read_image()) for s in result.samples]
 
-    assert seen(one) == seen(two) and one.classes == two.classes
-    assert one.report == two.report
+    assert seen(one) == seen(other) and one.classes == other.classes
+    assert one.report == other.report
+
+
+@pytest.mark.parametrize("policy", ["raise", "skip"])
+def test_class_clashes_are_the_same_in_one_span_or_many(tmp_path: Path, policy, monkeypatch
+                                                        ) -> None:
+    maps = [{0: "cat"}, {0: "dog", 1: "bird"}, {0: "dog", 1: "bird"}, {1: "bird"}, {0: "cat"},
+            {2: "fish", 0: "dog"}]
+    lines = [det_line(f"s3://b/{n}.jpg", [(0, 1, 1, 5, 5)] if 0 in m else [], m)
+             for n, m in enumerate(maps)]
+    manifest = write_manifest(tmp_path / "m.manifest", lines)
+    images = tmp_path / "images"
+    images.mkdir()
+    for n in range(len(maps)):
+        make_image(images / f"{n}.jpg", 20, 20)
+    options = ReadOptions(images, policy=policy)
+
+    def read():
+        try:
+            result = read_manifest(manifest, options)
+        except InputError as error:
+            return str(error)
+        assert result.report.skipped == {"class-clash": 3}  # lines 2, 3 and 6 clash with line 1
+        return [s.line for s in result.samples], result.classes, result.report
+
+    whole = read()
+    monkeypatch.setattr(reader, "SPAN_BYTES", 1)
+    assert read() == whole
+    if policy == "raise":
+        assert f"{manifest}:2:" in whole and "line 1" in whole

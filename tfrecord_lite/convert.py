@@ -19,7 +19,7 @@ from typing import Callable
 
 from . import __version__, shards
 from .dataset import info, json_format, modelpack, tfrecord_format
-from .dataset.sample import Sample, class_indices
+from .dataset.sample import Sample
 from .dataset.split import split_indices
 from .errors import ErrorPolicy, InputError, OutputError
 from .groundtruth.reader import ReadOptions, ReadReport, read_manifest
@@ -173,12 +173,9 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
     )
     samples, classes = read.samples, read.classes
     train, val = split_indices([s.source_ref for s in samples], options.split, options.seed)
-    result = ConvertResult(options.output, classes, {}, read.report)
-    per_class: Counter = Counter()
-    for s in samples:
-        per_class.update(class_indices(s.boxes))
-        result.negatives += not s.boxes
-    result.objects.update({classes[k]: n for k, n in per_class.items()})
+    result = ConvertResult(options.output, classes, {}, read.report,
+                           Counter({classes[k]: n for k, n in read.report.objects.items()}),
+                           read.report.negatives)
     cache = root / ".upright"  # images re-encoded upright, between measuring and writing
     _JOB.update(samples=samples, classes=classes, manifest=options.annotations, cache=str(cache))
     write_split = _write_tfrecord_split if options.format == "tfrecord" else _write_json_split

@@ -73,13 +73,19 @@ class ClassUnion:
     #: line -> (id, name on that line, name seen first, line seen first); the first clash per line
     clashes: dict[int, tuple[int, str, str, int]] = field(default_factory=dict)
 
-    def add(self, mapping: dict[int, str], line: int) -> None:
+    def add(self, mapping: dict[int, str], *lines: int) -> None:
+        """Add the map of one or more lines (in manifest order) that all carry ``mapping``: after
+        the first, names are known, so each line has the first line's clash, if any."""
+        clash = None
         for cid, name in mapping.items():
             known = self.names.get(cid)
             if known is None:
-                self.names[cid] = (name, line)
-            elif known[0] != name and line not in self.clashes:
-                self.clashes[line] = (cid, name, known[0], known[1])
+                self.names[cid] = (name, lines[0])
+            elif known[0] != name and clash is None:
+                clash = (cid, name, known[0], known[1])
+        if clash is not None:
+            for line in lines:
+                self.clashes.setdefault(line, clash)
 
     def check_line(self, path: str, line: int) -> None:
         """Raise the clash error for a line whose map disagrees with an earlier line."""

@@ -289,33 +289,35 @@ def assign_names(rels: list[str]) -> list[str]:
     Anything still equal, and a file used by several lines, gets ``~2``, ``~3``... in manifest
     order.
     """
-    distinct = list(dict.fromkeys(rels))
+    base_of = {rel: _with_parents(rel, 0) for rel in rels}  # each distinct file, once
     depth: dict[str, int] = {}  # only the files that needed parent folders
     while True:
-        keys = [_with_parents(rel, depth.get(rel, 0)).casefold() for rel in distinct]
-        counts = Counter(keys)
-        grew = False
-        for rel, key in zip(distinct, keys):
-            if counts[key] > 1 and depth.get(rel, 0) < rel.count("/"):
-                depth[rel] = depth.get(rel, 0) + 1
-                grew = True
-        del keys, counts
-        if not grew:
+        counts = Counter(map(str.casefold, base_of.values()))
+        grow = [rel for rel, base in base_of.items()
+                if counts[base.casefold()] > 1 and depth.get(rel, 0) < rel.count("/")]
+        del counts
+        if not grow:
             break
+        for rel in grow:
+            depth[rel] = depth.get(rel, 0) + 1
+            base_of[rel] = _with_parents(rel, depth[rel])
     used: set[str] = set()
     name_of: dict[str, str] = {}
     counter: dict[str, int] = {}   # base name -> last number tried, so repeats stay linear
     names = []
     for rel in rels:
         name = name_of.get(rel)
-        if name is None or name.casefold() in used:
-            base = name or _with_parents(rel, depth.get(rel, 0))
+        key = name.casefold() if name is not None else None
+        if key is None or key in used:
+            base = name or base_of.pop(rel)
             name, n = base, counter.get(base, 1)
-            while name.casefold() in used:
+            key = name.casefold()
+            while key in used:
                 n += 1
                 name = _numbered(base, n)
+                key = name.casefold()
             counter[base] = n
             name_of.setdefault(rel, name)
-        used.add(name.casefold())
+        used.add(key)
         names.append(name)
     return names

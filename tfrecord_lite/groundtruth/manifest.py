@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, NamedTuple, Union
+from typing import Any, Union
 
 from ..errors import InputError
 
@@ -165,15 +165,6 @@ class LabelPair:
     failed: bool = False  # metadata without ``type`` or with a failure/error key: a failed item
 
 
-class PairSummary(NamedTuple):
-    """What the first pass keeps of a LabelPair (it crosses a pipe, so light)."""
-
-    attribute: str
-    type: str
-    date: float | None
-    failed: bool
-
-
 def _failed(kind: str, meta: dict) -> bool:
     return not kind or any(
         k[:1] in "fFeE" and k.lower().startswith(("failure", "error")) for k in meta
@@ -248,7 +239,7 @@ class AttributeStats:
     newest: float | None = None
     first_line: int = 0
 
-    def add(self, pair: LabelPair | PairSummary, line_no: int) -> None:
+    def add(self, pair: LabelPair, line_no: int) -> None:
         self.lines += 1
         if not self.first_line:
             self.first_line = line_no
@@ -263,9 +254,7 @@ class AttributeCensus:
     attributes: dict[str, AttributeStats] = field(default_factory=dict)
     found_types: dict[str, int] = field(default_factory=dict)
 
-    def add_line(
-        self, pairs: list[LabelPair] | list[PairSummary], orphans: list[str], line_no: int
-    ) -> None:
+    def add_line(self, pairs: list[LabelPair], orphans: list[str], line_no: int) -> None:
         seen = set()
         for pair in pairs:
             kind = pair.type or "(no type)"
@@ -283,6 +272,18 @@ class AttributeCensus:
             if label not in seen:
                 seen.add(label)
                 self.found_types[label] = self.found_types.get(label, 0) + 1
+
+    def merge(self, later: AttributeCensus) -> None:
+        """Add the census of the lines that follow these (a worker's span), as if line by line."""
+        for attribute, theirs in later.attributes.items():
+            mine = self.attributes.setdefault(attribute, theirs)
+            if mine is not theirs:
+                mine.lines += theirs.lines
+                if theirs.newest is not None and (mine.newest is None
+                                                  or theirs.newest > mine.newest):
+                    mine.newest = theirs.newest
+        for kind, count in later.found_types.items():
+            self.found_types[kind] = self.found_types.get(kind, 0) + count
 
     def describe(self) -> str:
         """The label types found, for 'no usable labels' messages."""

@@ -8,10 +8,11 @@ Sample whose pixels are loaded lazily.  Every per-item problem goes through the 
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..dataset.sample import Box, Boxes, Sample
+from ..dataset.sample import Boxes, Sample
 from ..errors import ErrorPolicy, InputError
 from ..parallel import ordered_map
 from .classes import ClassTable, ClassUnion, read_classes_file
@@ -31,7 +32,6 @@ from .manifest import (
     VERIFICATION_TYPE,
     AttributeCensus,
     LabelPair,
-    PairSummary,
     Span,
     creation_date,
     find_pairs,
@@ -42,6 +42,8 @@ from .manifest import (
     plan_spans,
 )
 from .masks import MaskReader, check_mask
+
+SPAN_BYTES = 1 << 16  # about how much of the manifest one task reads
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,16 @@ class ReadReport:
     size_mismatches: int = 0
     exif_reencoded: int = 0
     found_types: dict[str, int] = field(default_factory=dict)  # label type -> lines
+    objects: Counter = field(default_factory=Counter)  # class index -> boxes kept
+    negatives: int = 0         # samples kept without boxes
+
+    def add_counts(self, span: ReadReport) -> None:
+        """Add the box counts of a span of lines, read in a worker."""
+        self.clipped_boxes += span.clipped_boxes
+        self.dropped_boxes += span.dropped_boxes
+        self.size_mismatches += span.size_mismatches
+        self.objects.update(span.objects)
+        self.negatives += span.negatives
 
     def skip(self, error: InputError) -> None:
         self.skipped[error.reason] = self.skipped.get(error.reason, 0) + 1
@@ -111,7 +123,6 @@ def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
     path = str(manifest)
     index = ImageIndex(Path(options.images_dir))
     fixed = read_classes_file(options.classes_file) if options.classes_file else None
-    _SHARED["flat"] = options.workers > 1  # results cross a pipe: send light, plain values
     try:
         return _read(manifest, options, path, index, fixed)
     finally:
@@ -120,7 +131,7 @@ def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
 
 def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
           fixed: list[str] | None) -> ReadResult:
-    spans = plan_spans(manifest)  # both passes hand these to workers, who read their lines
+    spans = plan_spans(manifest, SPAN_BYTES)  # both passes hand these to workers
     census, unions, lines = _first_pass(manifest, spans, options.policy, options.workers)
     if not lines:
         raise InputError(path, 0, "the manifest has no lines",
@@ -140,12 +151,10 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
     pending = []
     _SHARED["ctx"] = ctx
     for outcomes, counts in ordered_map(_read_chunk, spans, options.workers):
-        report.clipped_boxes += counts[0]
-        report.dropped_boxes += counts[1]
-        report.size_mismatches += counts[2]
+        report.add_counts(counts)
         for kind, value in outcomes:
             if kind == "ok":
-                pending.append(_unflat(value, ctx) if _SHARED["flat"] else value)
+                pending.append(value)
             elif kind == "soft":
                 report.skip(value)
             else:
@@ -158,19 +167,22 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
                          f"{census.describe()}", reason="no-labels")
     names = assign_names([item[1] for item in pending])
     samples: list = pending  # turned into Samples in place, so both never exist whole at once
+    root = index.root
     for k, name in enumerate(names):
-        line_no, _rel, ref, width, height, reader, boxes, tags, mask, stored_bytes = pending[k]
-        samples[k] = Sample(ref, line_no, name, width, height, reader, boxes, tags, mask,
-                            stored_bytes)
-        if reader.reencode:
-            report.exif_reencoded += 1
+        line_no, _rel, ref, width, height, stored, reencode, boxes, tags, mask, stored_bytes = (
+            pending[k])
+        reader = ImageReader(root, stored, reencode, path, line_no)
+        samples[k] = Sample(ref, line_no, name, width, height, reader, Boxes._of(boxes), tags,
+                            mask, stored_bytes)
+        report.exif_reencoded += reencode
     return ReadResult(samples, list(table.names), report)
 
 
 _SHARED: dict = {}  # the read context, inherited by forked workers
+_NO_BOXES = Boxes()
 
 
-def _read_chunk(span: Span) -> tuple[list, tuple[int, int, int]]:
+def _read_chunk(span: Span) -> tuple[list, ReadReport]:
     """Read a span's lines into pending samples, soft skips and errors, keeping their order; the
     policy is applied by the caller.  Runs in a worker process when ``workers > 1``."""
     shared: _Context = _SHARED["ctx"]
@@ -182,7 +194,7 @@ def _read_chunk(span: Span) -> tuple[list, tuple[int, int, int]]:
             if isinstance(obj, InputError):
                 raise obj
             item = _read_line(ctx, line_no, obj)
-            out.append(("ok", _flat(item) if _SHARED["flat"] else item))
+            out.append(("ok", item))
         except _Skip as soft:
             out.append(("soft", soft.error))
         except InputError as error:
@@ -190,68 +202,65 @@ def _read_chunk(span: Span) -> tuple[list, tuple[int, int, int]]:
         except Exception as exc:  # belt and braces: a line must never crash the reader
             out.append(("error", InputError(ctx.path, line_no, f"cannot read line ({exc!r})",
                                             reason="invalid")))
-    r = ctx.report
-    return out, (r.clipped_boxes, r.dropped_boxes, r.size_mismatches)
+    return out, ctx.report
 
 
-def _flat(item: tuple) -> tuple:
-    """A pending sample as plain values: pickles several times faster than the objects."""
-    line, rel, ref, width, height, reader, boxes, tags, mask, stored_bytes = item
-    values = boxes._v if isinstance(boxes, Boxes) else Boxes(boxes)._v
-    return (line, rel, ref, width, height, reader.stored, reader.reencode, values, tags, mask,
-            stored_bytes)
+@dataclass
+class _Survey:
+    """What the first pass learns from a span of lines: tallied in the worker that read them, so
+    only this crosses a pipe, never a summary per line."""
+
+    lines: int = 0
+    errors: list[InputError] = field(default_factory=list)
+    census: AttributeCensus = field(default_factory=AttributeCensus)
+    #: (attribute, class map, lines): runs of consecutive lines with the same map
+    maps: list[tuple[str, dict[int, str], list[int]]] = field(default_factory=list)
 
 
-def _unflat(flat: tuple, ctx: _Context) -> tuple:
-    line, rel, ref, width, height, stored, reencode, values, tags, mask, stored_bytes = flat
-    reader = ImageReader(ctx.index.root, stored, reencode, ctx.path, line)
-    boxes = Boxes._of(values)
-    return (line, rel, ref, width, height, reader, boxes, tags, mask, stored_bytes)
-
-
-def _survey_chunk(task: tuple[str, Span]) -> list[tuple]:
-    """What the first pass needs of each line of a span, light enough to cross a pipe: the
-    error, or a summary of each label pair plus each supported pair's class map."""
+def _survey_chunk(task: tuple[str, Span]) -> _Survey:
     path, span = task
-    out: list[tuple] = []
+    survey = _Survey()
+    last_run: dict[str, tuple[str, dict[int, str], list[int]]] = {}
     for line_no, raw in iter_raw_lines(Path(path), span):
+        survey.lines += 1
         obj = raw if isinstance(raw, InputError) else parse_line(path, line_no, raw)
         if isinstance(obj, InputError):
-            out.append((line_no, obj, (), (), ()))
+            survey.errors.append(obj)
             continue
         pairs = find_pairs(obj)
-        maps = []
+        survey.census.add_line(pairs, orphan_types(obj), line_no)
         for pair in pairs:
             if task_of(pair) is None or pair.failed:
                 continue
             try:
-                maps.append((pair.attribute, class_map_of(pair, path, line_no)))
+                mapping = class_map_of(pair, path, line_no)
             except InputError:
                 continue  # reported by the second pass, under the policy
-        summaries = [PairSummary(p.attribute, p.type, p.date, p.failed) for p in pairs]
-        out.append((line_no, None, summaries, orphan_types(obj), maps))
-    return out
+            run = last_run.get(pair.attribute)
+            if run is not None and (run[1] is mapping or run[1] == mapping):
+                run[2].append(line_no)
+            else:
+                run = last_run[pair.attribute] = (pair.attribute, mapping, [line_no])
+                survey.maps.append(run)
+    return survey
 
 
 def _first_pass(manifest: Path, spans: list[Span], policy: ErrorPolicy, workers: int = 1
                 ) -> tuple[AttributeCensus, dict[str, ClassUnion], int]:
-    """Count label types per attribute and build each attribute's class union.  Lines are
-    parsed in ``workers`` processes; the tallies are made here, in manifest order."""
+    """Count label types per attribute and build each attribute's class union.  Workers tally
+    their spans; the tallies are merged here, in manifest order."""
     path = str(manifest)
     census = AttributeCensus()
     unions: dict[str, ClassUnion] = {}
     lines = 0
     tasks = ((path, span) for span in spans)
-    for results in ordered_map(_survey_chunk, tasks, workers):
-        for line_no, error, pairs, orphans, maps in results:
-            lines += 1
-            if error is not None:
-                if policy == "raise":
-                    raise error
-                continue
-            census.add_line(pairs, orphans, line_no)
-            for attribute, mapping in maps:
-                unions.setdefault(attribute, ClassUnion()).add(mapping, line_no)
+    for survey in ordered_map(_survey_chunk, tasks, workers):
+        if survey.errors and policy == "raise":
+            raise survey.errors[0]
+        lines += survey.lines
+        census.merge(survey.census)
+        for attribute, mapping, run in survey.maps:
+            unions.setdefault(attribute, ClassUnion()).add(mapping, *run)
     return census, unions, lines
 
 
@@ -268,7 +277,8 @@ def _soft(ctx: _Context, line: int, message: str, reason: str, value: object = N
 
 
 def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
-    """Validate one line and return its pending sample (everything but the output name)."""
+    """Validate one line and return its pending sample (everything but the output name) as
+    plain values, which cross a pipe several times faster than the objects made of them."""
     pairs = find_pairs(obj, dates=False)
     chosen = next((p for p in pairs if p.attribute == ctx.attribute), None)
     if chosen is None:
@@ -290,7 +300,7 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
     label = parse_label(chosen, ctx.path, line)
     rel, stored = ctx.index.resolve(ref, ctx.path, line)
     header = read_header(ctx.index.full(stored), ref, ctx.path, line)
-    boxes: tuple[Box, ...] = ()
+    boxes = _NO_BOXES
     tags: tuple[str, ...] = ()
     mask = None
     if isinstance(label, DetectionLabel):
@@ -311,9 +321,12 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
         mfile = ctx.index.full(ctx.index.resolve(label.mask_ref, ctx.path, line, what="mask")[1])
         check_mask(mfile, label.mask_ref, ctx.path, line, header.width, header.height)
         mask = MaskReader(mfile, label.mask_ref, entries, ctx.path, line)
-    reader = ImageReader(ctx.index.root, stored, header.reencode, ctx.path, line)
-    return (line, rel, ref, header.width, header.height, reader, boxes, tags, mask,
-            header.stored_bytes)
+    if boxes:
+        ctx.report.objects.update(boxes.class_indices())
+    else:
+        ctx.report.negatives += 1
+    return (line, rel, ref, header.width, header.height, stored, header.reencode, boxes._v,
+            tags, mask, header.stored_bytes)
 
 
 def _rejected(pairs: list[LabelPair]) -> bool:
