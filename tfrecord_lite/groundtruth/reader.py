@@ -43,7 +43,7 @@ from .manifest import (
 )
 from .masks import MaskReader, check_mask
 
-SPAN_BYTES = 1 << 16  # about how much of the manifest one task reads
+SPAN_BYTES = 1 << 19  # about how much of the manifest one task reads: fewer tasks, less IPC
 
 
 @dataclass(frozen=True)
