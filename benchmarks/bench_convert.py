@@ -36,10 +36,10 @@ _LAUNCHER = (
 )
 
 
-# The machine's own ceiling for ``--workers 2``: the same pure-Python work (parsing the
-# manifest's JSON lines, the converter's commonest step) done by one process, or split between
-# two forked ones; timed from the fork to the last exit.  On a shared VM two CPUs are not
-# always two CPUs' worth.
+# What two processes give on this machine, for reading the ``--workers 2`` column: the same
+# pure-Python work (parsing the manifest's JSON lines, the converter's commonest step) done by
+# one process, or split between two forked ones; timed from the fork to the last exit.  On a
+# shared VM two CPUs are not always two CPUs' worth.
 _PARSE_SPLIT = (
     "import json, os, sys, time\n"
     "lines, n = open(sys.argv[1], 'rb').read().splitlines(), int(sys.argv[2])\n"

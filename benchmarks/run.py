@@ -103,12 +103,12 @@ def convert_table(rows: list[dict[str, Any]]) -> list[str]:
             lines.append(f"| (record counts differ: {sorted(counts)}) | | | | | | |")
     for row in rows:
         if row.get("machine"):
-            ceiling = paired_ratio(row["machine"][1], row["machine"][2])
+            reference = paired_ratio(row["machine"][1], row["machine"][2])
             lines.append("")
             lines.append(
-                f"The machine's own ceiling for --workers 2 ({row['images']:,} images, same "
-                f"rounds): parsing the manifest's JSON split between two processes takes "
-                f"{ceiling:.2f}x less time than in one."
+                f"For reference, what two processes give on this machine in the same rounds "
+                f"({row['images']:,} images): parsing the manifest's JSON split between two "
+                f"processes takes {reference:.2f}x less time than in one."
             )
     return lines
 
