@@ -7,6 +7,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,6 +131,19 @@ def test_workers_with_exif_images_give_the_same_bytes(tmp_path) -> None:
     assert len(digest(tmp_path / "one")) > 3
     assert main(["verify", str(tmp_path / "two")]) == 0
     assert not [p for p in (tmp_path / "two").rglob(".*")]
+
+
+def test_converting_plain_jpegs_loads_neither_protobuf_nor_pillow(tmp_path) -> None:
+    # both cost start-up time (about 50 ms together) and the converter needs neither: records
+    # are written by hand and JPEG/PNG headers are read without Pillow
+    manifest = make_job(tmp_path / "job", 6)
+    code = ("import sys; from tfrecord_lite.cli import main; "
+            f"rc = main(['convert', '-a', {str(manifest)!r}, '-o', {str(tmp_path / 'out')!r}, "
+            "'--quiet']); print(rc, sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'google', 'PIL'}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split("\n")[-2] == "0 []", done.stdout + done.stderr
 
 
 def test_split_is_stable_when_images_are_added(tmp_path) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from ._protos.example_pb2 import Example, SequenceExample
 from ._protos.feature_pb2 import BytesList, Feature, Features, FloatList, Int64List
 from .errors import ExampleError
+from .wire import field_head, varint
 
 __all__ = [
     "Example",
@@ -49,27 +50,6 @@ _INT64_MAX = (1 << 63) - 1
 _FLOAT32_MAX = 3.4028234663852886e38
 
 
-def _varint(n: int) -> bytes:
-    """Unsigned LEB128; negative int64 values are written as their 64-bit two's complement."""
-    if n < 0:
-        n += 1 << 64
-    if n < 0x80:
-        return bytes((n,))
-    if n < 0x4000:
-        return bytes(((n & 0x7F) | 0x80, n >> 7))
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def _hdr(tag: int, n: int) -> bytes:
-    """Tag byte and varint length of a length-delimited field of n bytes."""
-    return bytes((tag, n)) if n < 0x80 else bytes((tag,)) + _varint(n)
-
-
 # Each encoder returns the parts of a serialised ``Feature`` and their total length, so that
 # large byte strings are copied once, by the final join, not once per nesting level.
 Parts = tuple[list, int]
@@ -90,10 +70,10 @@ def _bytes_list(key: str, values) -> Parts:
                     "in a list of bytes/str"
                 )
         n = len(v)
-        h = bytes((0x0A, n)) if n < 0x80 else b"\x0a" + _varint(n)
+        h = bytes((0x0A, n)) if n < 0x80 else b"\x0a" + varint(n)
         parts += (h, v)
         size += len(h) + n
-    head = _hdr(0x0A, size)  # Feature.bytes_list = 1
+    head = field_head(0x0A, size)  # Feature.bytes_list = 1
     return [head, *parts], size + len(head)
 
 
@@ -109,10 +89,10 @@ def _int64_list(key: str, values) -> Parts:
             continue
         if not _INT64_MIN <= v <= _INT64_MAX:
             raise ExampleError(f"feature {key!r}: {v} does not fit in int64")
-        parts.append(_varint(int(v)))
+        parts.append(varint(int(v)))
     packed = b"".join(parts)
-    body = _hdr(0x0A, len(packed)) + packed if packed else b""
-    out = _hdr(0x1A, len(body)) + body  # Feature.int64_list = 3
+    body = field_head(0x0A, len(packed)) + packed if packed else b""
+    out = field_head(0x1A, len(body)) + body  # Feature.int64_list = 3
     return [out], len(out)
 
 
@@ -127,8 +107,8 @@ def _float_list(key: str, values) -> Parts:
                 f"feature {key!r}: mixed value types: {type(v).__name__} {v!r} in a list of floats"
             )
     n = len(values)
-    body = _hdr(0x0A, 4 * n) + struct.pack(f"<{n}f", *values) if n else b""
-    out = _hdr(0x12, len(body)) + body  # Feature.float_list = 2
+    body = field_head(0x0A, 4 * n) + struct.pack(f"<{n}f", *values) if n else b""
+    out = field_head(0x12, len(body)) + body  # Feature.float_list = 2
     return [out], len(out)
 
 
@@ -206,7 +186,7 @@ _KEYS: dict[str, bytes] = {}  # feature name -> its encoded map-entry key field
 
 def _key_head(key: str) -> bytes:
     k = key.encode("utf-8")
-    head = _hdr(0x0A, len(k)) + k
+    head = field_head(0x0A, len(k)) + k
     if len(_KEYS) < 4096:
         _KEYS[key] = head
     return head
@@ -240,13 +220,13 @@ def encode_example(features: Mapping[str, Any]) -> bytes:
         parts, size = _feature(key, features[key])
         # map entry {key = 1; value = 2}, itself field 1 of Features
         head = (_KEYS.get(key) or _key_head(key)) + (
-            bytes((0x12, size)) if size < 0x80 else _hdr(0x12, size)
+            bytes((0x12, size)) if size < 0x80 else field_head(0x12, size)
         )
         n = len(head) + size
-        entry = bytes((0x0A, n)) if n < 0x80 else _hdr(0x0A, n)
+        entry = bytes((0x0A, n)) if n < 0x80 else field_head(0x0A, n)
         out += (entry, head, *parts)
         total += len(entry) + n
-    return b"".join((_hdr(0x0A, total), *out))  # Example.features = 1
+    return b"".join((field_head(0x0A, total), *out))  # Example.features = 1
 
 
 def decode_example(data: bytes) -> dict[str, list]:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import ExampleError
-from ..example import _hdr, _varint, decode_example
+from ..wire import field_head, varint
 from .sample import Box, Sample, class_indices, yolo_values
 
 _F32 = 3.4028234663852886e38
@@ -30,13 +30,13 @@ SCHEMA: Mapping[str, type] = {
 
 
 def _len(n: int) -> bytes:
-    return bytes((n,)) if n < 0x80 else _varint(n)
+    return bytes((n,)) if n < 0x80 else varint(n)
 
 
 def _entry(key_head: bytes, feature: bytes) -> bytes:
     """A Features map entry {key, value} (field 1): the key's field given, then the Feature."""
     n = len(feature)
-    body = key_head + (bytes((0x12, n)) if n < 0x80 else b"\x12" + _varint(n)) + feature
+    body = key_head + (bytes((0x12, n)) if n < 0x80 else b"\x12" + varint(n)) + feature
     return b"\x0a" + _len(len(body)) + body
 
 
@@ -46,21 +46,21 @@ def _int64_feature(values) -> bytes:
     if min(values) >= 0 and max(values) < 0x80:
         packed = bytes(values)  # one-byte varints are the values themselves
     else:
-        packed = b"".join([_varint(v) for v in values])
+        packed = b"".join([varint(v) for v in values])
     n = len(packed)
     if n < 0x7E:
         return bytes((0x1A, n + 2, 0x0A, n)) + packed
-    inner = b"\x0a" + _varint(n) + packed
-    return b"\x1a" + _varint(len(inner)) + inner
+    inner = b"\x0a" + varint(n) + packed
+    return b"\x1a" + varint(len(inner)) + inner
 
 
 def _int64_scalar(value: int) -> bytes:
-    v = _varint(value)
+    v = varint(value)
     return bytes((0x1A, len(v) + 2, 0x0A, len(v))) + v
 
 
 _K = {
-    k: _hdr(0x0A, len(k)) + k
+    k: field_head(0x0A, len(k)) + k
     for k in (b"bboxes", b"height", b"image_name", b"image", b"objects", b"width")
 }
 
@@ -165,6 +165,8 @@ class Record:
 def decode(data: bytes) -> Record:
     """Parse a ModelPack Example; raises ``ExampleError``/``KeyError``-free ``ValueError`` on bad
     schema (use ``verify`` for a full report)."""
+    from ..example import decode_example  # protobuf: loaded only by those who read records
+
     f = decode_example(data)
     missing = [k for k in SCHEMA if k not in f]
     if missing:

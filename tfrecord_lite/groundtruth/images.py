@@ -15,8 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps
-
 from ..errors import InputError
 from .headers import sniff
 
@@ -182,6 +180,8 @@ def read_header(file: str, ref: str, path: str, line: int) -> ImageHeader:
             if fast is not None:
                 width, height, orientation = fast.width, fast.height, fast.orientation
             else:
+                from PIL import Image  # only for what the fast sniffer cannot read
+
                 handle.seek(0)
                 with Image.open(handle) as image:
                     width, height = image.size
@@ -228,6 +228,8 @@ class ImageReader:
             if not self.reencode:
                 with open(self.file, "rb", buffering=0) as handle:  # no buffer to copy through
                     return handle.read()  # type: ignore[no-any-return]
+            from PIL import Image, ImageOps
+
             with Image.open(self.file) as image:
                 upright = ImageOps.exif_transpose(image)
                 if upright.mode not in ("RGB", "L", "CMYK"):

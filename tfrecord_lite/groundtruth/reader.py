@@ -41,7 +41,6 @@ from .manifest import (
     parse_line,
     plan_spans,
 )
-from .masks import MaskReader, check_mask
 
 SPAN_BYTES = 1 << 19  # about how much of the manifest one task reads: fewer tasks, less IPC
 
@@ -315,6 +314,8 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
             ctx.table.index(tag, ctx.path, line)
         tags = label.tags
     elif isinstance(label, SegmentationLabel):
+        from .masks import MaskReader, check_mask  # Pillow: loaded only for segmentation
+
         entries = tuple(
             (key, 0 if key == 0 else ctx.table.index(name, ctx.path, line) + 1, color)
             for key, name, color in label.colors)

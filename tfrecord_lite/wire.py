@@ -1,0 +1,25 @@
+"""Protobuf wire-format pieces written by hand: what the Example encoder and the ModelPack
+record builder share, without importing protobuf (the converter never needs it)."""
+
+from __future__ import annotations
+
+
+def varint(n: int) -> bytes:
+    """Unsigned LEB128; negative int64 values are written as their 64-bit two's complement."""
+    if n < 0:
+        n += 1 << 64
+    if n < 0x80:
+        return bytes((n,))
+    if n < 0x4000:
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def field_head(tag: int, n: int) -> bytes:
+    """Tag byte and varint length of a length-delimited field of n bytes."""
+    return bytes((tag, n)) if n < 0x80 else bytes((tag,)) + varint(n)
