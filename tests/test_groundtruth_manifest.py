@@ -82,9 +82,9 @@ def test_spans_across_read_blocks(tmp_path: Path, size) -> None:
 def test_spans_of_an_empty_manifest(tmp_path: Path) -> None:
     path = tmp_path / "m"
     path.write_bytes(b"")
-    assert mf.plan_spans(path) == []
+    assert mf.plan_spans(path, 1 << 16) == []
     with pytest.raises(InputError, match="cannot open manifest"):
-        mf.plan_spans(tmp_path / "nope")
+        mf.plan_spans(tmp_path / "nope", 1 << 16)
 
 
 def test_missing_manifest_is_an_input_error(tmp_path: Path) -> None:

@@ -60,9 +60,10 @@ def _open_manifest(path: Path) -> Any:
                          hint="check the manifest path", reason="no-manifest") from exc
 
 
-def plan_spans(path: Path, size: int = 1 << 16) -> list[Span]:
+def plan_spans(path: Path, size: int) -> list[Span]:
     """Cut a manifest into spans of about ``size`` bytes at line ends (a long line stays whole),
-    so that workers read their own lines and only these numbers cross a pipe."""
+    so that workers read their own lines and only these numbers cross a pipe.  The reader
+    chooses ``size`` (``reader.SPAN_BYTES``)."""
     spans: list[Span] = []
     start, line, newlines, base = 0, 1, 0, 0  # span start, its line, newlines since, block start
     with _open_manifest(path) as handle:
@@ -243,8 +244,16 @@ class AttributeStats:
         self.lines += 1
         if not self.first_line:
             self.first_line = line_no
-        if pair.date is not None and (self.newest is None or pair.date > self.newest):
-            self.newest = pair.date
+        self._dated(pair.date)
+
+    def merge(self, later: AttributeStats) -> None:
+        """Add the stats of the same attribute over lines that follow these."""
+        self.lines += later.lines
+        self._dated(later.newest)
+
+    def _dated(self, date: float | None) -> None:
+        if date is not None and (self.newest is None or date > self.newest):
+            self.newest = date
 
 
 @dataclass
@@ -278,10 +287,7 @@ class AttributeCensus:
         for attribute, theirs in later.attributes.items():
             mine = self.attributes.setdefault(attribute, theirs)
             if mine is not theirs:
-                mine.lines += theirs.lines
-                if theirs.newest is not None and (mine.newest is None
-                                                  or theirs.newest > mine.newest):
-                    mine.newest = theirs.newest
+                mine.merge(theirs)
         for kind, count in later.found_types.items():
             self.found_types[kind] = self.found_types.get(kind, 0) + count
 
