@@ -113,6 +113,41 @@ def test_reproducible_and_independent_of_workers(tmp_path) -> None:
     assert digest(tmp_path / "a") == digest(tmp_path / "d")
 
 
+@pytest.mark.parametrize("range_bytes", [1, 5000])
+def test_shards_written_in_byte_ranges_by_several_workers(tmp_path, monkeypatch,
+                                                          range_bytes) -> None:
+    # each shard is cut into ranges (one record each, or a few) that any worker may write
+    from tfrecord_lite import convert
+
+    manifest = make_job(tmp_path / "job", 40)
+    assert run("-a", manifest, "-o", tmp_path / "one", "-q", "-p", "0.01", "--workers", 1) == 0
+    monkeypatch.setattr(convert, "_RANGE_BYTES", range_bytes)
+    for workers in (2, 3):
+        out = tmp_path / str(workers)
+        assert run("-a", manifest, "-o", out, "-q", "-p", "0.01", "--workers", workers) == 0
+        assert digest(out) == digest(tmp_path / "one")
+    assert main(["verify", str(tmp_path / "3")]) == 0
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("fmt", ["tfrecord", "json"])
+def test_progress_counts_every_image_of_each_split(tmp_path, monkeypatch, workers, fmt) -> None:
+    from tfrecord_lite import convert
+
+    monkeypatch.setattr(convert, "_RANGE_BYTES", 5000)
+    manifest = make_job(tmp_path / "job", 40)
+    seen: dict[str, list[tuple[int, int]]] = {}
+    options = convert.ConvertOptions(manifest, manifest.parent, tmp_path / "o", format=fmt,
+                                     split=0.3, partition_mb=0.01, workers=workers)
+    result = convert.convert(options, lambda split, done, total: seen.setdefault(
+        split, []).append((done, total)))
+    for split, calls in seen.items():
+        total = result.splits[split].samples
+        assert calls[-1] == (total, total)
+        assert [d for d, _ in calls] == sorted({d for d, _ in calls})  # rising, no repeats
+    assert set(seen) == {"train", "validation"}
+
+
 def test_json_format_is_independent_of_workers(tmp_path) -> None:
     manifest = make_job(tmp_path / "job", 40)
     for name, workers in [("one", "1"), ("two", "2")]:
@@ -122,7 +157,10 @@ def test_json_format_is_independent_of_workers(tmp_path) -> None:
     assert len(digest(tmp_path / "one")) > 40
 
 
-def test_workers_with_exif_images_give_the_same_bytes(tmp_path) -> None:
+def test_workers_with_exif_images_give_the_same_bytes(tmp_path, monkeypatch) -> None:
+    from tfrecord_lite import convert
+
+    monkeypatch.setattr(convert, "_RANGE_BYTES", 20_000)  # several ranges a shard
     sample = Path(__file__).resolve().parents[1] / "examples" / "sample"
     for name, workers in [("one", "1"), ("two", "2")]:
         args = ["-a", sample / "output.manifest", "-i", sample, "-o", tmp_path / name, "-q"]

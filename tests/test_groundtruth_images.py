@@ -156,8 +156,14 @@ def test_names_keep_unique_basenames_and_disambiguate_collisions() -> None:
 
 def test_names_are_safe_file_names() -> None:
     names = assign_names(["..hidden.jpg", "a:b*c?.jpg", "tab\there.jpg", "x" * 300 + ".jpg",
-                          "00390379.jpg\u200b.jpg"])
+                          "00390379.jpg\u200b.jpg", "raw\udcff.jpg", "画" * 70 + ".jpg",
+                          "画" * 79 + ".jpg", "😀" * 60 + "x"])
     assert names[0] == "_.hidden.jpg" and names[1] == "a_b_c_.jpg" and names[2] == "tab_here.jpg"
     assert names[3].endswith(".jpg") and len(names[3].encode()) <= 240
     assert names[4] == "00390379.jpg\u200b.jpg"  # Unicode is kept
+    # a file name that was not UTF-8 (listed with surrogate escapes) still gets a UTF-8 name
+    assert names[5] == "raw_.jpg"
+    assert names[6] == "画" * 70 + ".jpg"  # 214 bytes: kept
+    assert names[7] == "画" * 78 + ".jpg"  # 241 bytes: cut to 238
+    assert names[8] == "😀" * 59 + "x"  # 61 characters, 241 bytes: cut to 237
     assert all("/" not in n and "\\" not in n for n in names)

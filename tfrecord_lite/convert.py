@@ -30,6 +30,7 @@ from .records import FRAME_OVERHEAD, TFRecordWriter
 FORMATS = ("tfrecord", "json")
 SPLITS = ("train", "validation")
 _CHUNK = 32  # samples per task handed to a worker
+_RANGE_BYTES = 8 << 20  # about how much of a shard one task writes, with --workers > 1
 
 Progress = Callable[[str, int, int], None]  # (split, done, total)
 
@@ -108,11 +109,12 @@ def _parts_chunk(indices: Sequence[int]) -> list[tuple[int, bytes, bytes]]:
     return out
 
 
-def _shard_task(task: tuple[str, list[tuple[int, int, bytes, bytes]]]) -> int:
-    """Write one whole shard (records laid out in advance); returns its size in bytes."""
-    path, records = task
+def _range_task(task: tuple[str, int, list[tuple[int, int, bytes, bytes]]]) -> int:
+    """Write a run of a shard's records from byte ``offset`` of its file (laid out in advance,
+    so several workers can fill one shard at once); returns how many records."""
+    path, offset, records = task
     samples: list[Sample] = _JOB["samples"]
-    with TFRecordWriter(path) as writer:
+    with TFRecordWriter(path, offset=offset) as writer:
         for i, size, prefix, suffix in records:
             sample = samples[i]
             if sample.image_bytes is None:
@@ -130,7 +132,7 @@ def _shard_task(task: tuple[str, list[tuple[int, int, bytes, bytes]]]) -> int:
                     reason="changed-image",
                 )
             writer.write_parts((prefix, image, suffix))
-    return os.path.getsize(path)
+    return len(records)
 
 
 # --- the pipeline -------------------------------------------------------------------------------
@@ -229,25 +231,28 @@ def _write_tfrecord_split(options, root, split, indices, progress, pool) -> info
 
 def _write_shards_in_parallel(root, split, indices, progress, max_bytes, pool) -> info.SplitInfo:
     """Lay the shards out from the records' sizes (known before any image is read), then let
-    each worker write whole shards: reading, encoding and writing all run in parallel, and the
-    files are the same bytes the one-process writer makes."""
+    the workers write them in byte ranges of about ``_RANGE_BYTES``: reading, encoding and
+    writing all run in parallel, a shard's tail never leaves a worker idle, and the files are
+    the same bytes the one-process writer makes."""
     folder_name, prefix = tfrecord_format.FOLDERS[split]
     folder = root / folder_name
     folder.mkdir(parents=True, exist_ok=True)
     parts = pool.map(_parts_chunk, chunked(indices, 256))
     records = [(i, *p) for i, p in zip(indices, (p for chunk in parts for p in chunk))]
-    counts = shards.plan_shards(
-        [len(h) + n + len(t) + FRAME_OVERHEAD for _, n, h, t in records], max_bytes
-    )
-    tasks, start = [], 0
+    sizes = [len(h) + n + len(t) + FRAME_OVERHEAD for _, n, h, t in records]
+    counts = shards.plan_shards(sizes, max_bytes)
+    files, tasks, start = [], [], 0
     for k, count in enumerate(counts):
         name = str(shards.ShardName(prefix, k, len(counts)))
-        tasks.append((str(folder / name), records[start : start + count]))
-        start += count
-    files, done = [], 0
-    for (path, chunk), nbytes in zip(tasks, pool.map(_shard_task, tasks)):
-        files.append({"name": os.path.basename(path), "records": len(chunk), "bytes": nbytes})
-        done += len(chunk)
+        offset = 0
+        for run in shards.plan_shards(sizes[start : start + count], _RANGE_BYTES):
+            tasks.append((str(folder / name), offset, records[start : start + run]))
+            offset += sum(sizes[start : start + run])
+            start += run
+        files.append({"name": name, "records": count, "bytes": offset})
+    done = 0
+    for written in pool.map(_range_task, tasks):
+        done += written
         if progress:
             progress(split, done, len(indices))
     return info.SplitInfo(folder_name, len(indices), files)

@@ -201,6 +201,19 @@ class TFRecordOptions:
         return 31 if self.compression_type == "GZIP" else 15
 
 
+def _open_fd(path: str | os.PathLike, offset: int | None) -> int:
+    """A descriptor for writing ``path``: emptied, or kept and positioned at ``offset``."""
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags if offset is not None else flags | os.O_TRUNC, 0o666)
+    if offset:
+        try:
+            os.lseek(fd, offset, os.SEEK_SET)
+        except BaseException:
+            os.close(fd)
+            raise
+    return fd
+
+
 def _open(path_or_file: PathOrFile, mode: str) -> tuple[BinaryIO, str, bool]:
     """A binary file, a name for messages, and whether we own (and must close) it."""
     if isinstance(path_or_file, (str, os.PathLike)):
@@ -251,10 +264,21 @@ class TFRecordWriter:
     """
 
     def __init__(
-        self, path_or_file: PathOrFile, options: None | str | TFRecordOptions = None
+        self,
+        path_or_file: PathOrFile,
+        options: None | str | TFRecordOptions = None,
+        *,
+        offset: int | None = None,
     ) -> None:
+        """``offset``: write from that byte of the file at ``path_or_file``, keeping the rest
+        of it (created if missing), so that several processes can each write their byte range
+        of one file.  Only for a path, without compression."""
         self._closed = True  # until the file is open: close() and __del__ have nothing to do
         self.options = TFRecordOptions.coerce(options)
+        if offset is not None and (
+            not isinstance(path_or_file, (str, os.PathLike)) or self.options.compression_type
+        ):
+            raise ValueError("offset needs a path and no compression")
         self._small: list[bytes] = []  # small records not framed yet
         self._pieces: list[bytes] = []  # framed bytes not handed on yet
         self._gathered = 0  # their size, about
@@ -267,12 +291,16 @@ class TFRecordWriter:
             and _WRITEV is not None
             and not self.options.compression_type
         ):
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
-            self._fd = os.open(path_or_file, flags, 0o666)
+            self._fd = _open_fd(path_or_file, offset)
             self.name, self._owned = os.fspath(path_or_file), True
             self._limit = _GATHER_BYTES
         else:
-            self._file, self.name, self._owned = _open(path_or_file, "wb")
+            if offset is None:
+                self._file, self.name, self._owned = _open(path_or_file, "wb")
+            else:  # a path, on a system without os.writev
+                fd = _open_fd(path_or_file, offset)  # type: ignore[arg-type]
+                self._file = open(fd, "wb", buffering=_BUFFER)  # noqa: SIM115
+                self.name, self._owned = os.fspath(path_or_file), True  # type: ignore[arg-type]
             self._out = self._file.write
             if self.options.compression_type:
                 self._compressor = _Compressor(self._file, self.options)

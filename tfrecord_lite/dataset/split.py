@@ -10,19 +10,24 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Sequence
-from typing import TypeVar
-
-T = TypeVar("T")
+from typing import Callable
 
 
 def unit_hash(key: str, seed: int) -> float:
     """A uniform number in [0, 1) fixed by ``key`` and ``seed``, the same on every machine."""
-    digest = hashlib.blake2b(f"{seed}\0{key}".encode("utf-8", "surrogatepass"), digest_size=8)
-    return int.from_bytes(digest.digest(), "big") / 2.0**64
+    return _unit_hasher(seed)(key)
 
 
-def is_validation(key: str, seed: int, fraction: float) -> bool:
-    return unit_hash(key, seed) < fraction
+def _unit_hasher(seed: int) -> Callable[[str], float]:
+    """``unit_hash`` for one seed: the seed's part of the hash is done once, not per key."""
+    seeded = hashlib.blake2b(f"{seed}\0".encode(), digest_size=8)
+
+    def unit(key: str) -> float:
+        h = seeded.copy()
+        h.update(key.encode("utf-8", "surrogatepass"))
+        return int.from_bytes(h.digest(), "big") / 2.0**64
+
+    return unit
 
 
 def split_indices(keys: Sequence[str], fraction: float, seed: int) -> tuple[list[int], list[int]]:
@@ -30,8 +35,9 @@ def split_indices(keys: Sequence[str], fraction: float, seed: int) -> tuple[list
     class are not clustered in shards), reproducibly."""
     train: list[int] = []
     val: list[int] = []
+    unit = _unit_hasher(seed)
     for i, key in enumerate(keys):
-        (val if is_validation(key, seed, fraction) else train).append(i)
+        (val if unit(key) < fraction else train).append(i)
     rng = random.Random(seed)
     rng.shuffle(train)
     rng.shuffle(val)

@@ -247,7 +247,7 @@ class ImageReader:
         return f"ImageReader({self.file!r}, reencode={self.reencode})"
 
 
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\ud800-\udfff]')  # lone surrogates: not UTF-8
 _MAX_NAME_BYTES = 240
 
 
@@ -261,8 +261,8 @@ def _safe(part: str) -> str:
 
 def _fit(name: str) -> str:
     """Shorten an over-long name from the front of its stem, keeping the extension."""
-    if len(name.encode("utf-8")) <= _MAX_NAME_BYTES:
-        return name
+    if len(name) <= _MAX_NAME_BYTES // 4 or len(name.encode("utf-8")) <= _MAX_NAME_BYTES:
+        return name  # (the first test needs no encoding: a character is at most 4 bytes)
     stem, dot, ext = name.rpartition(".")
     if not dot or len(ext) > 16:
         stem, ext = name, ""
@@ -272,6 +272,8 @@ def _fit(name: str) -> str:
 
 
 def _with_parents(rel: str, depth: int) -> str:
+    if not depth:  # the common case, once per file of the dataset
+        return _fit(_safe(rel.rpartition("/")[2]))
     parts = rel.split("/")
     parents = parts[:-1][-depth:] if depth else []
     return _fit("_".join(_safe(p) for p in [*parents, parts[-1]]))
