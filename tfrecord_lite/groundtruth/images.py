@@ -275,7 +275,7 @@ def _with_parents(rel: str, depth: int) -> str:
     if not depth:  # the common case, once per file of the dataset
         return _fit(_safe(rel.rpartition("/")[2]))
     parts = rel.split("/")
-    parents = parts[:-1][-depth:] if depth else []
+    parents = parts[:-1][-depth:]
     return _fit("_".join(_safe(p) for p in [*parents, parts[-1]]))
 
 
