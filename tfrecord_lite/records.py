@@ -214,11 +214,15 @@ def _open_fd(path: str | os.PathLike, offset: int | None) -> int:
     return fd
 
 
-def _open(path_or_file: PathOrFile, mode: str) -> tuple[BinaryIO, str, bool]:
-    """A binary file, a name for messages, and whether we own (and must close) it."""
+def _open(
+    path_or_file: PathOrFile, mode: str, offset: int | None = None
+) -> tuple[BinaryIO, str, bool]:
+    """A binary file, a name for messages, and whether we own (and must close) it.  With
+    ``offset`` (writing a path), the file is kept and positioned there (``_open_fd``)."""
     if isinstance(path_or_file, (str, os.PathLike)):
+        target = path_or_file if offset is None else _open_fd(path_or_file, offset)
         # a 1 MiB buffer: small records reach the kernel in large writes (and reads)
-        return open(path_or_file, mode, buffering=_BUFFER), os.fspath(path_or_file), True  # noqa: SIM115
+        return open(target, mode, buffering=_BUFFER), os.fspath(path_or_file), True  # noqa: SIM115
     name = getattr(path_or_file, "name", None)
     return path_or_file, str(name) if isinstance(name, (str, bytes)) else "<stream>", False  # type: ignore[return-value]
 
@@ -295,12 +299,7 @@ class TFRecordWriter:
             self.name, self._owned = os.fspath(path_or_file), True
             self._limit = _GATHER_BYTES
         else:
-            if offset is None:
-                self._file, self.name, self._owned = _open(path_or_file, "wb")
-            else:  # a path, on a system without os.writev
-                fd = _open_fd(path_or_file, offset)  # type: ignore[arg-type]
-                self._file = open(fd, "wb", buffering=_BUFFER)  # noqa: SIM115
-                self.name, self._owned = os.fspath(path_or_file), True  # type: ignore[arg-type]
+            self._file, self.name, self._owned = _open(path_or_file, "wb", offset)
             self._out = self._file.write
             if self.options.compression_type:
                 self._compressor = _Compressor(self._file, self.options)
