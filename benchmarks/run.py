@@ -104,19 +104,20 @@ def convert_table(rows: list[dict[str, Any]]) -> list[str]:
             lines.append(f"| (record counts differ: {sorted(counts)}) | | | | | | |")
     for row in rows:
         if row.get("machine"):
-            p1, p2 = row["machine"][1], row["machine"][2]
-            w1, w2 = (row["results"][k]["times"] for k in (one, two))
+            machine = [a / b for a, b in zip(row["machine"][1], row["machine"][2])]
+            r = row["results"]
+            ours = [a / b for a, b in zip(r[one]["times"], r[two]["times"])]
             # per round: the converter's speed-up over the machine's, so a slow spell of the
             # shared machine is divided out
-            share = statistics.median((a / b) / (c / d) for a, b, c, d in zip(w1, w2, p1, p2))
+            share = statistics.median(o / m for o, m in zip(ours, machine))
             lines.append("")
             lines.append(
                 f"For reference, what two processes give on this machine in the same rounds "
                 f"({row['images']:,} images): parsing the manifest's JSON split between two "
-                f"processes takes {paired_ratio(p1, p2):.2f}x less time than in one (rounds: "
-                f"{', '.join(f'{a / b:.2f}' for a, b in zip(p1, p2))}; the converter's: "
-                f"{', '.join(f'{a / b:.2f}' for a, b in zip(w1, w2))}). Round by round, "
-                f"`--workers 2` gets {share:.2f} of the machine's two-process speed-up."
+                f"processes takes {statistics.median(machine):.2f}x less time than in one "
+                f"(rounds: {', '.join(f'{r:.2f}' for r in machine)}; the converter's: "
+                f"{', '.join(f'{r:.2f}' for r in ours)}). Round by round, `--workers 2` gets "
+                f"{share:.2f} of the machine's two-process speed-up."
             )
     return lines
 
