@@ -16,7 +16,9 @@ import yaml
 from test_convert import make_job, records
 
 from tfrecord_lite.cli import main
-from tfrecord_lite.publish import Stage
+from tfrecord_lite.publish import INVENTORY, Stage
+
+DATASET = [INVENTORY, "dataset_info.yaml", "tfrecord_train", "tfrecord_val"]
 
 
 def convert_cmd(manifest: Path, out: Path, *extra: str) -> list[str]:
@@ -138,7 +140,7 @@ def test_in_place_publish_for_mount_points(tmp_path, monkeypatch) -> None:
     out.mkdir()
     monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == out)
     assert main(["convert", "-a", str(manifest), "-o", str(out), "-q"]) == 0
-    assert sorted(os.listdir(out)) == ["dataset_info.yaml", "tfrecord_train", "tfrecord_val"]
+    assert sorted(os.listdir(out)) == DATASET
     assert assert_whole_or_absent(out, 11)
     # a second run is refused while a first holds the lock
     stage = Stage(out, overwrite=True)
@@ -146,4 +148,140 @@ def test_in_place_publish_for_mount_points(tmp_path, monkeypatch) -> None:
     assert main(["convert", "-a", str(manifest), "-o", str(out), "-q", "--overwrite"]) == 1
     stage.discard()
     assert main(["convert", "-a", str(manifest), "-o", str(out), "-q", "--overwrite"]) == 0
-    assert sorted(os.listdir(out)) == ["dataset_info.yaml", "tfrecord_train", "tfrecord_val"]
+    assert sorted(os.listdir(out)) == DATASET
+
+
+# --- --overwrite replaces a dataset, never anything else (issue 13 §1) ---------------------------
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` with its bytes: what must survive a refused run."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def convert(*args: object) -> int:
+    return main(["convert", *map(str, args), "-q"])
+
+
+def test_output_onto_the_jobs_own_folder_is_refused_even_with_overwrite(tmp_path, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 13)
+    before = snapshot(tmp_path)
+    images = tmp_path / "job" / "images"
+    for out, extra in [
+        (tmp_path / "job", ()),  # the manifest's folder (and -i's default)
+        (tmp_path / "job", ("-i", images)),
+        (images, ("-i", images)),  # the images folder itself
+        (images / "dataset", ("-i", images)),  # inside it
+        (tmp_path, ("-i", images)),  # holding both
+        (tmp_path / "job" / "sub" / "ds", ()),  # inside the manifest's folder
+    ]:
+        assert convert("-a", manifest, "-o", out, "--overwrite", *extra) == 1, out
+        err = capsys.readouterr().err
+        assert "outside the job's manifest and images" in err, err
+        assert snapshot(tmp_path) == before, out
+    assert not (tmp_path / "job" / "sub").exists()
+
+
+def test_overwrite_of_the_current_folder_with_other_files_is_refused(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    manifest = make_job(tmp_path / "job", 5)
+    (tmp_path / "other_stuff").mkdir()
+    (tmp_path / "other_stuff" / "thesis.tex").write_text("years of work")
+    before = snapshot(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert convert("-a", "job/output.manifest", "-o", ".", "--overwrite") == 1
+    assert snapshot(tmp_path) == before
+    # an output beside the job, not holding it: refused because it is no dataset of ours
+    monkeypatch.chdir(tmp_path / "other_stuff")
+    assert convert("-a", manifest, "-o", ".", "--overwrite") == 1
+    err = capsys.readouterr().err
+    assert "holds no dataset written by tfrecord-lite" in err and "thesis.tex" in err
+    assert snapshot(tmp_path) == before
+
+
+def test_an_empty_output_argument_is_a_usage_error(tmp_path, monkeypatch, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 3)
+    monkeypatch.chdir(tmp_path / "job")
+    before = snapshot(tmp_path)
+    for value in ("", "  "):
+        assert convert("-a", manifest, "-o", value, "--overwrite") == 2
+        assert "-o/--output is empty" in capsys.readouterr().err
+    monkeypatch.setenv("TFRECORD_LITE_OUTPUT", "")
+    assert main(["convert", "-a", str(manifest), "--overwrite", "-q"]) == 2
+    assert snapshot(tmp_path) == before
+
+
+def test_a_folder_that_is_not_our_dataset_is_never_replaced(tmp_path, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 4)
+    out = tmp_path / "out"
+    (out / "notes").mkdir(parents=True)
+    (out / "notes" / "a.txt").write_text("mine")
+    (out / "b.txt").write_text("mine too")
+    # a yaml of someone else's (no tfrecord_lite block) does not make it ours
+    (out / "dataset_info.yaml").write_text("classes: [a]\n")
+    before = snapshot(out)
+    for extra in ((), ("--overwrite",)):
+        assert convert("-a", manifest, "-o", out, *extra) == 1
+        err = capsys.readouterr().err
+        assert "not empty (3 entries: b.txt, dataset_info.yaml, notes)" in err, err
+        assert snapshot(out) == before
+
+
+def test_overwrite_keeps_a_dataset_with_foreign_files_in_it(tmp_path, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 4)
+    out = tmp_path / "out"
+    assert convert("-a", manifest, "-o", out) == 0
+    (out / "tfrecord_train" / "my-notes.md").write_text("keep me")
+    before = snapshot(out)
+    assert convert("-a", manifest, "-o", out, "--overwrite") == 1
+    err = capsys.readouterr().err
+    assert "not part of it (tfrecord_train/my-notes.md)" in err, err
+    assert snapshot(out) == before
+
+
+def test_overwrite_removes_exactly_the_old_datasets_files(tmp_path) -> None:
+    manifest = make_job(tmp_path / "job", 30, size=(160, 120))
+    out = tmp_path / "out"
+    assert convert("-a", manifest, "-o", out, "-p", "0.01") == 0
+    old_shards = sorted(p.name for p in (out / "tfrecord_train").iterdir())
+    assert len(old_shards) > 2
+    assert convert("-a", manifest, "-o", out, "-p", "1", "--overwrite") == 0
+    assert sorted(os.listdir(out)) == DATASET
+    assert [p.name for p in (out / "tfrecord_train").iterdir()] == ["train-00000-of-00001.tfrecord"]
+    assert_whole_or_absent(out, 31)
+    # JSON replaced by TFRecord and back: the inventory covers every format
+    assert convert("-a", manifest, "-o", out, "-f", "json", "--overwrite") == 0
+    assert not (out / "tfrecord_train").exists()
+    assert convert("-a", manifest, "-o", out, "--overwrite") == 0
+    assert sorted(os.listdir(out)) == DATASET
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_dataset_from_before_the_inventory_is_replaced_by_its_yaml(tmp_path) -> None:
+    manifest = make_job(tmp_path / "job", 8)
+    out = tmp_path / "out"
+    assert convert("-a", manifest, "-o", out) == 0
+    (out / INVENTORY).unlink()  # as an earlier tfrecord-lite wrote it
+    assert convert("-a", manifest, "-o", out, "--overwrite", "--seed", "1") == 0
+    assert sorted(os.listdir(out)) == DATASET
+
+
+def test_nothing_is_deleted_before_the_new_dataset_is_complete(tmp_path) -> None:
+    manifest = make_job(tmp_path / "job", 8)
+    out = tmp_path / "out"
+    assert convert("-a", manifest, "-o", out) == 0
+    before = snapshot(out)
+    with open(manifest, "a", encoding="utf-8") as f:
+        f.write("{not json\n")
+    assert convert("-a", manifest, "-o", out, "--overwrite") == 1
+    assert snapshot(out) == before
+
+
+def test_unwritable_output_is_a_one_line_error(tmp_path, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 3)
+    for out in (Path("/proc/tfrecord-lite-test"), Path("/proc/self/x/y")):
+        assert convert("-a", manifest, "-o", out) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("tfrecord-lite convert: error: ") and err.count("\n") == 1, err
+        assert "Traceback" not in err

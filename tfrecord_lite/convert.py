@@ -143,7 +143,10 @@ def convert(options: ConvertOptions, progress: Progress | None = None) -> Conver
     if options.format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, not {options.format!r}")
     started = time.monotonic()
-    stage = Stage(options.output, options.overwrite)  # refuse a non-empty output before work
+    inputs = [("the manifest's folder", options.annotations.parent)]
+    if options.images is not None:
+        inputs.append(("the images folder", options.images))
+    stage = Stage(options.output, options.overwrite, inputs)  # refuse a bad output before work
     try:
         result = _build(options, stage.dir, progress)
         stage.publish()

@@ -93,7 +93,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "-o",
         "--output",
-        type=Path,
         default=env_output,
         metavar="DIR",
         help="output folder, created whole at the end (default: %s)" % (env_output or "required"),
@@ -207,6 +206,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output is None:
         raise UsageError("-o/--output is required (or set TFRECORD_LITE_OUTPUT)")
+    if not args.output.strip():
+        raise UsageError(
+            "-o/--output is empty (an unset shell variable?); name the folder for the dataset"
+        )
     if not args.annotations.is_file():
         from .errors import InputError
 
@@ -220,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
     options = ConvertOptions(
         annotations=args.annotations,
         images=images,
-        output=args.output,
+        output=Path(args.output),
         format=args.format,
         split=args.split,
         partition_mb=args.partition,
