@@ -43,7 +43,10 @@ def assert_whole_or_absent(out: Path, expected: int) -> bool:
     if not out.exists():
         return False
     info = yaml.safe_load((out / "dataset_info.yaml").read_text())
-    train, val = records(out / "tfrecord_train"), records(out / "tfrecord_val")
+    if info["tfrecord_lite"]["format"] == "json":
+        train, val = (list((out / f"json_{s}").glob("*.json")) for s in ("train", "val"))
+    else:
+        train, val = records(out / "tfrecord_train"), records(out / "tfrecord_val")
     assert (info["train"]["samples"], info["validation"]["samples"]) == (len(train), len(val))
     assert len(train) + len(val) == expected
     assert main(["verify", str(out)]) == 0  # and `tfrecord-lite verify` passes it
@@ -285,3 +288,96 @@ def test_unwritable_output_is_a_one_line_error(tmp_path, capsys) -> None:
         err = capsys.readouterr().err
         assert err.startswith("tfrecord-lite convert: error: ") and err.count("\n") == 1, err
         assert "Traceback" not in err
+
+
+# --- Ctrl-C and SIGTERM at random moments (issue 13 §2) ------------------------------------------
+
+TRIES = int(os.environ.get("TFRECORD_LITE_INTERRUPT_TRIES", "10"))
+
+
+def _group_gone(pgid: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _wait_for_our_handler(pid: int) -> None:
+    """Until the converter catches SIGTERM, i.e. ``main`` runs.  Before that it is the
+    interpreter starting up (about 50 ms: site, runpy, our package's import), whose answer to a
+    signal, a traceback or a silent exit, is Python's own and out of our reach."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return
+        caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:"))[7:],
+                     16)
+        if caught & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.002)
+
+
+def _interrupt_many(tmp_path: Path, out: Path, extra: tuple[str, ...], tries: int) -> None:
+    manifest = make_job(tmp_path / "job", 150, size=(200, 150))
+    start = time.monotonic()
+    subprocess.run(convert_cmd(manifest, tmp_path / "timing", *extra), check=True)
+    duration = time.monotonic() - start
+    rng = random.Random(13)
+    for k in range(tries):
+        sig = (signal.SIGINT, signal.SIGTERM)[k % 2]
+        cmd = convert_cmd(manifest, out, "--overwrite", *extra)
+        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        _wait_for_our_handler(proc.pid)
+        time.sleep(rng.uniform(0.0, duration * 1.05))
+        sent = time.monotonic()
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)  # what a terminal's Ctrl-C does: the whole group
+        else:
+            proc.send_signal(sig)  # what `docker stop` or a scheduler does: the converter only
+        try:
+            rc = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"try {k}: {sig.name} hung the converter")
+        err = proc.stderr.read()
+        assert _group_gone(proc.pid, 3.0), f"try {k}: processes left after {sig.name}"
+        assert time.monotonic() - sent < 5.0
+        assert "Traceback" not in err and "Error" not in err, err
+        if rc != 0:  # a run that finished before the signal is fine too
+            assert rc == (130 if sig == signal.SIGINT else 143), (rc, err)
+            assert err.count("\n") == 1 and "interrupted" in err, err
+        if out.name == "out":
+            assert_whole_or_absent(out, 151)
+        assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+        if out.is_dir():  # a mount point: no stage or lock left inside
+            assert not [n for n in os.listdir(out) if "-stage-" in n or n.endswith(".lock")]
+    # and the next run works
+    subprocess.run(convert_cmd(manifest, out, "--overwrite", *extra), check=True)
+
+
+@pytest.mark.parametrize(
+    "extra", [("--workers", "1"), ("--workers", "2"), ("--workers", "2", "-f", "json")]
+)
+def test_ctrl_c_and_sigterm_stop_every_process_and_leave_no_partial_dataset(
+    tmp_path, extra
+) -> None:
+    _interrupt_many(tmp_path, tmp_path / "out", extra, TRIES)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or sys.platform != "linux", reason="needs root to mount")
+def test_interrupts_with_a_mount_point_output(tmp_path) -> None:
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        _interrupt_many(tmp_path, mnt, ("--workers", "2"), max(4, TRIES // 2))
+        assert sorted(os.listdir(mnt)) == DATASET
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)

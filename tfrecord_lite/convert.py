@@ -7,9 +7,12 @@ back in order, so the output is byte-identical whatever the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
+import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -22,9 +25,9 @@ from .dataset import info, json_format, modelpack, tfrecord_format
 from .dataset.sample import Sample
 from .dataset.split import split_indices
 from .errors import ErrorPolicy, InputError, OutputError
-from .groundtruth.reader import ReadOptions, ReadReport, read_manifest
+from .groundtruth.reader import ReadOptions, ReadReport, ReadResult, read_manifest
 from .parallel import Workers, chunked
-from .publish import INFO, Stage
+from .publish import INFO, Stage, check_output
 from .records import FRAME_OVERHEAD, TFRecordWriter
 
 FORMATS = ("tfrecord", "json")
@@ -143,13 +146,11 @@ def convert(options: ConvertOptions, progress: Progress | None = None) -> Conver
     if options.format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, not {options.format!r}")
     started = time.monotonic()
-    inputs = [("the manifest's folder", options.annotations.parent)]
-    if options.images is not None:
-        inputs.append(("the images folder", options.images))
-    stage = Stage(options.output, options.overwrite, inputs)  # refuse a bad output before work
+    stage = Stage(options.output, options.overwrite, _inputs(options))  # refuse before work
     try:
         result = _build(options, stage.dir, progress)
-        stage.publish()
+        with _signals_held():  # an interrupt must not fall between removing and moving in
+            stage.publish()
     except OSError as exc:
         stage.discard()
         what = "no space left on device" if exc.errno == errno.ENOSPC else exc.strerror or exc
@@ -157,25 +158,73 @@ def convert(options: ConvertOptions, progress: Progress | None = None) -> Conver
             f"cannot write the dataset: {what} ({exc.filename or options.output}); "
             "nothing was published"
         ) from exc
-    except BaseException:
-        stage.discard()
+    except BaseException as exc:
+        if stage.published:  # a held Ctrl-C arrives once the dataset stands complete
+            exc.after = f"the dataset was published in {options.output}"
+        else:
+            stage.discard()
         raise
     result.seconds = time.monotonic() - started
     return result
 
 
-def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> ConvertResult:
-    read = read_manifest(
-        options.annotations,
-        ReadOptions(
-            images_dir=options.images,
-            label_attribute=options.label_attribute,
-            classes_file=options.classes_file,
-            policy=options.policy,
-            drop_rejected=options.drop_rejected,
-            workers=options.workers,
-        ),
+def _inputs(options: ConvertOptions) -> list[tuple[str, Path]]:
+    """The folders the output must keep apart from."""
+    return [("the manifest's folder", options.annotations.parent),
+            ("the images folder", options.images)]
+
+
+@dataclass
+class CheckResult:
+    """What a conversion would do, found without writing anything (``--dry-run``)."""
+
+    read: ReadResult
+    train: int
+    validation: int
+    replaces: int  # files of an existing dataset that --overwrite would replace
+
+    @property
+    def would_fail(self) -> bool:
+        """A conversion with the same options would stop on an invalid line or image."""
+        return self.read.report.invalid > 0
+
+
+def check(options: ConvertOptions) -> CheckResult:
+    """Read the manifest, resolve every image and read its header, split, and check the output,
+    as ``convert`` would; write nothing.  Every problem is counted, not just the first."""
+    replaces = check_output(options.output, options.overwrite, _inputs(options))
+    read = read_manifest(options.annotations, _read_options(options, policy="skip"))
+    train, val = split_indices([s.source_ref for s in read.samples], options.split, options.seed)
+    return CheckResult(read, len(train), len(val), len(replaces))
+
+
+def _read_options(options: ConvertOptions, policy: ErrorPolicy) -> ReadOptions:
+    return ReadOptions(
+        images_dir=options.images,
+        label_attribute=options.label_attribute,
+        classes_file=options.classes_file,
+        policy=policy,
+        drop_rejected=options.drop_rejected,
+        workers=options.workers,
     )
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM (delivered when the block ends), in the main thread only."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> ConvertResult:
+    read = read_manifest(options.annotations, _read_options(options, options.policy))
     samples, classes = read.samples, read.classes
     train, val = split_indices([s.source_ref for s in samples], options.split, options.seed)
     result = ConvertResult(options.output, classes, {}, read.report,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 import warnings
 from pathlib import Path
+
+from .errors import InputError, SkippedWarning
 
 EPILOG = """examples:
   tfrecord-lite convert -a job/output.manifest -i job/images -o dataset --split 0.2
@@ -35,14 +38,34 @@ def _checked(convert, ok, kind: str, rule: str):
     return parse
 
 
-_fraction = _checked(
-    float,
-    lambda v: 0.0 <= v <= 1.0,
-    "a number",
-    "is outside [0, 1]: it is the fraction of images for validation",
-)
+def _fraction(text: str) -> float:
+    value = _checked(
+        float,
+        lambda v: 0.0 <= v <= 1.0,
+        "a number",
+        "is outside [0, 1]: it is the fraction of images for validation",
+    )
+    try:
+        return value(text)
+    except argparse.ArgumentTypeError as exc:
+        try:
+            percent = float(text)
+        except ValueError:
+            raise exc from None
+        if 1 < percent <= 100:
+            raise argparse.ArgumentTypeError(
+                f"{text} is outside [0, 1]: the split is a fraction, so {percent:g}% is "
+                f"-s {percent / 100:g}"
+            ) from None
+        raise
+
+
+MAX_PARTITION_MB = 1 << 20  # 1 TiB: far beyond any file system's comfort, and still a number
 _megabytes = _checked(
-    float, lambda v: 0.0 < v < float("inf"), "a number of MB", "must be a positive number of MB"
+    float,
+    lambda v: 0.0 < v <= MAX_PARTITION_MB,
+    "a number of MB",
+    f"must be a positive number of MB (MiB), at most {MAX_PARTITION_MB}",
 )
 _positive_int = _checked(int, lambda v: v >= 1, "a whole number", "must be at least 1")
 
@@ -167,6 +190,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="write split paths in dataset_info.yaml as P/tfrecord_train ... instead "
         "of the absolute output folder",
     )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="read the manifest, find every image and read its header, check the output; "
+        "report every problem a conversion would skip or stop at; write nothing",
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON, for scripts")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
     return p
 
@@ -196,8 +226,9 @@ class _Bar:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Skipped items are reported as one plain line each, not as Python warnings."""
-    sys.stderr.write(f"tfrecord-lite convert: warning: skipped: {message}\n")
+    """Skipped items are reported as one plain line each, other warnings as one line too."""
+    what = "skipped: " if issubclass(category, SkippedWarning) else ""
+    sys.stderr.write(f"tfrecord-lite convert: warning: {what}{message}\n")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -211,8 +242,6 @@ def run(args: argparse.Namespace) -> int:
             "-o/--output is empty (an unset shell variable?); name the folder for the dataset"
         )
     if not args.annotations.is_file():
-        from .errors import InputError
-
         raise InputError(
             str(args.annotations),
             0,
@@ -236,20 +265,95 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         path_prefix=args.path_prefix,
     )
+    if args.dry_run:
+        return _dry_run(options, args)
     bar = _Bar(not args.quiet and sys.stderr.isatty())
     with warnings.catch_warnings():
-        warnings.simplefilter("always")
+        warnings.simplefilter("always", SkippedWarning)
         warnings.showwarning = _show_warning
-        result = convert(options, progress=bar)
-    if not args.quiet:
-        print(summary(result))
+        try:
+            result = convert(options, progress=bar)
+        except InputError as exc:
+            raise _with_dry_run_hint(exc) from None
+    try:
+        if not args.quiet:
+            text = json.dumps(summary_data(result)) if args.json else summary(result)
+            _print_summary(text, result.output)
+    except BaseException as exc:  # an interrupt now comes after the dataset is complete
+        exc.after = f"the dataset was published in {result.output}"
+        raise
     return 0
+
+
+def _with_dry_run_hint(exc: InputError) -> InputError:
+    """A run stops at the first bad line; say how to see them all."""
+    if not exc.line:
+        return exc
+    hint = "; ".join(h for h in (exc.hint, "--dry-run lists every problem in the manifest") if h)
+    return InputError(exc.path, exc.line, exc.message, value=exc.value, hint=hint,
+                      reason=exc.reason)
+
+
+def _dry_run(options, args: argparse.Namespace) -> int:
+    from .convert import check
+
+    found = check(options)
+    r = found.read.report
+    would = "stop at the first" if found.would_fail and options.policy == "raise" else "skip"
+    data = {
+        "lines": r.lines,
+        "samples": len(found.read.samples),
+        "train": found.train,
+        "validation": found.validation,
+        "classes": found.read.classes,
+        "label_attribute": r.label_attribute,
+        "task": r.task,
+        "skipped": dict(sorted(r.skipped.items())),
+        "invalid": r.invalid,
+        "would_fail": found.would_fail and options.policy == "raise",
+        "replaces_files": found.replaces,
+    }
+    if args.json:
+        print(json.dumps(data))
+    elif not args.quiet:
+        lines = [
+            f"dry run: {r.lines} lines, {len(found.read.samples)} images would be converted "
+            f"(train {found.train}, validation {found.validation}); nothing was written",
+            f"  label attribute: {r.label_attribute} ({r.task}); "
+            f"{len(found.read.classes)} classes",
+        ]
+        if found.replaces:
+            lines.append(f"  --overwrite would replace a dataset of {found.replaces} files")
+        if r.skipped:
+            lines.append(f"  problems: {sum(r.skipped.values())} ({r.invalid} invalid, which a "
+                         f"conversion would {would}; the rest are always left out)")
+            for reason, n in sorted(r.skipped.items()):
+                lines.append(f"    {reason}: {n}  (first: {r.examples.get(reason, '')})")
+        else:
+            lines.append("  no problems found")
+        _print_summary("\n".join(lines), None)
+    return 1 if data["would_fail"] else 0
+
+
+def _print_summary(text: str, output: Path | None) -> None:
+    """Print the summary; the dataset is published by now, so a stdout that cannot take it
+    (a full disk, a closed pipe) is worth a warning, not a failed run."""
+    try:
+        out = sys.stdout.buffer
+        out.write(text.encode(sys.stdout.encoding or "utf-8", "backslashreplace") + b"\n")
+        out.flush()
+    except (OSError, AttributeError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        done = f"the dataset was published in {output}, but " if output else ""
+        sys.stderr.write(
+            f"tfrecord-lite convert: warning: {done}the summary could not be printed ({why})\n"
+        )
 
 
 def summary(result) -> str:
     """The end-of-run report: what went where, what was skipped or fixed, how long it took."""
     r = result.report
-    lines = [f"wrote {result.output} ({result.bytes / 1e6:.2f} MB in {result.seconds:.2f} s)"]
+    lines = [f"wrote {result.output} ({result.bytes / MIB:.2f} MiB in {result.seconds:.2f} s)"]
     lines.append(f"  label attribute: {r.label_attribute} ({r.task})")
     for split in ("train", "validation"):
         s = result.splits[split]
@@ -258,13 +362,7 @@ def summary(result) -> str:
     for name in result.classes:
         lines.append(f"    {name:<24} {result.objects.get(name, 0):>7} objects")
     lines.append(f"  images without objects: {result.negatives}")
-    fixes = {
-        "boxes clipped to the image": r.clipped_boxes,
-        "zero-area boxes dropped": r.dropped_boxes,
-        "image_size differing from the image": r.size_mismatches,
-        "JPEGs re-encoded upright (EXIF)": r.exif_reencoded,
-    }
-    for what, n in fixes.items():
+    for what, n in _fixes(r).items():
         if n:
             lines.append(f"  {what}: {n}")
     if r.skipped:
@@ -273,3 +371,35 @@ def summary(result) -> str:
             example = r.examples.get(reason, "")
             lines.append(f"    {reason}: {n}" + (f"  (first: {example})" if example else ""))
     return "\n".join(lines)
+
+
+MIB = 1 << 20  # one unit everywhere: --partition, the summary and inspect all count MiB
+
+
+def _fixes(r) -> dict[str, int]:
+    return {
+        "boxes clipped to the image": r.clipped_boxes,
+        "zero-area boxes dropped": r.dropped_boxes,
+        "image_size differing from the image": r.size_mismatches,
+        "JPEGs re-encoded upright (EXIF)": r.exif_reencoded,
+    }
+
+
+def summary_data(result) -> dict:
+    """The summary for scripts (``--json``): the same facts as the text, as plain values."""
+    r = result.report
+    return {
+        "output": str(result.output),
+        "bytes": result.bytes,
+        "seconds": round(result.seconds, 3),
+        "label_attribute": r.label_attribute,
+        "task": r.task,
+        "splits": {
+            split: {"samples": s.samples, "folder": s.folder, "files": len(s.files)}
+            for split, s in result.splits.items()
+        },
+        "classes": [{"name": n, "objects": result.objects.get(n, 0)} for n in result.classes],
+        "images_without_objects": result.negatives,
+        "fixes": {k: v for k, v in _fixes(r).items() if v},
+        "skipped": dict(sorted(r.skipped.items())),
+    }

@@ -171,6 +171,47 @@ def check_apart(target: Path, inputs: Sequence[tuple[str, Path]]) -> None:
             )
 
 
+def _replaceable(target: Path, overwrite: bool) -> set[str]:
+    """The old dataset's files when the existing folder ``target`` may be replaced; else refuse."""
+    present = _files_under(target)
+    if not present:
+        return set()  # an empty folder
+    old = _inventory(target)
+    foreign = [f for f in present if old is None or f not in old]
+    entries = sorted(n for n in os.listdir(target) if not _ours(n))
+    if old is None:
+        raise OutputError(
+            f"output folder {target} is not empty ({len(entries)} entries: "
+            f"{_shown(entries)}) and holds no dataset written by tfrecord-lite; "
+            "choose a new or empty folder (--overwrite replaces only a dataset we wrote)"
+        )
+    if foreign:
+        raise OutputError(
+            f"output folder {target} holds a dataset plus {len(foreign)} file(s) "
+            f"that are not part of it ({_shown(foreign)}); move them out or choose "
+            "another --output (--overwrite replaces only the dataset's own files)"
+        )
+    if not overwrite:
+        raise OutputError(
+            f"output folder {target} is not empty: it holds a dataset ({len(entries)} "
+            f"entries: {_shown(entries)}); pass --overwrite to replace it, or choose a new "
+            "folder"
+        )
+    return old
+
+
+def check_output(
+    target: Path, overwrite: bool, inputs: Sequence[tuple[str, Path]] = ()
+) -> set[str]:
+    """Everything ``Stage`` refuses, checked without writing anything; returns the files of the
+    dataset that publishing would replace (none for a new or empty folder)."""
+    target = Path(os.path.abspath(target))
+    check_apart(target, inputs)
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{target} exists and is not a folder; choose another --output")
+    return _replaceable(target, overwrite) if target.is_dir() else set()
+
+
 class Stage:
     """A hidden folder to build the dataset in; ``publish()`` moves it into ``target``."""
 
@@ -180,12 +221,10 @@ class Stage:
         self.target = Path(os.path.abspath(target))
         self.overwrite = overwrite
         self._lock_fd: int | None = None
-        self._old: set[str] = set()  # files of the dataset being replaced
-        check_apart(self.target, inputs)
+        self.published = False
+        self._old = check_output(self.target, overwrite, inputs)  # before anything is written
         tag = f"tfrecord-lite-stage-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         parent = self.target.parent
-        if self.target.exists() and not self.target.is_dir():
-            raise OutputError(f"{self.target} exists and is not a folder; choose another --output")
         try:
             parent.mkdir(parents=True, exist_ok=True)  # like mkdir -p: a new nested output is fine
         except OSError as exc:
@@ -196,7 +235,6 @@ class Stage:
         exists = self.target.is_dir()
         if exists:
             _clean_leftovers(self.target)
-            self._old = self._replaceable()
         self.in_place = exists and (os.path.ismount(self.target) or not os.access(parent, os.W_OK))
         try:
             if self.in_place:
@@ -211,34 +249,6 @@ class Stage:
             raise OutputError(
                 f"cannot write into {where}: {_why(exc)}; {_PERMISSION_HINT}"
             ) from None
-
-    def _replaceable(self) -> set[str]:
-        """The old dataset's files, when the existing output may be replaced; else refuse."""
-        present = _files_under(self.target)
-        if not present:
-            return set()  # an empty folder
-        old = _inventory(self.target)
-        foreign = [f for f in present if old is None or f not in old]
-        entries = sorted(n for n in os.listdir(self.target) if not _ours(n))
-        if old is None:
-            raise OutputError(
-                f"output folder {self.target} is not empty ({len(entries)} entries: "
-                f"{_shown(entries)}) and holds no dataset written by tfrecord-lite; "
-                "choose a new or empty folder (--overwrite replaces only a dataset we wrote)"
-            )
-        if foreign:
-            raise OutputError(
-                f"output folder {self.target} holds a dataset plus {len(foreign)} file(s) "
-                f"that are not part of it ({_shown(foreign)}); move them out or choose "
-                "another --output (--overwrite replaces only the dataset's own files)"
-            )
-        if not self.overwrite:
-            raise OutputError(
-                f"output folder {self.target} is not empty: it holds a dataset ({len(entries)} "
-                f"entries: {_shown(entries)}); pass --overwrite to replace it, or choose a new "
-                "folder"
-            )
-        return old
 
     def _lock(self) -> None:
         fd = os.open(self.target / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
@@ -268,6 +278,7 @@ class Stage:
                 self._publish_in_place()
             else:
                 self._publish_by_rename()
+            self.published = True
         finally:
             self._unlock()
 

@@ -62,6 +62,14 @@ def write_sample(
         size += len(mask)
     if sample.tags:
         doc["tags"] = list(sample.tags)
-    text = json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
-    (folder / f"{stem}.json").write_bytes(text)
+    (folder / f"{stem}.json").write_bytes(text := dump(doc))
     return size + len(text)
+
+
+def dump(doc: object) -> bytes:
+    """UTF-8 JSON; a string that UTF-8 cannot hold (a lone surrogate from a manifest's escapes)
+    is written as its ``\\uXXXX`` escape instead, which JSON readers take back as it was."""
+    try:
+        return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(doc, ensure_ascii=True, indent=1).encode("ascii")

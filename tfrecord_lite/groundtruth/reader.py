@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..dataset.sample import Boxes, Sample
-from ..errors import ErrorPolicy, InputError
+from ..errors import ErrorPolicy, InputError, SkippedWarning
 from ..parallel import ordered_map
 from .classes import ClassTable, ClassUnion, read_classes_file
 from .images import ImageIndex, ImageReader, assign_names, read_header
@@ -71,6 +71,7 @@ class ReadReport:
     found_types: dict[str, int] = field(default_factory=dict)  # label type -> lines
     objects: Counter = field(default_factory=Counter)  # class index -> boxes kept
     negatives: int = 0         # samples kept without boxes
+    invalid: int = 0           # of the skipped: bad lines/images that "raise" would stop at
 
     def add_counts(self, span: ReadReport) -> None:
         """Add the box counts of a span of lines, read in a worker."""
@@ -267,8 +268,9 @@ def _apply_policy(error: InputError, policy: ErrorPolicy, report: ReadReport) ->
     if policy == "raise":
         raise error
     report.skip(error)
+    report.invalid += 1
     if policy == "warn":
-        warnings.warn(str(error), stacklevel=3)
+        warnings.warn(str(error), SkippedWarning, stacklevel=3)
 
 
 def _soft(ctx: _Context, line: int, message: str, reason: str, value: object = None) -> _Skip:
