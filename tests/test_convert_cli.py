@@ -123,3 +123,108 @@ def test_dry_run_lists_every_problem_and_writes_nothing(tmp_path, capsys) -> Non
     assert main(["convert", "-a", str(manifest), "-o", str(out)]) == 1
     assert "--dry-run lists every problem" in capsys.readouterr().err
     assert not out.exists()
+
+
+# --- images that would break training later (issue 13 §4) ----------------------------------------
+
+
+def _noise(width: int, height: int):
+    import random
+
+    from PIL import Image
+
+    return Image.frombytes("RGB", (width, height), random.Random(5).randbytes(width * height * 3))
+
+
+def _bomb_png(path: Path, side: int) -> None:
+    """A 1-bit PNG of side x side black pixels: a few KB on disk, side**2 pixels decoded."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    rows = (b"\x00" + b"\x00" * ((side + 7) // 8)) * side
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                     + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+
+
+def broken_images_job(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """Four good images and one of each kind of damage; name -> the reason it is skipped for."""
+    import io
+
+    from PIL import Image
+
+    root = tmp_path / "job"
+    images = root / "images"
+    lines = []
+    for name in ("good1.jpg", "good2.jpg", "good3.png", "good4.jpg"):
+        make_image(images / name, 64, 48)
+    jpeg = io.BytesIO()
+    _noise(200, 150).save(jpeg, "JPEG", quality=85)
+    (images / "cut.jpg").write_bytes(jpeg.getvalue()[: len(jpeg.getvalue()) // 2])
+    png = io.BytesIO()
+    _noise(200, 150).save(png, "PNG")
+    (images / "cut.png").write_bytes(png.getvalue()[:-300])
+    exif = Image.Exif()
+    exif[0x0112] = 6  # needs re-encoding upright, which used to fail the whole run
+    rotated = io.BytesIO()
+    _noise(200, 150).save(rotated, "JPEG", exif=exif.tobytes())
+    (images / "cut-rotated.jpg").write_bytes(rotated.getvalue()[:-2000])
+    _bomb_png(images / "bomb.png", 10_000)  # 100 M pixels, over Pillow's 89.5 M
+    sizes = {"cut.jpg": (200, 150), "cut.png": (200, 150), "cut-rotated.jpg": (150, 200),
+             "bomb.png": (10_000, 10_000)}
+    for name in ("good1.jpg", "good2.jpg", "good3.png", "good4.jpg", *sizes):
+        size = sizes.get(name, (64, 48))
+        lines.append(det_line(f"s3://bucket/images/{name}", [(0, 1, 1, 10, 10)], {0: "cat"}, size))
+    reasons = {"cut.jpg": "truncated", "cut.png": "truncated", "cut-rotated.jpg": "truncated",
+               "bomb.png": "too-many-pixels"}
+    return write_manifest(root / "output.manifest", lines), reasons
+
+
+def test_truncated_images_and_bombs_stop_the_run_naming_the_file(tmp_path, capsys) -> None:
+    manifest, reasons = broken_images_job(tmp_path)
+    assert main(["convert", "-a", str(manifest), "-o", str(tmp_path / "o"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "cut.jpg" in err and "truncated" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_skip_invalid_skips_and_counts_each_broken_image(tmp_path, capsys) -> None:
+    manifest, reasons = broken_images_job(tmp_path)
+    out = tmp_path / "o"
+    assert main(["convert", "-a", str(manifest), "-o", str(out), "--skip-invalid", "--json"]) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert doc["skipped"] == {"too-many-pixels": 1, "truncated": 3}
+    assert sum(s["samples"] for s in doc["splits"].values()) == 4
+    for name in reasons:
+        assert name in captured.err  # each skip named on stderr
+    assert main(["verify", str(out)]) == 0
+
+
+def test_the_pixel_limit_can_be_raised(tmp_path) -> None:
+    manifest, _ = broken_images_job(tmp_path)
+    args = ["convert", "-a", str(manifest), "-o", str(tmp_path / "o"), "--skip-invalid", "--json"]
+    assert main([*args, "--max-pixels", "100000000"]) == 0
+
+
+def test_full_decode_finds_damage_the_end_check_cannot(tmp_path, capsys) -> None:
+    import io
+
+    root = tmp_path / "job"
+    make_image(root / "images" / "good.jpg", 64, 48)
+    png = io.BytesIO()
+    _noise(200, 150).save(png, "PNG")
+    data = png.getvalue()
+    cut = data[: data.index(b"IDAT") + 1000] + data[-12:]  # pixels cut, IEND kept
+    (root / "images" / "hollow.png").write_bytes(cut)
+    lines = [det_line(f"s3://bucket/images/{n}", [(0, 1, 1, 10, 10)], {0: "cat"}, s)
+             for n, s in (("good.jpg", (64, 48)), ("hollow.png", (200, 150)))]
+    manifest = write_manifest(root / "output.manifest", lines)
+    assert main(["convert", "-a", str(manifest), "-o", str(tmp_path / "a"), "-q"]) == 0
+    assert main(["convert", "-a", str(manifest), "-o", str(tmp_path / "b"), "-q",
+                 "--full-decode"]) == 1
+    assert "hollow.png" in capsys.readouterr().err

@@ -25,6 +25,7 @@ from .dataset import info, json_format, modelpack, tfrecord_format
 from .dataset.sample import Sample
 from .dataset.split import split_indices
 from .errors import ErrorPolicy, InputError, OutputError
+from .groundtruth.images import ImageChecks
 from .groundtruth.reader import ReadOptions, ReadReport, ReadResult, read_manifest
 from .parallel import Workers, chunked
 from .publish import INFO, Stage, check_output
@@ -54,6 +55,7 @@ class ConvertOptions:
     workers: int = 1
     overwrite: bool = False
     path_prefix: str | None = None
+    image_checks: ImageChecks = ImageChecks()
 
 
 @dataclass
@@ -206,6 +208,7 @@ def _read_options(options: ConvertOptions, policy: ErrorPolicy) -> ReadOptions:
         policy=policy,
         drop_rejected=options.drop_rejected,
         workers=options.workers,
+        image_checks=options.image_checks,
     )
 
 

@@ -191,6 +191,20 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "of the absolute output folder",
     )
     p.add_argument(
+        "--max-pixels",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="refuse images of more pixels than this, as decompression bombs "
+        "(default: Pillow's limit, 89478485)",
+    )
+    p.add_argument(
+        "--full-decode",
+        action="store_true",
+        help="decode every image while checking it (finds damage inside the data; the default "
+        "check reads only the end of each file, which finds files cut short)",
+    )
+    p.add_argument(
         "--dry-run",
         action="store_true",
         help="read the manifest, find every image and read its header, check the output; "
@@ -234,6 +248,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def run(args: argparse.Namespace) -> int:
     from .cli import UsageError
     from .convert import ConvertOptions, convert
+    from .groundtruth.images import PILLOW_MAX_PIXELS, ImageChecks
 
     if args.output is None:
         raise UsageError("-o/--output is required (or set TFRECORD_LITE_OUTPUT)")
@@ -264,6 +279,7 @@ def run(args: argparse.Namespace) -> int:
         workers=auto_workers(args.annotations) if args.workers == "auto" else args.workers,
         overwrite=args.overwrite,
         path_prefix=args.path_prefix,
+        image_checks=ImageChecks(args.max_pixels or PILLOW_MAX_PIXELS, args.full_decode),
     )
     if args.dry_run:
         return _dry_run(options, args)

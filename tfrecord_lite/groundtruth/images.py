@@ -23,6 +23,25 @@ _ORIENTATION = 0x0112
 _SWAPPING = frozenset({5, 6, 7, 8})
 
 
+#: Pillow's own decompression-bomb limit (``Image.MAX_IMAGE_PIXELS``), without importing Pillow
+PILLOW_MAX_PIXELS = 1024 * 1024 * 1024 // 4 // 3
+_TAIL = 1 << 10  # the end markers are looked for in the last KiB: some writers pad after them
+_ENDS = {"JPEG": b"\xff\xd9", "PNG": b"IEND\xaeB`\x82"}
+
+
+@dataclass(frozen=True)
+class ImageChecks:
+    """What is checked of every image before it is stored, so a training run does not find it
+    broken mid-epoch.  The default costs one read of the file's last KiB: a JPEG must end with
+    its end-of-image marker and a PNG with its IEND chunk, which catches files cut short (the
+    usual damage).  ``full_decode`` also decodes every pixel, which finds damage inside the
+    data as well, at the price of a decode per image.  ``max_pixels`` refuses decompression
+    bombs: a small file that decodes to gigabytes."""
+
+    max_pixels: int = PILLOW_MAX_PIXELS
+    full_decode: bool = False
+
+
 @dataclass(frozen=True)
 class ImageHeader:
     """What the header says, in the upright frame: size and whether EXIF requires a re-encode."""
@@ -171,26 +190,43 @@ def _escape(ref: str, path: str, line: int, what: str) -> InputError:
                       "paths and symlinks pointing outside are refused", reason="path-escape")
 
 
-def read_header(file: str, ref: str, path: str, line: int) -> ImageHeader:
-    """Size (upright) and EXIF decision from the image header; no pixels are decoded."""
+_NO_CHECKS = ImageChecks(max_pixels=0)
+
+
+def read_header(file: str, ref: str, path: str, line: int,
+                checks: ImageChecks = _NO_CHECKS) -> ImageHeader:
+    """Size (upright) and EXIF decision from the image header, and the ``checks``; pixels are
+    decoded only when ``checks.full_decode`` asks for it."""
     try:
         with open(file, "rb", buffering=0) as handle:
             size = os.fstat(handle.fileno()).st_size
             fast = sniff(handle)
             if fast is not None:
-                width, height, orientation = fast.width, fast.height, fast.orientation
+                kind, width, height, orientation = fast
             else:
                 from PIL import Image  # only for what the fast sniffer cannot read
 
                 handle.seek(0)
                 with Image.open(handle) as image:
-                    width, height = image.size
+                    kind, (width, height) = image.format, image.size
                     orientation = 1
                     if image.format in ("JPEG", "MPO"):
                         try:
                             orientation = int(image.getexif().get(_ORIENTATION, 1))
                         except Exception:  # a broken EXIF block: show the image as stored
                             orientation = 1
+            if checks.max_pixels and width * height > checks.max_pixels:
+                raise InputError(
+                    path, line, f"image is too large to decode safely: {file} is {width}x{height}"
+                    f" = {width * height:,} pixels, over the limit of {checks.max_pixels:,}",
+                    value=ref, hint="a decompression bomb, or a really large image: raise the "
+                    "limit with --max-pixels if it is real", reason="too-many-pixels")
+            if checks.max_pixels:  # checks are on: the file must not end early
+                _check_end(handle, kind, size, file, ref, path, line)
+            if checks.full_decode:
+                _decode(handle, file, ref, path, line)
+    except InputError:
+        raise
     except FileNotFoundError as exc:
         raise InputError(path, line, f"image not found: {file}", value=ref,
                          hint="check the images folder", reason="missing-image") from exc
@@ -205,6 +241,32 @@ def read_header(file: str, ref: str, path: str, line: int) -> ImageHeader:
     if orientation in _SWAPPING:
         width, height = height, width
     return ImageHeader(width, height, True)
+
+
+def _check_end(handle, kind: str | None, size: int, file: str, ref: str, path: str,
+               line: int) -> None:
+    """A JPEG or PNG cut short lacks its end marker; other formats are left to ``_decode``."""
+    end = _ENDS.get(kind or "")
+    if end is None:
+        return
+    handle.seek(max(0, size - _TAIL))
+    if end not in handle.read(_TAIL):
+        raise InputError(path, line, f"image is truncated: {file} ({kind} without its end "
+                         f"marker, {size} bytes)", value=ref, hint="copy the image again, or "
+                         "drop the line (--skip-invalid skips such images)", reason="truncated")
+
+
+def _decode(handle, file: str, ref: str, path: str, line: int) -> None:
+    from PIL import Image
+
+    handle.seek(0)
+    try:
+        with Image.open(handle) as image:
+            image.load()
+    except Exception as exc:  # PIL raises many types for broken data
+        raise InputError(path, line, f"image does not decode: {file} ({exc})", value=ref,
+                         hint="replace the file or drop the line (--skip-invalid skips it)",
+                         reason="undecodable") from exc
 
 
 class ImageReader:

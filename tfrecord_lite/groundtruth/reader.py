@@ -16,7 +16,7 @@ from ..dataset.sample import Boxes, Sample
 from ..errors import ErrorPolicy, InputError, SkippedWarning
 from ..parallel import ordered_map
 from .classes import ClassTable, ClassUnion, read_classes_file
-from .images import ImageIndex, ImageReader, assign_names, read_header
+from .images import ImageChecks, ImageIndex, ImageReader, assign_names, read_header
 from .labels import (
     DetectionLabel,
     SegmentationLabel,
@@ -53,6 +53,7 @@ class ReadOptions:
     policy: ErrorPolicy = "raise"
     drop_rejected: bool = False          # drop images whose label-verification says "wrong"
     workers: int = 1                     # processes validating lines and reading image headers
+    image_checks: ImageChecks = ImageChecks()  # what every image must pass before it is stored
 
 
 @dataclass
@@ -300,7 +301,7 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
     ctx.union.check_line(ctx.path, line)
     label = parse_label(chosen, ctx.path, line)
     rel, stored = ctx.index.resolve(ref, ctx.path, line)
-    header = read_header(ctx.index.full(stored), ref, ctx.path, line)
+    header = read_header(ctx.index.full(stored), ref, ctx.path, line, ctx.options.image_checks)
     boxes = _NO_BOXES
     tags: tuple[str, ...] = ()
     mask = None
