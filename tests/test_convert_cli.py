@@ -228,3 +228,81 @@ def test_full_decode_finds_damage_the_end_check_cannot(tmp_path, capsys) -> None
     assert main(["convert", "-a", str(manifest), "-o", str(tmp_path / "b"), "-q",
                  "--full-decode"]) == 1
     assert "hollow.png" in capsys.readouterr().err
+
+
+# --- labels that silently vanish or leak (issue 13 §5) --------------------------------------------
+
+
+def test_a_classification_job_is_refused_as_tfrecord_and_kept_as_json(tmp_path, capsys) -> None:
+    from gt_helpers import cls_line
+
+    root = tmp_path / "job"
+    for name in ("a", "b", "c"):
+        make_image(root / "images" / f"{name}.jpg", 32, 32)
+    lines = [cls_line(f"s3://bucket/images/{n}.jpg", i % 2, ("cat", "dog")[i % 2])
+             for i, n in enumerate("abc")]
+    manifest = write_manifest(root / "output.manifest", lines)
+    assert main(["convert", "-a", str(manifest), "-o", str(tmp_path / "t"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "image-classification" in err and "-f json" in err
+    assert not (tmp_path / "t").exists()
+    args = ["convert", "-a", str(manifest), "-o", str(tmp_path / "j"), "-q", "-f", "json"]
+    assert main(args) == 0
+    tags = {t for p in (tmp_path / "j").rglob("*.json") for t in json.loads(p.read_text())["tags"]}
+    assert tags == {"cat", "dog"}
+
+
+def test_one_file_named_by_two_source_refs_stays_on_one_side(tmp_path, capsys) -> None:
+    # the same key under two buckets (a mirror): one file, so one split, whatever the hashes say
+    root = tmp_path / "job"
+    lines = []
+    for i in range(30):
+        make_image(root / "images" / f"x{i}.jpg", 32, 32)
+        for bucket in ("bucket", "mirror"):
+            lines.append(det_line(f"s3://{bucket}/images/x{i}.jpg", [(0, 1, 1, 5, 5)], {0: "c"},
+                                  (32, 32)))
+    manifest = write_manifest(root / "output.manifest", lines)
+    out = tmp_path / "o"
+    assert main(["convert", "-a", str(manifest), "-o", str(out), "-s", "0.5", "-f", "json"]) == 0
+    assert "lines naming an image an earlier line named (kept on its side): 30" in \
+        capsys.readouterr().out
+    sides = {}
+    for split in ("train", "val"):
+        for doc in (out / f"json_{split}").glob("*.json"):
+            image = json.loads(doc.read_text())["image"]
+            sides.setdefault(image.split("~")[0].rsplit(".", 1)[0], set()).add(split)
+    assert len(sides) == 30 and all(len(s) == 1 for s in sides.values()), sides
+    assert {next(iter(s)) for s in sides.values()} == {"train", "val"}
+
+
+def test_names_equal_after_unicode_normalisation_stay_distinct(tmp_path) -> None:
+    import unicodedata
+
+    root = tmp_path / "job"
+    nfc, nfd = unicodedata.normalize("NFC", "été.jpg"), unicodedata.normalize("NFD", "été.jpg")
+    make_image(root / "images" / "a" / nfc, 32, 32)
+    make_image(root / "images" / "b" / nfd, 32, 32, color=(200, 0, 0))
+    lines = [det_line(f"s3://bucket/images/{folder}/{name}", [(0, 1, 1, 5, 5)], {0: "c"},
+                      (32, 32)) for folder, name in (("a", nfc), ("b", nfd))]
+    manifest = write_manifest(root / "output.manifest", lines)
+    assert main(["convert", "-a", str(manifest), "-o", str(tmp_path / "o"), "-q", "-s", "0"]) == 0
+    from tfrecord_lite import decode_example, tf_record_iterator
+
+    names = [decode_example(r)["image_name"][0].decode() for p in
+             sorted((tmp_path / "o" / "tfrecord_train").glob("*.tfrecord"))
+             for r in tf_record_iterator(p)]
+    assert len({unicodedata.normalize("NFC", n).casefold() for n in names}) == 2, names
+
+
+def test_overflowing_boxes_and_nul_bytes_are_named_with_their_value(tmp_path, capsys) -> None:
+    manifest = sample_job(tmp_path)
+    lines = manifest.read_text().splitlines()
+    first, second = json.loads(lines[0]), json.loads(lines[1])
+    first["source-ref"] = first["source-ref"].replace(".jpg", "\x00.jpg")
+    second["job"]["annotations"][0].update(left=1e308, width=1e308)
+    manifest.write_text("\n".join([json.dumps(first), json.dumps(second), *lines[2:]]) + "\n")
+    args = ["convert", "-a", str(manifest), "-o", str(tmp_path / "o"), "--dry-run"]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert ":1: source-ref contains a NUL character" in out and "\\x00.jpg" in out
+    assert ":2: box reaches beyond any image" in out and "1e+308" in out

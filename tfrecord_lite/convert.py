@@ -32,6 +32,7 @@ from .publish import INFO, Stage, check_output
 from .records import FRAME_OVERHEAD, TFRecordWriter
 
 FORMATS = ("tfrecord", "json")
+TAG_FORMATS = ("json",)  # the formats that keep image-level class labels (classification)
 SPLITS = ("train", "validation")
 _CHUNK = 32  # samples per task handed to a worker
 _RANGE_BYTES = 8 << 20  # about how much of a shard one task writes, with --workers > 1
@@ -196,8 +197,26 @@ def check(options: ConvertOptions) -> CheckResult:
     as ``convert`` would; write nothing.  Every problem is counted, not just the first."""
     replaces = check_output(options.output, options.overwrite, _inputs(options))
     read = read_manifest(options.annotations, _read_options(options, policy="skip"))
-    train, val = split_indices([s.source_ref for s in read.samples], options.split, options.seed)
+    _refuse_lost_labels(options, read)
+    train, val = split_indices(read.split_keys, options.split, options.seed)
     return CheckResult(read, len(train), len(val), len(replaces))
+
+
+def _refuse_lost_labels(options: ConvertOptions, read: ReadResult) -> None:
+    """An image-classification job written as ModelPack TFRecords would lose every label: its
+    schema has boxes, not image-level classes."""
+    r = read.report
+    if r.task != "image-classification" or options.format in TAG_FORMATS:
+        return
+    others = sorted(t for t in r.found_types if "classification" not in t)
+    hint = "convert with -f json, which keeps them as tags"
+    if others:
+        hint += f", or pick a label attribute of another type with --label-attribute " \
+                f"(the manifest also has {', '.join(others)})"
+    raise InputError(str(options.annotations), 0,
+                     f"label attribute {r.label_attribute!r} is an image-classification job, "
+                     f"and -f {options.format} has no place for image-level labels: every label "
+                     "would be lost", hint=hint, reason="labels-lost")
 
 
 def _read_options(options: ConvertOptions, policy: ErrorPolicy) -> ReadOptions:
@@ -228,8 +247,9 @@ def _signals_held() -> Iterator[None]:
 
 def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> ConvertResult:
     read = read_manifest(options.annotations, _read_options(options, options.policy))
+    _refuse_lost_labels(options, read)
     samples, classes = read.samples, read.classes
-    train, val = split_indices([s.source_ref for s in samples], options.split, options.seed)
+    train, val = split_indices(read.split_keys, options.split, options.seed)
     result = ConvertResult(options.output, classes, {}, read.report,
                            Counter({classes[k]: n for k, n in read.report.objects.items()}),
                            read.report.negatives)

@@ -398,6 +398,7 @@ def _fixes(r) -> dict[str, int]:
         "zero-area boxes dropped": r.dropped_boxes,
         "image_size differing from the image": r.size_mismatches,
         "JPEGs re-encoded upright (EXIF)": r.exif_reencoded,
+        "lines naming an image an earlier line named (kept on its side)": r.shared_files,
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -346,11 +347,17 @@ def _numbered(name: str, n: int) -> str:
     return _fit(f"{stem}~{n}.{ext}" if dot and stem else f"{name}~{n}")
 
 
+def _same(name: str) -> str:
+    """What file systems may take as the same name: case folded (macOS, Windows) after NFC
+    normalisation (macOS stores names decomposed, so ``été`` in NFC and NFD is one file)."""
+    return name.casefold() if name.isascii() else unicodedata.normalize("NFC", name).casefold()
+
+
 def assign_names(rels: list[str]) -> list[str]:
     """A unique, file-name-safe output name per sample, deterministic for a given manifest.
 
     A file keeps its base name when no other file of the dataset has it (compared
-    case-insensitively, for case-insensitive file systems); colliding files get their parent
+    case-insensitively and after NFC normalisation, see ``_same``); colliding files get their parent
     folder names prepended one level at a time (``a/x.jpg`` -> ``a_x.jpg``) until they differ.
     Anything still equal, and a file used by several lines, gets ``~2``, ``~3``... in manifest
     order.
@@ -358,9 +365,9 @@ def assign_names(rels: list[str]) -> list[str]:
     base_of = {rel: _with_parents(rel, 0) for rel in rels}  # each distinct file, once
     depth: dict[str, int] = {}  # only the files that needed parent folders
     while True:
-        counts = Counter(map(str.casefold, base_of.values()))
+        counts = Counter(map(_same, base_of.values()))
         grow = [rel for rel, base in base_of.items()
-                if counts[base.casefold()] > 1 and depth.get(rel, 0) < rel.count("/")]
+                if counts[_same(base)] > 1 and depth.get(rel, 0) < rel.count("/")]
         del counts
         if not grow:
             break
@@ -373,15 +380,15 @@ def assign_names(rels: list[str]) -> list[str]:
     names = []
     for rel in rels:
         name = name_of.get(rel)
-        key = name.casefold() if name is not None else None
+        key = _same(name) if name is not None else None
         if key is None or key in used:
             base = name or base_of.pop(rel)
             name, n = base, counter.get(base, 1)
-            key = name.casefold()
+            key = _same(name)
             while key in used:
                 n += 1
                 name = _numbered(base, n)
-                key = name.casefold()
+                key = _same(name)
             counter[base] = n
             name_of.setdefault(rel, name)
         used.add(key)

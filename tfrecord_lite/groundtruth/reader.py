@@ -73,6 +73,7 @@ class ReadReport:
     objects: Counter = field(default_factory=Counter)  # class index -> boxes kept
     negatives: int = 0         # samples kept without boxes
     invalid: int = 0           # of the skipped: bad lines/images that "raise" would stop at
+    shared_files: int = 0      # lines naming a file an earlier line named (kept on its side)
 
     def add_counts(self, span: ReadReport) -> None:
         """Add the box counts of a span of lines, read in a worker."""
@@ -92,6 +93,7 @@ class ReadResult:
     samples: list[Sample]      # in manifest order
     classes: list[str]
     report: ReadReport
+    split_keys: list[str] = field(default_factory=list)  # per sample: what decides its split
 
 
 class _Skip(Exception):
@@ -169,14 +171,19 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
     names = assign_names([item[1] for item in pending])
     samples: list = pending  # turned into Samples in place, so both never exist whole at once
     root = index.root
+    first_ref: dict[str, str] = {}  # file -> the source-ref of the first line naming it
+    split_keys = []
     for k, name in enumerate(names):
         line_no, _rel, ref, width, height, stored, reencode, boxes, tags, mask, stored_bytes = (
             pending[k])
+        key = first_ref.setdefault(stored, ref)  # one file, one side (s3://a/x and s3://b/x)
+        report.shared_files += key is not ref
+        split_keys.append(key)
         reader = ImageReader(root, stored, reencode, path, line_no)
         samples[k] = Sample(ref, line_no, name, width, height, reader, Boxes._of(boxes), tags,
                             mask, stored_bytes)
         report.exif_reencoded += reencode
-    return ReadResult(samples, list(table.names), report)
+    return ReadResult(samples, list(table.names), report, split_keys)
 
 
 _SHARED: dict = {}  # the read context, inherited by forked workers
@@ -201,8 +208,12 @@ def _read_chunk(span: Span) -> tuple[list, ReadReport]:
         except InputError as error:
             out.append(("error", error))
         except Exception as exc:  # belt and braces: a line must never crash the reader
-            out.append(("error", InputError(ctx.path, line_no, f"cannot read line ({exc!r})",
-                                            reason="invalid")))
+            out.append(("error", InputError(
+                ctx.path, line_no, f"cannot read line ({type(exc).__name__}: {exc})",
+                value=raw.decode("utf-8", "replace") if isinstance(raw, bytes) else None,
+                reason="invalid",
+                hint="a line shape tfrecord-lite does not know: please report it with this line "
+                "(--skip-invalid skips it)")))
     return out, ctx.report
 
 
@@ -298,6 +309,10 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
         raise InputError(ctx.path, line, "line has no source-ref string", value=ref,
                          hint="image lines name their image in 'source-ref'",
                          reason="missing-source-ref")
+    if "\x00" in ref:
+        raise InputError(ctx.path, line, "source-ref contains a NUL character", value=ref,
+                         hint="no file name can hold one: fix the line's source-ref",
+                         reason="bad-source-ref")
     ctx.union.check_line(ctx.path, line)
     label = parse_label(chosen, ctx.path, line)
     rel, stored = ctx.index.resolve(ref, ctx.path, line)
