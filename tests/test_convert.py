@@ -141,11 +141,17 @@ def test_progress_counts_every_image_of_each_split(tmp_path, monkeypatch, worker
                                      split=0.3, partition_mb=0.01, workers=workers)
     result = convert.convert(options, lambda split, done, total: seen.setdefault(
         split, []).append((done, total)))
-    for split, calls in seen.items():
-        total = result.splits[split].samples
-        assert calls[-1] == (total, total)
+    from tfrecord_lite.progress import READ, SCAN
+
+    size = manifest.stat().st_size
+    for phase, calls in seen.items():
+        split = phase.replace("measuring ", "")
+        total = size if phase in (SCAN, READ) else result.splits[split].samples
+        assert calls[-1] == (total, total), phase
         assert [d for d, _ in calls] == sorted({d for d, _ in calls})  # rising, no repeats
-    assert set(seen) == {"train", "validation"}
+    measured = {"measuring train", "measuring validation"} if (fmt, workers) == ("tfrecord", 2) \
+        else set()
+    assert set(seen) == {SCAN, READ, "train", "validation"} | measured
 
 
 def test_json_format_is_independent_of_workers(tmp_path) -> None:

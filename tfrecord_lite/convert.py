@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from . import __version__, shards
 from .dataset import info, json_format, modelpack, tfrecord_format
@@ -28,6 +27,7 @@ from .errors import ErrorPolicy, InputError, OutputError
 from .groundtruth.images import ImageChecks
 from .groundtruth.reader import ReadOptions, ReadReport, ReadResult, read_manifest
 from .parallel import Workers, chunked
+from .progress import Progress
 from .publish import INFO, Stage, check_output
 from .records import FRAME_OVERHEAD, TFRecordWriter
 
@@ -37,7 +37,6 @@ SPLITS = ("train", "validation")
 _CHUNK = 32  # samples per task handed to a worker
 _RANGE_BYTES = 8 << 20  # about how much of a shard one task writes, with --workers > 1
 
-Progress = Callable[[str, int, int], None]  # (split, done, total)
 
 
 @dataclass(frozen=True)
@@ -246,7 +245,7 @@ def _signals_held() -> Iterator[None]:
 
 
 def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> ConvertResult:
-    read = read_manifest(options.annotations, _read_options(options, options.policy))
+    read = read_manifest(options.annotations, _read_options(options, options.policy), progress)
     _refuse_lost_labels(options, read)
     samples, classes = read.samples, read.classes
     train, val = split_indices(read.split_keys, options.split, options.seed)
@@ -312,8 +311,9 @@ def _write_shards_in_parallel(root, split, indices, progress, max_bytes, pool) -
     folder_name, prefix = tfrecord_format.FOLDERS[split]
     folder = root / folder_name
     folder.mkdir(parents=True, exist_ok=True)
-    parts = pool.map(_parts_chunk, chunked(indices, 256))
-    records = [(i, *p) for i, p in zip(indices, (p for chunk in parts for p in chunk))]
+    parts = _counted(pool.map(_parts_chunk, chunked(indices, 256)), f"measuring {split}",
+                     len(indices), progress)
+    records = [(i, *p) for p, i in zip(parts, indices)]  # parts first: its last count is seen
     sizes = [len(h) + n + len(t) + FRAME_OVERHEAD for _, n, h, t in records]
     counts = shards.plan_shards(sizes, max_bytes)
     files, tasks, start = [], [], 0

@@ -6,11 +6,11 @@ import argparse
 import json
 import os
 import sys
-import time
 import warnings
 from pathlib import Path
 
 from .errors import InputError, SkippedWarning
+from .progress import MIB, ProgressLine
 
 EPILOG = """examples:
   tfrecord-lite convert -a job/output.manifest -i job/images -o dataset --split 0.2
@@ -215,30 +215,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-class _Bar:
-    """A one-line progress display on a terminal; silent otherwise."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.start = time.monotonic()
-        self.last = 0.0
-
-    def __call__(self, split: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or (now - self.last < 0.1 and done < total):
-            return
-        self.last = now
-        rate = done / max(now - self.start, 1e-9)
-        width = 30
-        fill = int(width * done / total) if total else width
-        sys.stderr.write(
-            f"\r{split:<10} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} {rate:,.0f} img/s "
-        )
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Skipped items are reported as one plain line each, other warnings as one line too."""
     what = "skipped: " if issubclass(category, SkippedWarning) else ""
@@ -283,7 +259,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         return _dry_run(options, args)
-    bar = _Bar(not args.quiet and sys.stderr.isatty())
+    mode = "off" if args.quiet or args.json else "tty" if sys.stderr.isatty() else "plain"
+    bar = ProgressLine(mode)
     with warnings.catch_warnings():
         warnings.simplefilter("always", SkippedWarning)
         warnings.showwarning = _show_warning
@@ -291,6 +268,8 @@ def run(args: argparse.Namespace) -> int:
             result = convert(options, progress=bar)
         except InputError as exc:
             raise _with_dry_run_hint(exc) from None
+        finally:
+            bar.close()
     try:
         if not args.quiet:
             text = json.dumps(summary_data(result)) if args.json else summary(result)
@@ -387,9 +366,6 @@ def summary(result) -> str:
             example = r.examples.get(reason, "")
             lines.append(f"    {reason}: {n}" + (f"  (first: {example})" if example else ""))
     return "\n".join(lines)
-
-
-MIB = 1 << 20  # one unit everywhere: --partition, the summary and inspect all count MiB
 
 
 def _fixes(r) -> dict[str, int]:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..dataset.sample import Boxes, Sample
 from ..errors import ErrorPolicy, InputError, SkippedWarning
 from ..parallel import ordered_map
+from ..progress import READ, SCAN, Progress
 from .classes import ClassTable, ClassUnion, read_classes_file
 from .images import ImageChecks, ImageIndex, ImageReader, assign_names, read_header
 from .labels import (
@@ -117,7 +119,8 @@ class _Context:
     report: ReadReport
 
 
-def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
+def read_manifest(manifest: Path, options: ReadOptions,
+                  progress: Progress | None = None) -> ReadResult:
     """Read a Ground Truth output manifest and the images it names into Samples.
 
     Raises InputError for whole-file problems (empty, no usable labels, missing images folder)
@@ -127,15 +130,21 @@ def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
     index = ImageIndex(Path(options.images_dir))
     fixed = read_classes_file(options.classes_file) if options.classes_file else None
     try:
-        return _read(manifest, options, path, index, fixed)
+        return _read(manifest, options, path, index, fixed, progress or _quiet)
     finally:
         _SHARED.clear()
 
 
+def _quiet(phase: str, done: int, total: int) -> None:
+    pass
+
+
 def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
-          fixed: list[str] | None) -> ReadResult:
+          fixed: list[str] | None, progress: Progress) -> ReadResult:
     spans = plan_spans(manifest, SPAN_BYTES)  # both passes hand these to workers
-    census, unions, lines = _first_pass(manifest, spans, options.policy, options.workers)
+    total = spans[-1].end if spans else 0
+    census, unions, lines = _first_pass(manifest, spans, options.policy, options.workers,
+                                        lambda done: progress(SCAN, done, total))
     if not lines:
         raise InputError(path, 0, "the manifest has no lines",
                          hint="expected one JSON object per line", reason="empty")
@@ -153,7 +162,9 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
 
     pending = []
     _SHARED["ctx"] = ctx
-    for outcomes, counts in ordered_map(_read_chunk, spans, options.workers):
+    progress(READ, 0, total)
+    for (outcomes, counts), span in zip(ordered_map(_read_chunk, spans, options.workers), spans):
+        progress(READ, span.end, total)
         report.add_counts(counts)
         for kind, value in outcomes:
             if kind == "ok":
@@ -257,7 +268,8 @@ def _survey_chunk(task: tuple[str, Span]) -> _Survey:
     return survey
 
 
-def _first_pass(manifest: Path, spans: list[Span], policy: ErrorPolicy, workers: int = 1
+def _first_pass(manifest: Path, spans: list[Span], policy: ErrorPolicy, workers: int = 1,
+                done: Callable[[int], None] = lambda n: None,
                 ) -> tuple[AttributeCensus, dict[str, ClassUnion], int]:
     """Count label types per attribute and build each attribute's class union.  Workers tally
     their spans; the tallies are merged here, in manifest order."""
@@ -266,7 +278,9 @@ def _first_pass(manifest: Path, spans: list[Span], policy: ErrorPolicy, workers:
     unions: dict[str, ClassUnion] = {}
     lines = 0
     tasks = ((path, span) for span in spans)
-    for survey in ordered_map(_survey_chunk, tasks, workers):
+    done(0)
+    for survey, span in zip(ordered_map(_survey_chunk, tasks, workers), spans):
+        done(span.end)
         if survey.errors and policy == "raise":
             raise survey.errors[0]
         lines += survey.lines
