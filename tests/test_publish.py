@@ -381,3 +381,21 @@ def test_interrupts_with_a_mount_point_output(tmp_path) -> None:
         assert sorted(os.listdir(mnt)) == DATASET
     finally:
         subprocess.run(["umount", str(mnt)], check=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or sys.platform != "linux", reason="needs root to mount")
+def test_a_read_only_output_is_a_one_line_error(tmp_path, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 3)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(ro)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        for out in (ro, ro / "dataset"):  # the mount point itself (in place), and inside it
+            assert main(["convert", "-a", str(manifest), "-o", str(out), "-q"]) == 1
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and "Read-only file system" in err, err
+            assert "Traceback" not in err
+        assert "--user" in err or "cannot create" in err
+    finally:
+        subprocess.run(["umount", str(ro)], check=True)
