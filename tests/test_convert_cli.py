@@ -306,3 +306,53 @@ def test_overflowing_boxes_and_nul_bytes_are_named_with_their_value(tmp_path, ca
     out = capsys.readouterr().out
     assert ":1: source-ref contains a NUL character" in out and "\\x00.jpg" in out
     assert ":2: box reaches beyond any image" in out and "1e+308" in out
+
+
+# --- class maps that disagree between lines, small things (issue 16 §3, §4) ----------------------
+
+
+def test_a_rekognition_style_manifest_keeps_every_box_with_its_name(tmp_path, capsys) -> None:
+    # made after a Rekognition Custom Labels export: ids are per line (4 is dog, then cat)
+    root = tmp_path / "job"
+    maps = [{0: "animal", 4: "dog", 5: "cat"}, {2: "lady", 3: "dog", 4: "cat"}, {1: "baby"}]
+    boxes = [[(4, 1, 1, 10, 10), (5, 20, 20, 10, 10)], [(4, 1, 1, 10, 10), (3, 5, 5, 10, 10)],
+             [(1, 2, 2, 10, 10)]]
+    lines = []
+    for k, (cmap, bxs) in enumerate(zip(maps, boxes)):
+        make_image(root / "images" / f"{k}.jpg", 64, 48)
+        lines.append(det_line(f"s3://b/images/{k}.jpg", bxs, cmap, (64, 48)))
+    manifest = write_manifest(root / "output.manifest", lines)
+    out = tmp_path / "o"
+    assert main(["convert", "-a", str(manifest), "-o", str(out), "-s", "0"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("warning: class ids mean different classes") == 1
+    assert "id 4 is 'dog' (line 1), 'cat' (line 2)" in captured.out
+    import yaml
+
+    from tfrecord_lite import decode_example, tf_record_iterator
+
+    classes = yaml.safe_load((out / "dataset_info.yaml").read_text())["classes"]
+    assert classes == ["animal", "baby", "lady", "dog", "cat"]
+    got = {}
+    for path in (out / "tfrecord_train").glob("*.tfrecord"):
+        for record in tf_record_iterator(path):
+            ex = decode_example(record)
+            got[ex["image_name"][0].decode()] = sorted(classes[k] for k in ex["objects"])
+    assert got == {"0.jpg": ["cat", "dog"], "1.jpg": ["cat", "dog"], "2.jpg": ["baby"]}
+
+
+def test_an_empty_json_split_lists_no_file(tmp_path, capsys) -> None:
+    manifest = sample_job(tmp_path)
+    out = tmp_path / "o"
+    assert main(["convert", "-a", str(manifest), "-o", str(out), "-f", "json", "-s", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "validation       0 images  in json_val/" in text and "file(s)" not in text
+
+
+def test_classes_seen_only_on_skipped_lines_are_named_in_the_summary(tmp_path, capsys) -> None:
+    bad = det_line("s3://bucket/images/gone.jpg", [(1, 1, 1, 5, 5)], {0: "cat", 1: "dog"},
+                   (64, 48))
+    manifest = sample_job(tmp_path, (bad,))
+    assert main(["convert", "-a", str(manifest), "-o", str(tmp_path / "o"), "--skip-invalid"]) == 0
+    out = capsys.readouterr().out
+    assert "classes kept without objects (only on skipped lines, or unused): dog" in out

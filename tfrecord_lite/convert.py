@@ -349,5 +349,6 @@ def _write_json_split(options, root, split, indices, progress, pool) -> info.Spl
         done += len(task[1])
         if progress:
             progress(split, done, len(indices))
-    files = [{"name": json_format.FOLDERS[split], "records": len(indices), "bytes": written}]
+    files = [{"name": json_format.FOLDERS[split], "records": len(indices), "bytes": written}
+             ] if indices else []
     return info.SplitInfo(json_format.FOLDERS[split], len(indices), files)

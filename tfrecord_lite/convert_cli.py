@@ -352,11 +352,18 @@ def summary(result) -> str:
     lines.append(f"  label attribute: {r.label_attribute} ({r.task})")
     for split in ("train", "validation"):
         s = result.splits[split]
-        lines.append(f"  {split:<10} {s.samples:>7} images  {len(s.files)} file(s) in {s.folder}/")
+        shards = f"{len(s.files)} file(s) " if s.folder.startswith("tfrecord") else ""
+        lines.append(f"  {split:<10} {s.samples:>7} images  {shards}in {s.folder}/")
     lines.append(f"  classes ({len(result.classes)}):")
     for name in result.classes:
         lines.append(f"    {name:<24} {result.objects.get(name, 0):>7} objects")
     lines.append(f"  images without objects: {result.negatives}")
+    if r.class_clashes:
+        lines.append(f"  class ids differ between lines, classes kept by name: {r.class_clashes}")
+    unused = [n for n in result.classes if not result.objects.get(n)]
+    if unused and r.task == "object-detection":
+        lines.append(f"  classes kept without objects (only on skipped lines, or unused): "
+                     f"{', '.join(unused)}")
     for what, n in _fixes(r).items():
         if n:
             lines.append(f"  {what}: {n}")

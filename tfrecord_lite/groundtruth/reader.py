@@ -76,6 +76,7 @@ class ReadReport:
     negatives: int = 0         # samples kept without boxes
     invalid: int = 0           # of the skipped: bad lines/images that "raise" would stop at
     shared_files: int = 0      # lines naming a file an earlier line named (kept on its side)
+    class_clashes: str = ""    # ids naming different classes on different lines, described
 
     def add_counts(self, span: ReadReport) -> None:
         """Add the box counts of a span of lines, read in a worker."""
@@ -157,6 +158,11 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
     if task == "image-classification-multilabel":
         task = "image-classification"  # both become image-level tags
     report = ReadReport(lines, stats.attribute, task, found_types=dict(census.found_types))
+    if union.clashes and fixed is None:
+        report.class_clashes = union.describe_clashes()
+        warnings.warn(f"class ids mean different classes on different lines "
+                      f"({report.class_clashes}): classes are kept by name, each box with its "
+                      "own line's name, and numbered anew", stacklevel=2)
     ctx = _Context(path, options, stats.attribute, stats.type, task, union, table, index,
                    report)
 
@@ -327,7 +333,6 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
         raise InputError(ctx.path, line, "source-ref contains a NUL character", value=ref,
                          hint="no file name can hold one: fix the line's source-ref",
                          reason="bad-source-ref")
-    ctx.union.check_line(ctx.path, line)
     label = parse_label(chosen, ctx.path, line)
     rel, stored = ctx.index.resolve(ref, ctx.path, line)
     header = read_header(ctx.index.full(stored), ref, ctx.path, line, ctx.options.image_checks)
