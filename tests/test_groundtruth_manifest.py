@@ -147,10 +147,10 @@ def test_newest_creation_date_wins_and_explicit_choice() -> None:
 
 def test_no_usable_labels_names_the_types_found() -> None:
     census = _census({"source-ref": "x", "v-ref": "y", "v-ref-metadata": {
-        "type": "groundtruth/video-object-tracking"}})
+        "type": "groundtruth/point_cloud_object_detection"}})
     with pytest.raises(InputError, match="no usable labels") as err:
         census.choose(None, "m")
-    assert "video-object-tracking" in str(err.value)
+    assert "point_cloud_object_detection" in str(err.value)
 
 
 @pytest.mark.parametrize("fixture", sorted(FIXTURES.glob("*.manifest")), ids=lambda p: p.stem)

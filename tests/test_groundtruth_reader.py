@@ -26,11 +26,10 @@ from tfrecord_lite.errors import InputError
 from tfrecord_lite.groundtruth import reader
 from tfrecord_lite.groundtruth.reader import ReadOptions, read_manifest
 
-ALL_FIXTURES = sorted(FIXTURES.glob("*.manifest"))
+# video jobs' lines name sequence files and SeqLabel.json files: test_groundtruth_video.py
+ALL_FIXTURES = sorted(p for p in FIXTURES.glob("*.manifest")
+                      if not p.name.startswith("video-tracking-output"))
 NOT_CONVERTED = {
-    "video-tracking-derived-per-frame.manifest": "video-object-tracking",
-    "video-tracking-output-with-prelabel.manifest": "video-object-tracking",
-    "video-tracking-output.manifest": "video-object-tracking",
     # label "normal" with metadata "auto-label-metadata": not a pair, reported as such
     "imgcls-mismatched-metadata-key.manifest": "metadata without its attribute",
 }
@@ -321,14 +320,14 @@ def test_unlabelled_failed_and_other_types_are_reported(tmp_path: Path) -> None:
     no_type = det_line("s3://b/a.jpg", [], {})
     del no_type["job-metadata"]["type"]
     video = {"source-ref": "s3://b/s.json", "v-ref": "s3://b/SeqLabel.json",
-             "v-ref-metadata": {"type": "groundtruth/video-object-tracking"}}
+             "v-ref-metadata": {"type": "groundtruth/point_cloud_object_tracking"}}
     custom = {"source-ref": "s3://b/a.jpg", "c": {}, "c-metadata": {"type": "groundTruth/custom"}}
     manifest = write_manifest(tmp_path / "m", [ok, {"source-ref": "s3://b/a.jpg"}, failed,
                                                no_type, video, custom])
     result = read_manifest(manifest, ReadOptions(tmp_path / "i"))
     assert len(result.samples) == 1 and result.report.lines == 6
     assert result.report.skipped == {"unlabelled": 1, "failed": 2,
-                                     "other-type:groundtruth/video-object-tracking": 1,
+                                     "other-type:groundtruth/point_cloud_object_tracking": 1,
                                      "other-type:groundtruth/custom": 1}
 
 

@@ -357,6 +357,9 @@ def summary(result) -> str:
     lines.append(f"  classes ({len(result.classes)}):")
     for name in result.classes:
         lines.append(f"    {name:<24} {result.objects.get(name, 0):>7} objects")
+    if r.sequences:
+        lines.append(f"  video: {r.sequences} sequences, {r.frames} frames (each sequence in "
+                     "one split)")
     lines.append(f"  images without objects: {result.negatives}")
     if r.class_clashes:
         lines.append(f"  class ids differ between lines, classes kept by name: {r.class_clashes}")
@@ -382,6 +385,7 @@ def _fixes(r) -> dict[str, int]:
         "image_size differing from the image": r.size_mismatches,
         "JPEGs re-encoded upright (EXIF)": r.exif_reencoded,
         "lines naming an image an earlier line named (kept on its side)": r.shared_files,
+        "video polygons, polylines and keypoints skipped": r.video_shapes_skipped,
     }
 
 
@@ -400,6 +404,7 @@ def summary_data(result) -> dict:
         },
         "classes": [{"name": n, "objects": result.objects.get(n, 0)} for n in result.classes],
         "images_without_objects": result.negatives,
+        "video": {"sequences": r.sequences, "frames": r.frames},
         "fixes": {k: v for k, v in _fixes(r).items() if v},
         "skipped": dict(sorted(r.skipped.items())),
     }

@@ -1,7 +1,7 @@
 """json_train/ and json_val/: one image, one JSON and (for segmentation) one mask per sample.
 
-``<stem>.json`` = ``{"image", "width", "height", "objects": [{"class_id", "label", "bbox"}],
-"mask"?, "tags"?}``; ``<stem>_mask.png`` is 8-bit single channel, 0 = background,
+``<stem>.json`` = ``{"image", "width", "height", "objects": [{"class_id", "label", "bbox",
+"track"?}], "mask"?, "tags"?}``; ``<stem>_mask.png`` is 8-bit single channel, 0 = background,
 k + 1 = classes[k].  Unlike TFRecords this format carries segmentation.
 """
 
@@ -62,6 +62,8 @@ def write_sample(
         size += len(mask)
     if sample.tags:
         doc["tags"] = list(sample.tags)
+    for obj, track in zip(doc["objects"], sample.tracks):  # video jobs: each box's object
+        obj["track"] = track
     (folder / f"{stem}.json").write_bytes(text := dump(doc))
     return size + len(text)
 

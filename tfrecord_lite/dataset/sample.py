@@ -105,6 +105,7 @@ class Sample(NamedTuple):
     tags: tuple[str, ...] = ()
     read_mask: Callable[[], bytes] | None = None
     image_bytes: int | None = None  # len(read_image()) when known without reading it
+    tracks: tuple[str, ...] = ()  # per box, the object's track in a video job (else empty)
 
 
 def class_indices(boxes: Sequence[Box]) -> list[int]:

@@ -17,6 +17,7 @@ from ..dataset.sample import Box, Boxes
 from ..errors import InputError
 from .classes import ClassTable, class_id, class_name, parse_class_map
 from .manifest import SUPPORTED_TYPES, VERIFICATION_TYPE, LabelPair
+from .video import VideoLabel
 
 #: (class id, left, top, width, height) in pixels, as validated from the manifest
 RawBox = tuple[int, float, float, float, float]
@@ -41,7 +42,7 @@ class SegmentationLabel:
     colors: tuple[tuple[int, str, int | None], ...]
 
 
-Label = Union[DetectionLabel, TagLabel, SegmentationLabel]
+Label = Union[DetectionLabel, TagLabel, SegmentationLabel, VideoLabel]
 
 
 def task_of(pair: LabelPair) -> str | None:
@@ -61,6 +62,13 @@ def parse_label(pair: LabelPair, path: str, line: int) -> Label:
         return TagLabel((name,))
     if task == "image-classification-multilabel":
         return parse_multilabel(pair, path, line)
+    if task == "video-object-detection":
+        if isinstance(pair.value, dict):  # a per-frame line derived from a video job
+            return parse_detection(pair, path, line)
+        if not isinstance(pair.value, str) or not pair.value.strip():
+            raise _bad(path, line, f"{pair.attribute!r} is not a SeqLabel.json reference",
+                       pair.value, "a video job's <name>-ref names its SeqLabel.json")
+        return VideoLabel(pair.value, class_map_of(pair, path, line))
     raise InputError(path, line, f"label type {pair.type!r} is not supported", value=pair.type,
                      reason=f"other-type:{pair.type}")
 
@@ -68,7 +76,7 @@ def parse_label(pair: LabelPair, path: str, line: int) -> Label:
 def class_map_of(pair: LabelPair, path: str, line: int) -> dict[int, str]:
     """The id -> name pairs a line contributes to the class table (background excluded)."""
     task = task_of(pair)
-    if task in ("object-detection", "image-classification-multilabel"):
+    if task in ("object-detection", "image-classification-multilabel", "video-object-detection"):
         return parse_class_map(pair.metadata.get("class-map", pair.metadata.get("class_map")),
                                path, line)
     if task == "image-classification":

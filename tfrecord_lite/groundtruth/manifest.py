@@ -30,6 +30,8 @@ SUPPORTED_TYPES = {
     "groundtruth/semantic-segmentation": "semantic-segmentation",
     "groundtruth/image-classification": "image-classification",
     "groundtruth/image-classification-multilabel": "image-classification-multilabel",
+    "groundtruth/video-object-detection": "video-object-detection",
+    "groundtruth/video-object-tracking": "video-object-detection",  # boxes with track ids
 }
 VERIFICATION_TYPE = "groundtruth/label-verification"
 

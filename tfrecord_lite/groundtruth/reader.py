@@ -8,10 +8,12 @@ Sample whose pixels are loaded lazily.  Every per-item problem goes through the 
 from __future__ import annotations
 
 import warnings
+from array import array
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from ..dataset.sample import Boxes, Sample
 from ..errors import ErrorPolicy, InputError, SkippedWarning
@@ -43,6 +45,7 @@ from .manifest import (
     parse_line,
     plan_spans,
 )
+from .video import VideoLabel, parse_seqlabel, parse_sequence, video_name
 
 SPAN_BYTES = 1 << 19  # about how much of the manifest one task reads: fewer tasks, less IPC
 
@@ -77,6 +80,9 @@ class ReadReport:
     invalid: int = 0           # of the skipped: bad lines/images that "raise" would stop at
     shared_files: int = 0      # lines naming a file an earlier line named (kept on its side)
     class_clashes: str = ""    # ids naming different classes on different lines, described
+    sequences: int = 0         # video lines read
+    frames: int = 0            # their frames, each a sample
+    video_shapes_skipped: int = 0  # polygons, polylines, keypoints of video jobs
 
     def add_counts(self, span: ReadReport) -> None:
         """Add the box counts of a span of lines, read in a worker."""
@@ -85,6 +91,9 @@ class ReadReport:
         self.size_mismatches += span.size_mismatches
         self.objects.update(span.objects)
         self.negatives += span.negatives
+        self.sequences += span.sequences
+        self.frames += span.frames
+        self.video_shapes_skipped += span.video_shapes_skipped
 
     def skip(self, error: InputError) -> None:
         self.skipped[error.reason] = self.skipped.get(error.reason, 0) + 1
@@ -157,6 +166,8 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
     task = SUPPORTED_TYPES[stats.type]
     if task == "image-classification-multilabel":
         task = "image-classification"  # both become image-level tags
+    elif task == "video-object-detection":
+        task = "object-detection"  # frames become images with boxes
     report = ReadReport(lines, stats.attribute, task, found_types=dict(census.found_types))
     if union.clashes and fixed is None:
         report.class_clashes = union.describe_clashes()
@@ -185,22 +196,41 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
         raise InputError(path, 0, f"no usable samples for label attribute {stats.attribute!r}",
                          hint=f"lines skipped by reason: {reasons}; label types found: "
                          f"{census.describe()}", reason="no-labels")
-    names = assign_names([item[1] for item in pending])
+    names = assign_names([item.rel for item in pending])
     samples: list = pending  # turned into Samples in place, so both never exist whole at once
     root = index.root
     first_ref: dict[str, str] = {}  # file -> the source-ref of the first line naming it
     split_keys = []
     for k, name in enumerate(names):
-        line_no, _rel, ref, width, height, stored, reencode, boxes, tags, mask, stored_bytes = (
-            pending[k])
-        key = first_ref.setdefault(stored, ref)  # one file, one side (s3://a/x and s3://b/x)
-        report.shared_files += key is not ref
+        p = pending[k]
+        own = p.group or p.ref
+        key = first_ref.setdefault(p.stored, own)  # one file, one side (s3://a/x and s3://b/x)
+        report.shared_files += key is not own
         split_keys.append(key)
-        reader = ImageReader(root, stored, reencode, path, line_no)
-        samples[k] = Sample(ref, line_no, name, width, height, reader, Boxes._of(boxes), tags,
-                            mask, stored_bytes)
-        report.exif_reencoded += reencode
+        reader = ImageReader(root, p.stored, p.reencode, path, p.line)
+        samples[k] = Sample(p.ref, p.line, name, p.width, p.height, reader, Boxes._of(p.boxes),
+                            p.tags, p.mask, p.stored_bytes, p.tracks)
+        report.exif_reencoded += p.reencode
     return ReadResult(samples, list(table.names), report, split_keys)
+
+
+class _Pending(NamedTuple):
+    """A sample before it has its output name, as plain values (they cross a pipe several times
+    faster than the objects made of them)."""
+
+    line: int
+    rel: str  # what its output name is made from
+    ref: str
+    width: int
+    height: int
+    stored: str
+    reencode: bool
+    boxes: array
+    tags: tuple[str, ...]
+    mask: object
+    stored_bytes: int | None
+    group: str | None = None  # decides the split instead of the file (a video's sequence)
+    tracks: tuple[str, ...] = ()
 
 
 _SHARED: dict = {}  # the read context, inherited by forked workers
@@ -219,7 +249,10 @@ def _read_chunk(span: Span) -> tuple[list, ReadReport]:
             if isinstance(obj, InputError):
                 raise obj
             item = _read_line(ctx, line_no, obj)
-            out.append(("ok", item))
+            if type(item) is list:  # a video line: one sample per frame
+                out += [("ok", frame) for frame in item]
+            else:
+                out.append(("ok", item))
         except _Skip as soft:
             out.append(("soft", soft.error))
         except InputError as error:
@@ -334,6 +367,8 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
                          hint="no file name can hold one: fix the line's source-ref",
                          reason="bad-source-ref")
     label = parse_label(chosen, ctx.path, line)
+    if isinstance(label, VideoLabel):
+        return _read_video(ctx, line, ref, label)
     rel, stored = ctx.index.resolve(ref, ctx.path, line)
     header = read_header(ctx.index.full(stored), ref, ctx.path, line, ctx.options.image_checks)
     boxes = _NO_BOXES
@@ -363,8 +398,56 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
         ctx.report.objects.update(boxes.class_indices())
     else:
         ctx.report.negatives += 1
-    return (line, rel, ref, header.width, header.height, stored, header.reencode, boxes._v,
-            tags, mask, header.stored_bytes)
+    return _Pending(line, rel, ref, header.width, header.height, stored, header.reencode,
+                    boxes._v, tags, mask, header.stored_bytes)
+
+
+def _read_file(ctx: _Context, ref: str, line: int, what: str) -> bytes:
+    """The bytes of a JSON file a video line names, found like an image."""
+    file = ctx.index.full(ctx.index.resolve(ref, ctx.path, line, what=what)[1])
+    try:
+        with open(file, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise InputError(ctx.path, line, f"cannot read the {what} {file}: {exc.strerror}",
+                         value=ref, reason=f"missing-{what}") from None
+
+
+def _read_video(ctx: _Context, line: int, ref: str, label: VideoLabel) -> list[_Pending]:
+    """A video line's frames, each a sample with its boxes; all of them split as one."""
+    frames = parse_sequence(_read_file(ctx, ref, line, "sequence"), ctx.path, line, ref)
+    per_frame, shapes = parse_seqlabel(_read_file(ctx, label.seqlabel_ref, line, "seqlabel"),
+                                       label, frames, ctx.path, line)
+    report = ctx.report
+    report.sequences += 1
+    report.frames += len(frames)
+    report.video_shapes_skipped += shapes
+    video = video_name(ref)
+    out = []
+    for frame_ref, found in zip(frames, per_frame):
+        rel, stored = ctx.index.resolve(frame_ref, ctx.path, line, what="frame")
+        header = read_header(ctx.index.full(stored), frame_ref, ctx.path, line,
+                             ctx.options.image_checks)
+        values = array("d")
+        tracks = []
+        for box, track in zip(found.boxes, found.tracks):  # box by box: tracks stay aligned
+            kept, clipped, dropped = to_yolo((box,), label.class_map, ctx.table, header.width,
+                                             header.height, ctx.path, line)
+            report.clipped_boxes += clipped
+            report.dropped_boxes += dropped
+            if kept:
+                values += kept._v
+                tracks.append(track)
+        boxes = Boxes._of(values)
+        if boxes:
+            report.objects.update(boxes.class_indices())
+        else:
+            report.negatives += 1
+        name = f"{video}_{rel.rsplit('/', 1)[-1]}"
+        out.append(_Pending(line, name, frame_ref, header.width, header.height, stored,
+                            header.reencode, values, (), None, header.stored_bytes, ref,
+                            tuple(tracks)))
+    return out
 
 
 def _rejected(pairs: list[LabelPair]) -> bool:
