@@ -16,6 +16,7 @@ build and twine); the checks themselves are plain functions, tested in tests/tes
 from __future__ import annotations
 
 import email.parser
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -128,6 +129,20 @@ def compare_wheels(a: dict[str, bytes], b: dict[str, bytes], *, a_name: str = "f
     return problems
 
 
+def clean_copy(dest: Path) -> Path:
+    """The checkout's files (tracked, and new ones git does not ignore) copied to dest: what a
+    fresh clone builds, without the egg-info an editable install leaves (setuptools would take
+    the files its stale SOURCES.txt lists into the sdist, hiding a MANIFEST.in gap)."""
+    listing = subprocess.run(["git", "ls-files", "-z", "-c", "-o", "--exclude-standard"],
+                             cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, listing.decode().split("\0")):
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
 def _run(*cmd: str | Path) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
     subprocess.run([str(c) for c in cmd], check=True)
@@ -143,8 +158,9 @@ def main() -> int:
     out = ROOT / "build" / "dist"
     subprocess.run(["rm", "-rf", str(out)], check=True)
     py = sys.executable
-    _run(py, "-m", "build", "-q", "--sdist", "--outdir", out / "sdist", ROOT)
-    _run(py, "-m", "build", "-q", "--wheel", "--outdir", out / "from-tree", ROOT)
+    tree = clean_copy(out / "tree")
+    _run(py, "-m", "build", "-q", "--sdist", "--outdir", out / "sdist", tree)
+    _run(py, "-m", "build", "-q", "--wheel", "--outdir", out / "from-tree", tree)
     (sdist,) = (out / "sdist").glob("*.tar.gz")
     (out / "unpacked").mkdir()
     with tarfile.open(sdist) as t:
@@ -177,7 +193,8 @@ def main() -> int:
     problems += check_metadata(sd.get("PKG-INFO", b""), metadata_want, requires_want,
                                where="sdist PKG-INFO")
     problems += compare_wheels(whl, whl2)
-    print(f"\n{sdist.name}: {len(sd)} files ({len(protos)} under proto/)")
+    print(f"\n{sdist.name}: {len(sd)} files, {sum(n.startswith('proto/') for n in sd)} of them "
+          f"under proto/ (the tree has {len(protos)} .proto files)")
     print(f"{wheel.name}: {len(whl)} files, {wheel.stat().st_size} bytes; built again from the "
           f"sdist: {len(whl2)} files, {'same' if whl == whl2 else 'DIFFERENT'} contents")
     if problems:
