@@ -3,10 +3,12 @@ PY ?= python3
 VENV := .venv
 TFVENV := .venv-tf
 PROTOVENV := .venv-proto
-GRPCIO_TOOLS := grpcio-tools==1.70.0   # bundles protoc 29.0 -> gencode for protobuf 5.29.0
+DISTVENV := .venv-dist
+# bundles protoc 31.1 -> gencode 6.31.1, which protobuf promises on 6.31.1 - 7.x (pyproject.toml)
+GRPCIO_TOOLS := grpcio-tools==1.80.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test lint unit proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
+.PHONY: all venv demo test lint unit matrix dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
 
 all: test
 
@@ -24,7 +26,7 @@ demo: $(BIN)/.ok
 	$(BIN)/tfrecord-lite preview build/demo -o build/demo-preview.png -n 12 --split train
 	@echo "dataset: build/demo   preview picture: build/demo-preview.png"
 
-test: lint proto-check unit protobuf-ends compat
+test: lint proto-check matrix protobuf-ends compat dist-check
 
 lint: $(BIN)/.ok
 	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts
@@ -32,24 +34,44 @@ lint: $(BIN)/.ok
 unit: $(BIN)/.ok
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/compat
 
-$(PROTOVENV)/.ok:
+# the unit suite on each CPython pyproject.toml claims that is found here (venvs in .venv-matrix/)
+matrix:
+	bash scripts/matrix.sh
+
+# build the sdist and the wheel, check their metadata and contents, and that the sdist builds
+# the same wheel as the tree (scripts/dist_check.py; tools pinned in .venv-dist)
+DIST_TOOLS := build==1.6.1 twine==7.0.0
+$(DISTVENV)/.ok-$(firstword $(DIST_TOOLS)): Makefile
+	$(PY) -m venv $(DISTVENV)
+	$(DISTVENV)/bin/pip install -q $(DIST_TOOLS)
+	touch '$@'
+
+dist-check: $(DISTVENV)/.ok-$(firstword $(DIST_TOOLS))
+	$(DISTVENV)/bin/python scripts/dist_check.py
+
+$(PROTOVENV)/.ok-$(GRPCIO_TOOLS):
 	$(PY) -m venv $(PROTOVENV)
 	$(PROTOVENV)/bin/pip install -q $(GRPCIO_TOOLS)
-	touch $@
+	touch '$@'
 
-proto: $(PROTOVENV)/.ok
+proto: $(PROTOVENV)/.ok-$(GRPCIO_TOOLS)
 	bash scripts/gen_protos.sh $(PROTOVENV)/bin/python tfrecord_lite/_protos
 
-proto-check: $(PROTOVENV)/.ok
+proto-check: $(PROTOVENV)/.ok-$(GRPCIO_TOOLS)
 	bash scripts/gen_protos.sh $(PROTOVENV)/bin/python --check
 
 protobuf-ends:
 	bash scripts/protobuf_ends.sh $(PY)
 
+# Made anew each time: TensorFlow's side first (it picks its own protobuf, Pillow, ...), a record
+# of what it installed, then our package on top; tests/compat/test_coexistence_compat.py checks
+# that installing ours changed none of those versions and that `pip check` is clean.
 $(TFVENV)/.ok: pyproject.toml benchmarks/requirements-tf.txt
+	rm -rf $(TFVENV)
 	$(PY) -m venv $(TFVENV)
 	$(TFVENV)/bin/pip install -q --upgrade pip
 	$(TFVENV)/bin/pip install -q -r benchmarks/requirements-tf.txt
+	$(TFVENV)/bin/pip list --format=json > $(TFVENV)/before-tfrecord-lite.json
 	$(TFVENV)/bin/pip install -q -e .
 	touch $@
 
@@ -75,4 +97,4 @@ image-test:
 	bash scripts/image-test.sh
 
 clean:
-	rm -rf build .venv .venv-tf .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* *.egg-info
+	rm -rf build .venv .venv-tf .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* .venv-matrix .venv-dist *.egg-info

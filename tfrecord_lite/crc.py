@@ -7,7 +7,7 @@ we fall back to ``google-crc32c``, then to a pure-Python table, warning once: sl
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 MASK_DELTA = 0xA282EAD8
 

@@ -13,10 +13,10 @@ import io
 import json
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .dataset.layout import DataFile, Layout, Split, display, iter_records, resolve
 from .dataset.modelpack import SCHEMA

@@ -1,4 +1,5 @@
-"""TensorFlow and tfrecord_lite in one process, either import order; and we never pull TF in.
+"""TensorFlow and tfrecord_lite in one environment (pip check clean, nothing TensorFlow brought
+downgraded by our install) and in one process, either import order; and we never pull TF in.
 
 Each check runs in a fresh interpreter, since import order only matters on first import (two
 protobuf descriptor pools, two copies of example.proto under different packages).
@@ -6,6 +7,9 @@ protobuf descriptor pools, two copies of example.proto under different packages)
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +107,66 @@ def test_no_tensorflow_in_product_source(tf: Any) -> None:
             if text.startswith(("import ", "from ")) and "tensorflow" in text:
                 offenders.append(f"{path.relative_to(root)}:{n}: {text}")
     assert not offenders, offenders
+
+
+# --- one environment for both: `make compat` installs TensorFlow's side first, records what it
+# installed (pip list), then installs our package on top (Makefile, $(TFVENV)/.ok).
+BEFORE_US = Path(sys.prefix) / "before-tfrecord-lite.json"
+
+
+def _pip(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _versions(listing: str) -> dict[str, str]:
+    return {canonicalize(d["name"]): d["version"] for d in json.loads(listing)}
+
+
+def canonicalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_pip_check_is_clean_with_tensorflow_and_us(tf: Any) -> None:
+    """Every installed distribution's requirements hold, ours and TensorFlow's together."""
+    proc = _pip("check")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No broken requirements found" in proc.stdout, proc.stdout
+    now = _versions(_pip("list", "--format=json").stdout)
+    assert "tensorflow-cpu" in now and "tfrecord-lite-tools" in now, sorted(now)
+
+
+def test_installing_us_changed_no_package_tensorflow_brought(tf: Any) -> None:
+    """Our install (after TensorFlow's) kept every version pip had picked for TensorFlow's side:
+    no downgrade of protobuf, Pillow, numpy or anything else, and nothing removed."""
+    if not BEFORE_US.is_file():
+        pytest.fail(f"{BEFORE_US} is missing: remake the venv with `rm -rf {sys.prefix}; "
+                    "make compat`", pytrace=False)
+    before = _versions(BEFORE_US.read_text(encoding="utf-8"))
+    now = _versions(_pip("list", "--format=json").stdout)
+    changed = {n: (v, now.get(n, "removed")) for n, v in before.items() if now.get(n) != v}
+    assert not changed, f"installing tfrecord-lite-tools changed (before, after): {changed}"
+    ours = {"tfrecord-lite-tools"} | {
+        canonicalize(re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0])
+        for r in importlib.metadata.requires("tfrecord-lite-tools") or []
+        if "extra ==" not in r
+    }
+    added = set(now) - set(before)
+    assert added <= ours, f"installing us added more than us and our dependencies: {added - ours}"
+
+
+def test_protobuf_and_pillow_are_what_tensorflow_picked(tf: Any) -> None:
+    """The shared runtime is the newest TensorFlow 2.21 allows, and ours runs on it."""
+    proc = run_python(
+        "import google.protobuf, PIL, tfrecord_lite, tensorflow as tf\n"
+        "from tfrecord_lite._protos import example_pb2\n"
+        "print(google.protobuf.__version__, PIL.__version__, tf.__version__)"
+    )
+    protobuf, pillow, tf_version = proc.stdout.split()
+    assert tf_version.startswith("2.21."), tf_version
+    assert 6 <= int(protobuf.split(".")[0]) <= 7, protobuf  # inside ours: >=6.31.1,<8
+    assert int(pillow.split(".")[0]) <= 13, pillow

@@ -7,8 +7,8 @@ holds 100,000 samples and several times as many boxes until their images are wri
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Callable, NamedTuple, overload
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import NamedTuple, overload
 
 
 class Box(NamedTuple):

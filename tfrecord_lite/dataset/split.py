@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Sequence
-from typing import Callable
+from collections.abc import Callable, Sequence
 
 
 def unit_hash(key: str, seed: int) -> float:

@@ -11,7 +11,6 @@ import math
 import re
 from array import array
 from dataclasses import dataclass
-from typing import Union
 
 from ..dataset.sample import Box, Boxes
 from ..errors import InputError
@@ -42,7 +41,7 @@ class SegmentationLabel:
     colors: tuple[tuple[int, str, int | None], ...]
 
 
-Label = Union[DetectionLabel, TagLabel, SegmentationLabel, VideoLabel]
+Label = DetectionLabel | TagLabel | SegmentationLabel | VideoLabel
 
 
 def task_of(pair: LabelPair) -> str | None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from ..errors import InputError
 
@@ -35,7 +35,7 @@ SUPPORTED_TYPES = {
 }
 VERIFICATION_TYPE = "groundtruth/label-verification"
 
-Line = Union[dict, InputError]
+Line = dict | InputError
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, Line]]:

@@ -1,0 +1,115 @@
+"""scripts/dist_check.py (make dist-check) finds what it is there to find: a wheel or sdist
+missing LICENSE, py.typed, a module or proto/, wrong metadata, and two wheels that differ."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("dist_check", ROOT / "scripts" / "dist_check.py")
+assert _spec is not None and _spec.loader is not None
+dist_check = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(dist_check)
+
+INFO = "tfrecord_lite_tools-0.1.0.dist-info"
+LICENSE = b"Apache License\nVersion 2.0\n"
+PACKAGE = {"tfrecord_lite/__init__.py", "tfrecord_lite/py.typed",
+           "tfrecord_lite/_protos/example_pb2.py", "tfrecord_lite/_protos/example_pb2.pyi"}
+WANT = {"Name": "tfrecord-lite-tools", "License-Expression": "Apache-2.0",
+        "License-File": "LICENSE", "Requires-Python": ">=3.10"}
+REQUIRES = {"protobuf<8,>=6.31.1", "pillow<14,>=9.1"}
+METADATA = (b"Metadata-Version: 2.4\nName: tfrecord-lite-tools\nVersion: 0.1.0\n"
+            b"License-Expression: Apache-2.0\nLicense-File: LICENSE\nRequires-Python: >=3.10\n"
+            b"Requires-Dist: protobuf<8,>=6.31.1\nRequires-Dist: pillow<14,>=9.1\n"
+            b"Requires-Dist: pytest>=7; extra == \"dev\"\n"
+            b"Description-Content-Type: text/markdown\n\n# tfrecord_lite\n")
+
+
+def good_wheel() -> dict[str, bytes]:
+    files = {name: b"x" for name in PACKAGE}
+    files[f"{INFO}/METADATA"] = METADATA
+    files[f"{INFO}/licenses/LICENSE"] = LICENSE
+    return files
+
+
+def wheel_problems(files: dict[str, bytes]) -> list[str]:
+    return dist_check.check_wheel(files, want_package=PACKAGE, license_text=LICENSE,
+                                  metadata_want=WANT, requires_want=REQUIRES)
+
+
+def test_a_right_wheel_has_no_problems() -> None:
+    assert wheel_problems(good_wheel()) == []
+
+
+@pytest.mark.parametrize(
+    ("drop", "expect"),
+    [
+        (f"{INFO}/licenses/LICENSE", "LICENSE is missing"),
+        ("tfrecord_lite/py.typed", "py.typed is missing"),
+        ("tfrecord_lite/_protos/example_pb2.py", "example_pb2.py is missing"),
+        (f"{INFO}/METADATA", "METADATA is missing"),
+    ],
+)
+def test_a_wheel_missing_a_file_fails(drop: str, expect: str) -> None:
+    files = good_wheel()
+    del files[drop]
+    assert any(expect in p for p in wheel_problems(files)), wheel_problems(files)
+
+
+def test_wrong_metadata_and_strays_fail() -> None:
+    files = good_wheel()
+    files[f"{INFO}/METADATA"] = METADATA.replace(b">=3.10", b">=3.9").replace(b"<14", b"<13")
+    files["tests/test_x.py"] = b""
+    files[f"{INFO}/licenses/LICENSE"] = b"MIT"
+    problems = "\n".join(wheel_problems(files))
+    assert "Requires-Python is ['>=3.9']" in problems
+    assert "Requires-Dist" in problems
+    assert "tests/test_x.py is outside the package" in problems
+    assert "LICENSE differs" in problems
+
+
+def test_an_sdist_without_proto_or_license_fails() -> None:
+    protos = {"proto/tfrecord_lite/_protos/example.proto"}
+    files = {n: b"x" for n in PACKAGE | protos | {"PKG-INFO", "pyproject.toml", "README.md"}}
+    files["LICENSE"] = LICENSE
+    kw = {"want_package": PACKAGE, "protos": protos, "license_text": LICENSE}
+    assert dist_check.check_sdist(files, **kw) == []
+    del files["proto/tfrecord_lite/_protos/example.proto"], files["LICENSE"]
+    problems = "\n".join(dist_check.check_sdist(files, **kw))
+    assert "sdist: LICENSE is missing" in problems and "example.proto is missing" in problems
+
+
+def test_wheels_that_differ_in_a_file_or_its_bytes_fail() -> None:
+    a = good_wheel()
+    assert dist_check.compare_wheels(a, dict(a)) == []
+    b = dict(a, **{"tfrecord_lite/extra.py": b""})
+    b["tfrecord_lite/__init__.py"] = b"y"
+    problems = dist_check.compare_wheels(a, b)
+    assert any("extra.py" in p for p in problems)
+    assert "wheels differ in tfrecord_lite/__init__.py" in problems
+
+
+def test_archives_are_read_by_member_name(tmp_path: Path) -> None:
+    whl = tmp_path / "x.whl"
+    with zipfile.ZipFile(whl, "w") as z:
+        z.writestr("tfrecord_lite/__init__.py", b"a")
+    sdist = tmp_path / "x.tar.gz"
+    with tarfile.open(sdist, "w:gz") as t:
+        data = b"b"
+        info = tarfile.TarInfo("tfrecord_lite_tools-0.1.0/LICENSE")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    assert dist_check.read_wheel(whl) == {"tfrecord_lite/__init__.py": b"a"}
+    assert dist_check.read_sdist(sdist) == {"LICENSE": b"b"}
+
+
+def test_the_tree_lists_the_gencode_and_py_typed() -> None:
+    files = dist_check.tree_package_files()
+    assert {"tfrecord_lite/py.typed", "tfrecord_lite/_protos/feature_pb2.pyi"} <= files
+    assert not any("__pycache__" in f for f in files)
