@@ -128,7 +128,7 @@ def test_exif_header_decision(tmp_path: Path, orientation: int, swapped: bool) -
     path = make_image(tmp_path / "e.jpg", 40, 30, exif_orientation=orientation)
     header = read_header(str(path), "r", "m", 1)
     assert (header.width, header.height) == ((30, 40) if swapped else (40, 30))
-    assert header.reencode is (2 <= orientation <= 8 and orientation != 1)
+    assert bool(header.reencode) is (2 <= orientation <= 8 and orientation != 1)
 
 
 def test_reader_passes_bytes_through_unless_rotated(tmp_path: Path) -> None:

@@ -56,6 +56,7 @@ class ConvertOptions:
     overwrite: bool = False
     path_prefix: str | None = None
     image_checks: ImageChecks = ImageChecks()
+    exif_frame: str = "auto"  # which frame EXIF-rotated images' labels were drawn on
 
 
 @dataclass
@@ -227,6 +228,7 @@ def _read_options(options: ConvertOptions, policy: ErrorPolicy) -> ReadOptions:
         drop_rejected=options.drop_rejected,
         workers=options.workers,
         image_checks=options.image_checks,
+        exif_frame=options.exif_frame,
     )
 
 

@@ -191,6 +191,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "of the absolute output folder",
     )
     p.add_argument(
+        "--exif-frame",
+        choices=("auto", "upright", "raw"),
+        default="auto",
+        help="which frame the labels of EXIF-rotated JPEGs were drawn on: auto decides by "
+        "image_size, else by the job's date (raw before 2020-04-07, when browsers began to "
+        "apply EXIF) (default: %(default)s)",
+    )
+    p.add_argument(
         "--max-pixels",
         type=_positive_int,
         default=None,
@@ -256,6 +264,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         path_prefix=args.path_prefix,
         image_checks=ImageChecks(args.max_pixels or PILLOW_MAX_PIXELS, args.full_decode),
+        exif_frame=args.exif_frame,
     )
     if args.dry_run:
         return _dry_run(options, args)
@@ -384,6 +393,10 @@ def _fixes(r) -> dict[str, int]:
         "zero-area boxes dropped": r.dropped_boxes,
         "image_size differing from the image": r.size_mismatches,
         "JPEGs re-encoded upright (EXIF)": r.exif_reencoded,
+        "EXIF-rotated images labelled on the raw frame (stored raw, tag cleared)":
+            r.exif_raw_frame,
+        "EXIF-rotated images labelled on the upright view": r.exif_upright_frame,
+        "of these, frame decided by the job's date (image_size could not tell)": r.exif_by_date,
         "lines naming an image an earlier line named (kept on its side)": r.shared_files,
         "video polygons, polylines and keypoints skipped": r.video_shapes_skipped,
     }

@@ -107,3 +107,48 @@ def _orientation(tiff: bytes) -> int | None:
             (value,) = struct.unpack(order + "H", tiff[at + 8 : at + 10])
             return value
     return 1
+
+
+def clear_orientation(data: bytes) -> bytes | None:
+    """The JPEG with its EXIF orientation set to 1 (as stored), the same length and otherwise
+    the same bytes: every decoder then shows the raw frame.  None when the tag is not where a
+    plain APP1 Exif block keeps it."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in _STANDALONE:
+            pos += 2
+            continue
+        if marker in (0xD9, 0xDA) or marker in _SOF:
+            return None
+        length = (data[pos + 2] << 8) | data[pos + 3]
+        start = pos + 4
+        if marker == 0xE1 and data[start : start + 6] == b"Exif\x00\x00":
+            at = _orientation_at(data, start + 6, pos + 2 + length)
+            if at is not None:
+                order = "<" if data[start + 6 : start + 8] == b"II" else ">"
+                return data[:at] + struct.pack(order + "H", 1) + data[at + 2 :]
+        pos += 2 + length
+    return None
+
+
+def _orientation_at(data: bytes, tiff: int, end: int) -> int | None:
+    """The offset in ``data`` of the orientation value in the TIFF block at ``tiff``."""
+    head = data[tiff : tiff + 4]
+    order = "<" if head == b"II*\x00" else ">" if head == b"MM\x00*" else None
+    if order is None:
+        return None
+    try:
+        (ifd,) = struct.unpack_from(order + "I", data, tiff + 4)
+        (count,) = struct.unpack_from(order + "H", data, tiff + ifd)
+        for i in range(count):
+            at = tiff + ifd + 2 + 12 * i
+            tag, kind = struct.unpack_from(order + "HH", data, at)
+            if tag == 0x0112 and kind == 3 and at + 10 <= end:
+                return at + 8
+    except struct.error:
+        return None
+    return None

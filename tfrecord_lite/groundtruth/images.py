@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from .headers import sniff
+from .headers import clear_orientation, sniff
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", re.DOTALL)
 _ORIENTATION = 0x0112
@@ -43,14 +43,33 @@ class ImageChecks:
     full_decode: bool = False
 
 
+#: How ``ImageReader`` hands an image on: its bytes, re-encoded upright (labels drawn on the
+#: EXIF-rotated view), or its bytes with the EXIF orientation cleared (labels on the raw frame)
+AS_STORED, UPRIGHT, RAW_FRAME = 0, 1, 2
+
+
 @dataclass(frozen=True)
 class ImageHeader:
     """What the header says, in the upright frame: size and whether EXIF requires a re-encode."""
 
     width: int
     height: int
-    reencode: bool
+    reencode: int  # AS_STORED, UPRIGHT (EXIF rotates it) or RAW_FRAME (its tag to be cleared)
     stored_bytes: int | None = None  # the file's size: the image bytes, unless re-encoded
+    orientation: int = 1  # EXIF orientation (2-8 rotate or mirror the stored pixels)
+    file_bytes: int = 0
+
+    @property
+    def raw_size(self) -> tuple[int, int]:
+        """Width and height of the pixels as stored, before the orientation is applied."""
+        swapped = self.orientation in _SWAPPING
+        return (self.height, self.width) if swapped else (self.width, self.height)
+
+    def raw_frame(self) -> ImageHeader:
+        """The same image taken as stored, its orientation tag cleared (same length)."""
+        width, height = self.raw_size
+        return ImageHeader(width, height, RAW_FRAME, self.file_bytes, self.orientation,
+                           self.file_bytes)
 
 
 class ImageIndex:
@@ -238,10 +257,10 @@ def read_header(file: str, ref: str, path: str, line: int,
         raise InputError(path, line, f"image has no pixels: {file}", value=ref,
                          reason="bad-image")
     if not 2 <= orientation <= 8:
-        return ImageHeader(width, height, False, size)
+        return ImageHeader(width, height, AS_STORED, size)
     if orientation in _SWAPPING:
         width, height = height, width
-    return ImageHeader(width, height, True)
+    return ImageHeader(width, height, UPRIGHT, None, orientation, size)
 
 
 def _check_end(handle, kind: str | None, size: int, file: str, ref: str, path: str,
@@ -271,11 +290,12 @@ def _decode(handle, file: str, ref: str, path: str, line: int) -> None:
 
 
 class ImageReader:
-    """``Sample.read_image``: the file's bytes, or an upright JPEG when EXIF rotates it."""
+    """``Sample.read_image``: the file's bytes, or the image as its labels were drawn when EXIF
+    rotates it (``reencode``: one of AS_STORED, UPRIGHT, RAW_FRAME)."""
 
     __slots__ = ("root", "stored", "reencode", "manifest", "line")
 
-    def __init__(self, root: str, stored: str, reencode: bool, manifest: str, line: int) -> None:
+    def __init__(self, root: str, stored: str, reencode: int, manifest: str, line: int) -> None:
         self.root = root          # shared by all samples
         self.stored = stored      # relative to root, or absolute
         self.reencode = reencode
@@ -288,9 +308,15 @@ class ImageReader:
 
     def __call__(self) -> bytes:
         try:
-            if not self.reencode:
+            if self.reencode != UPRIGHT:
                 with open(self.file, "rb", buffering=0) as handle:  # no buffer to copy through
-                    return handle.read()  # type: ignore[no-any-return]
+                    data: bytes = handle.read()
+                if self.reencode == RAW_FRAME:
+                    raw = clear_orientation(data)
+                    if raw is None:
+                        raise ValueError("its EXIF orientation tag cannot be cleared in place")
+                    return raw
+                return data
             from PIL import Image, ImageOps
 
             with Image.open(self.file) as image:

@@ -12,6 +12,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,7 +21,15 @@ from ..errors import ErrorPolicy, InputError, SkippedWarning
 from ..parallel import ordered_map
 from ..progress import READ, SCAN, Progress
 from .classes import ClassTable, ClassUnion, read_classes_file
-from .images import ImageChecks, ImageIndex, ImageReader, assign_names, read_header
+from .images import (
+    UPRIGHT,
+    ImageChecks,
+    ImageHeader,
+    ImageIndex,
+    ImageReader,
+    assign_names,
+    read_header,
+)
 from .labels import (
     DetectionLabel,
     SegmentationLabel,
@@ -59,6 +68,7 @@ class ReadOptions:
     drop_rejected: bool = False          # drop images whose label-verification says "wrong"
     workers: int = 1                     # processes validating lines and reading image headers
     image_checks: ImageChecks = ImageChecks()  # what every image must pass before it is stored
+    exif_frame: str = "auto"  # which frame labels of EXIF-rotated images were drawn on
 
 
 @dataclass
@@ -83,6 +93,9 @@ class ReadReport:
     sequences: int = 0         # video lines read
     frames: int = 0            # their frames, each a sample
     video_shapes_skipped: int = 0  # polygons, polylines, keypoints of video jobs
+    exif_raw_frame: int = 0    # EXIF-rotated images whose labels were drawn on the raw frame
+    exif_upright_frame: int = 0  # ... on the upright (rotated) view
+    exif_by_date: int = 0      # of both, decided by the job's date (the size could not tell)
 
     def add_counts(self, span: ReadReport) -> None:
         """Add the box counts of a span of lines, read in a worker."""
@@ -94,6 +107,9 @@ class ReadReport:
         self.sequences += span.sequences
         self.frames += span.frames
         self.video_shapes_skipped += span.video_shapes_skipped
+        self.exif_raw_frame += span.exif_raw_frame
+        self.exif_upright_frame += span.exif_upright_frame
+        self.exif_by_date += span.exif_by_date
 
     def skip(self, error: InputError) -> None:
         self.skipped[error.reason] = self.skipped.get(error.reason, 0) + 1
@@ -210,7 +226,7 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
         reader = ImageReader(root, p.stored, p.reencode, path, p.line)
         samples[k] = Sample(p.ref, p.line, name, p.width, p.height, reader, Boxes._of(p.boxes),
                             p.tags, p.mask, p.stored_bytes, p.tracks)
-        report.exif_reencoded += p.reencode
+        report.exif_reencoded += p.reencode == UPRIGHT
     return ReadResult(samples, list(table.names), report, split_keys)
 
 
@@ -368,9 +384,11 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
                          reason="bad-source-ref")
     label = parse_label(chosen, ctx.path, line)
     if isinstance(label, VideoLabel):
-        return _read_video(ctx, line, ref, label)
+        return _read_video(ctx, line, ref, label, chosen)
     rel, stored = ctx.index.resolve(ref, ctx.path, line)
     header = read_header(ctx.index.full(stored), ref, ctx.path, line, ctx.options.image_checks)
+    if header.reencode and not isinstance(label, TagLabel):  # tags have no geometry: upright
+        header = _labelled_frame(ctx, header, getattr(label, "image_size", None), chosen)
     boxes = _NO_BOXES
     tags: tuple[str, ...] = ()
     mask = None
@@ -402,6 +420,36 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
                     boxes._v, tags, mask, header.stored_bytes)
 
 
+#: From Chrome 81 (2020-04-07; Safari 13.1 and Firefox 77 that spring) browsers show JPEGs with
+#: their EXIF orientation applied, so labelling tools show the upright view; before, the raw one
+BROWSERS_UPRIGHT = datetime(2020, 4, 7, tzinfo=timezone.utc).timestamp()
+
+
+def _labelled_frame(ctx: _Context, header: ImageHeader, image_size: tuple[int, int] | None,
+                    pair: LabelPair) -> ImageHeader:
+    """Which frame an EXIF-rotated image's labels were drawn on, as the header to store it by.
+
+    ``image_size`` tells when the orientation swaps width and height (the raw size or the
+    rotated one); otherwise the job's creation-date does (before browsers applied EXIF: the raw
+    frame), unless ``--exif-frame`` says.  Raw-frame images are stored with the orientation tag
+    cleared, so every decoder shows the pixels the boxes were drawn on."""
+    report = ctx.report
+    choice = ctx.options.exif_frame
+    if choice == "auto":
+        raw, upright = header.raw_size, (header.width, header.height)
+        if image_size is not None and raw != upright and image_size in (raw, upright):
+            choice = "raw" if image_size == raw else "upright"
+        else:
+            report.exif_by_date += 1
+            date = parse_date(creation_date(pair.metadata))
+            choice = "raw" if date is not None and date < BROWSERS_UPRIGHT else "upright"
+    if choice == "raw":
+        report.exif_raw_frame += 1
+        return header.raw_frame()
+    report.exif_upright_frame += 1
+    return header
+
+
 def _read_file(ctx: _Context, ref: str, line: int, what: str) -> bytes:
     """The bytes of a JSON file a video line names, found like an image."""
     file = ctx.index.full(ctx.index.resolve(ref, ctx.path, line, what=what)[1])
@@ -413,7 +461,8 @@ def _read_file(ctx: _Context, ref: str, line: int, what: str) -> bytes:
                          value=ref, reason=f"missing-{what}") from None
 
 
-def _read_video(ctx: _Context, line: int, ref: str, label: VideoLabel) -> list[_Pending]:
+def _read_video(ctx: _Context, line: int, ref: str, label: VideoLabel, pair: LabelPair
+                ) -> list[_Pending]:
     """A video line's frames, each a sample with its boxes; all of them split as one."""
     frames = parse_sequence(_read_file(ctx, ref, line, "sequence"), ctx.path, line, ref)
     per_frame, shapes = parse_seqlabel(_read_file(ctx, label.seqlabel_ref, line, "seqlabel"),
@@ -428,6 +477,8 @@ def _read_video(ctx: _Context, line: int, ref: str, label: VideoLabel) -> list[_
         rel, stored = ctx.index.resolve(frame_ref, ctx.path, line, what="frame")
         header = read_header(ctx.index.full(stored), frame_ref, ctx.path, line,
                              ctx.options.image_checks)
+        if header.reencode:
+            header = _labelled_frame(ctx, header, None, pair)
         values = array("d")
         tracks = []
         for box, track in zip(found.boxes, found.tracks):  # box by box: tracks stay aligned
