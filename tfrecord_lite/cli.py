@@ -39,28 +39,46 @@ class Terminated(BaseException):
 
 
 class _Signals:
-    """Ctrl-C raises KeyboardInterrupt and SIGTERM Terminated while a command runs; once it is
-    finishing (result known, message printed) both are ignored, so a late signal cannot turn a
-    finished run into a traceback or an exit by signal during the interpreter's shutdown."""
+    """Ctrl-C raises KeyboardInterrupt and SIGTERM Terminated while a command runs, once: a
+    second signal during the clean-up is ignored.  Once the command is finishing (result known,
+    message printed) both are ignored, so a late signal cannot turn a finished run into a
+    traceback or an exit by signal during the interpreter's shutdown.
+
+    Python runs a handler between any two bytecodes, also inside a weakref or ``__del__``
+    callback, where a raised exception is only reported as "Exception ignored" and lost; such a
+    lost interrupt is sent again, to be raised where it can end the run."""
 
     def __init__(self) -> None:
         self.finishing = False
+        self.raised = False
         self._previous: dict[int, object] = {}
+        self._hook = sys.unraisablehook
 
     def install(self) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             if signal.getsignal(signum) is not signal.SIG_IGN:  # e.g. nohup's: keep it
                 self._previous[signum] = signal.signal(signum, self._handle)
+        sys.unraisablehook = self._unraisable
 
     def restore(self) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+        sys.unraisablehook = self._hook
 
     def _handle(self, signum: int, frame: object) -> None:
-        if self.finishing:
+        if self.finishing or self.raised:
             return
-        self.finishing = True  # one signal is enough: a second one during clean-up is ignored
+        self.raised = True
         raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
+
+    def _unraisable(self, info: sys.UnraisableHookArgs) -> None:
+        exc = info.exc_value
+        if self.raised and isinstance(exc, (KeyboardInterrupt, Terminated)):
+            self.raised = False  # lost in a callback: deliver it again, outside
+            signal.raise_signal(signal.SIGINT if isinstance(exc, KeyboardInterrupt)
+                                else signal.SIGTERM)
+            return
+        self._hook(info)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -182,7 +182,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "(default: auto = one per CPU, at most 8, for manifests over 256 KiB; else 1)",
     )
     p.add_argument(
-        "--overwrite", action="store_true", help="replace the contents of a non-empty output folder"
+        "--overwrite",
+        action="store_true",
+        help="replace the dataset tfrecord-lite wrote in the output folder (only its own files; "
+        "any other non-empty folder is refused)",
     )
     p.add_argument(
         "--path-prefix",
