@@ -2,13 +2,14 @@
 PY ?= python3
 VENV := .venv
 TFVENV := .venv-tf
+EFVENV := .venv-edgefirst
 PROTOVENV := .venv-proto
 DISTVENV := .venv-dist
 # bundles protoc 31.1 -> gencode 6.31.1, which protobuf promises on 6.31.1 - 7.x (pyproject.toml)
 GRPCIO_TOOLS := grpcio-tools==1.80.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test lint unit matrix dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
+.PHONY: all venv demo test lint unit matrix edgefirst dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
 
 all: test
 
@@ -26,13 +27,13 @@ demo: $(BIN)/.ok
 	$(BIN)/tfrecord-lite preview build/demo -o build/demo-preview.png -n 12 --split train
 	@echo "dataset: build/demo   preview picture: build/demo-preview.png"
 
-test: lint proto-check matrix protobuf-ends compat dist-check
+test: lint proto-check matrix protobuf-ends compat edgefirst dist-check
 
 lint: $(BIN)/.ok
 	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts
 
 unit: $(BIN)/.ok
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/compat
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/compat --ignore=tests/edgefirst
 
 # the unit suite on each CPython pyproject.toml claims that is found here (venvs in .venv-matrix/)
 matrix:
@@ -78,6 +79,18 @@ $(TFVENV)/.ok: pyproject.toml benchmarks/requirements-tf.txt
 compat: $(TFVENV)/.ok
 	$(TFVENV)/bin/python -m pytest -q -p no:cacheprovider tests/compat
 
+# Au-Zone's edgefirst-client (the [edgefirst] extra) and pycocotools as oracles of -f coco and
+# -f edgefirst, in their own venv (test-only: neither is in the core install or the container)
+$(EFVENV)/.ok: pyproject.toml
+	rm -rf $(EFVENV)
+	$(PY) -m venv $(EFVENV)
+	$(EFVENV)/bin/pip install -q --upgrade pip
+	$(EFVENV)/bin/pip install -q -e '.[edgefirst,dev]' 'pycocotools>=2.0.8,<3'
+	touch $@
+
+edgefirst: $(EFVENV)/.ok
+	$(EFVENV)/bin/python -m pytest -q -p no:cacheprovider tests/edgefirst
+
 bench: $(TFVENV)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py
 
@@ -97,4 +110,4 @@ image-test:
 	bash scripts/image-test.sh
 
 clean:
-	rm -rf build .venv .venv-tf .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* .venv-matrix .venv-dist *.egg-info
+	rm -rf build .venv .venv-tf .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* .venv-matrix .venv-dist .venv-edgefirst *.egg-info

@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, shards
-from .dataset import info, json_format, modelpack, tfrecord_format
+from .dataset import (
+    coco_format,
+    edgefirst_format,
+    info,
+    json_format,
+    modelpack,
+    tfrecord_format,
+)
 from .dataset.sample import Sample
 from .dataset.split import split_indices
 from .errors import ErrorPolicy, InputError, OutputError
@@ -31,8 +38,8 @@ from .progress import Progress
 from .publish import INFO, Stage, check_output
 from .records import FRAME_OVERHEAD, TFRecordWriter
 
-FORMATS = ("tfrecord", "json")
-TAG_FORMATS = ("json",)  # the formats that keep image-level class labels (classification)
+FORMATS = ("tfrecord", "json", "coco", "edgefirst")
+TAG_FORMATS = ("json", "coco")  # the formats that keep image-level class labels
 SPLITS = ("train", "validation")
 _CHUNK = 32  # samples per task handed to a worker
 _RANGE_BYTES = 8 << 20  # about how much of a shard one task writes, with --workers > 1
@@ -92,6 +99,18 @@ def _json_chunk(task: tuple[str, Sequence[int], Sequence[str]]) -> int:
     )
 
 
+def _image_chunk(task: tuple[str, Sequence[int]]) -> int:
+    """Write each sample's image into ``folder`` under its output name; returns the bytes."""
+    folder, indices = task
+    samples: list[Sample] = _JOB["samples"]
+    written = 0
+    for i in indices:
+        data = samples[i].read_image()
+        with open(os.path.join(folder, samples[i].name), "wb") as f:
+            written += f.write(data)
+    return written
+
+
 def _cached(i: int) -> str:
     """Where sample ``i``'s upright image is kept between measuring and writing."""
     return os.path.join(_JOB["cache"], str(i))
@@ -148,6 +167,9 @@ def convert(options: ConvertOptions, progress: Progress | None = None) -> Conver
     """Run the whole conversion; on any error nothing that looks like a dataset is left."""
     if options.format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, not {options.format!r}")
+    if options.format == "edgefirst" and not edgefirst_format.available():
+        raise OutputError(f"-f edgefirst needs Au-Zone's edgefirst-client: "
+                          f"{edgefirst_format.INSTALL}")
     started = time.monotonic()
     stage = Stage(options.output, options.overwrite, _inputs(options))  # refuse before work
     try:
@@ -256,17 +278,21 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
                            read.report.negatives)
     cache = root / ".upright"  # images re-encoded upright, between measuring and writing
     _JOB.update(samples=samples, classes=classes, manifest=options.annotations, cache=str(cache))
-    write_split = _write_tfrecord_split if options.format == "tfrecord" else _write_json_split
+    write_split = {"tfrecord": _write_tfrecord_split, "json": _write_json_split,
+                   "coco": _write_coco_split, "edgefirst": _write_coco_split}[options.format]
+    target = root / ".coco" if options.format == "edgefirst" else root  # converted from COCO
     try:
         with Workers(options.workers) as pool:  # forked once, now that the samples are known
             for split, indices in zip(SPLITS, (train, val)):
-                split_info = write_split(options, root, split, indices, progress, pool)
+                split_info = write_split(options, target, split, indices, progress, pool)
                 result.splits[split] = split_info
                 result.bytes += sum(f["bytes"] for f in split_info.files)
     finally:
         _JOB.clear()
     if cache.exists():
         shutil.rmtree(cache)
+    if options.format == "edgefirst":
+        _coco_to_edgefirst(options, root, target, result, classes)
     base = options.path_prefix or str(Path(os.path.abspath(options.output)))
     extra = {
         "version": __version__,
@@ -354,3 +380,41 @@ def _write_json_split(options, root, split, indices, progress, pool) -> info.Spl
     files = [{"name": json_format.FOLDERS[split], "records": len(indices), "bytes": written}
              ] if indices else []
     return info.SplitInfo(json_format.FOLDERS[split], len(indices), files)
+
+
+def _write_coco_split(options, root, split, indices, progress, pool) -> info.SplitInfo:
+    """Images written by the workers; the split's annotation file assembled here, in order."""
+    folder = root / coco_format.FOLDERS[split]
+    folder.mkdir(parents=True, exist_ok=True)
+    samples: list[Sample] = _JOB["samples"]
+    tasks = [(str(folder), indices[i : i + _CHUNK]) for i in range(0, len(indices), _CHUNK)]
+    written = done = 0
+    for task, nbytes in zip(tasks, pool.map(_image_chunk, tasks)):
+        written += nbytes
+        done += len(task[1])
+        if progress:
+            progress(split, done, len(indices))
+    images, annotations = [], []
+    for image_id, i in enumerate(indices, 1):
+        images.append(coco_format.image_entry(image_id, samples[i]))
+        annotations += coco_format.annotation_entries(image_id, samples[i], len(annotations) + 1)
+    doc = coco_format.document(_JOB["classes"], images, annotations)
+    written += coco_format.write_annotations(root / coco_format.ANNOTATIONS[split], doc)
+    files = [{"name": coco_format.ANNOTATIONS[split], "records": len(indices), "bytes": written}]
+    return info.SplitInfo(coco_format.FOLDERS[split], len(indices), files,
+                          annotations=coco_format.ANNOTATIONS[split])
+
+
+def _coco_to_edgefirst(options, root: Path, coco: Path, result: ConvertResult,
+                       classes: list[str]) -> None:
+    """Turn the staged COCO dataset into ``<name>.arrow`` + ``<name>/`` with Au-Zone's client."""
+    name = edgefirst_format.name_for(options.output)
+    arrow = root / f"{name}.arrow"
+    rows = edgefirst_format.from_coco(coco, arrow, include_masks=True)
+    shutil.rmtree(coco)
+    images = root / name
+    result.bytes = arrow.stat().st_size + sum(p.stat().st_size for p in images.iterdir())
+    for split, s in result.splits.items():
+        s.folder, s.annotations = name, arrow.name
+        s.files = [{"name": arrow.name, "records": rows, "bytes": arrow.stat().st_size}] \
+            if split == "train" else []

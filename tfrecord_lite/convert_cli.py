@@ -123,10 +123,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "-f",
         "--format",
-        choices=("tfrecord", "json"),
+        choices=("tfrecord", "json", "coco", "edgefirst"),
         default="tfrecord",
-        help="tfrecord (ModelPack) or json (also carries segmentation masks) "
-        "(default: %(default)s)",
+        help="tfrecord (ModelPack), json (also carries segmentation masks) or coco "
+        "(annotations/instances_{train,val}.json, for COCO tools) or edgefirst (EdgeFirst "
+        "Studio's Arrow dataset; needs the [edgefirst] extra) (default: %(default)s)",
     )
     p.add_argument(
         "-s",
@@ -239,6 +240,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output is None:
         raise UsageError("-o/--output is required (or set TFRECORD_LITE_OUTPUT)")
+    if args.format == "edgefirst":
+        from .dataset import edgefirst_format
+
+        if not edgefirst_format.available():
+            raise UsageError(f"-f edgefirst needs Au-Zone's edgefirst-client: "
+                             f"{edgefirst_format.INSTALL}")
     if not args.output.strip():
         raise UsageError(
             "-o/--output is empty (an unset shell variable?); name the folder for the dataset"

@@ -30,9 +30,10 @@ _Dumper.add_representer(
 class SplitInfo:
     """What one split folder holds."""
 
-    folder: str  # e.g. "tfrecord_train"
+    folder: str  # e.g. "tfrecord_train": the split's images (and annotations, unless below)
     samples: int
     files: list[dict[str, Any]] = field(default_factory=list)  # {name, records, bytes}
+    annotations: str | None = None  # where the annotations are when not in ``folder`` (COCO)
 
 
 def render(
@@ -46,9 +47,13 @@ def render(
     or the user's ``--path-prefix``)."""
     base = base.rstrip("/") or "/"
 
+    def under(name: str) -> str:
+        return f"{base}/{name}" if base != "/" else f"/{name}"
+
     def split(info: SplitInfo) -> dict[str, Any]:
-        where = f"{base}/{info.folder}" if base != "/" else f"/{info.folder}"
-        return {"annotations": where, "images": where, "samples": info.samples}
+        where = under(info.folder)
+        return {"annotations": under(info.annotations) if info.annotations else where,
+                "images": where, "samples": info.samples}
 
     doc = {
         "classes": [_Quoted(c) for c in classes],
