@@ -383,3 +383,20 @@ def test_offset_needs_a_path_without_compression(tmp_path) -> None:
         TFRecordWriter(io.BytesIO(), offset=0)
     with pytest.raises(ValueError, match="offset"):
         TFRecordWriter(str(tmp_path / "z"), "GZIP", offset=0)
+
+
+def test_many_files_a_list_or_a_glob(tmp_path) -> None:
+    paths = []
+    for i, kind in enumerate(["", "GZIP", "ZLIB"]):
+        paths.append(tmp_path / f"part-{i}.tfrecord")
+        paths[-1].write_bytes(write_records([b"%d" % i, b"x" * i], kind))
+    want = [b"0", b"", b"1", b"x", b"2", b"xx"]
+    assert list(tf_record_iterator(paths, compression="auto")) == want
+    assert list(tf_record_iterator(str(tmp_path / "part-*.tfrecord"), "auto")) == want
+    assert list(tf_record_iterator([str(tmp_path / "part-[12]*")], "auto")) == want[2:]
+    with pytest.raises(FileNotFoundError, match="no file matches"):
+        list(tf_record_iterator(str(tmp_path / "nothing-*")))
+    # a file whose very name holds glob characters is that file
+    odd = tmp_path / "odd[1].tfrecord"
+    odd.write_bytes(write_records([b"odd"]))
+    assert list(tf_record_iterator(str(odd))) == [b"odd"]

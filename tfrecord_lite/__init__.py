@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "errors": (
         "DataCRCError",
+        "DataLossError",
         "ExampleError",
         "InputError",
         "LengthCRCError",
@@ -62,6 +63,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from .errors import (
         DataCRCError,
+        DataLossError,
         ExampleError,
         InputError,
         LengthCRCError,

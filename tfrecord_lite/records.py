@@ -6,7 +6,8 @@ GZIP and ZLIB compress the whole stream, as ``tf.io.TFRecordOptions`` does.
 
 from __future__ import annotations
 
-import gzip
+import errno
+import glob
 import os
 import queue
 import struct
@@ -17,14 +18,17 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import IO, BinaryIO, Union
 
+from .compression import Inflater, StreamBroken, compression_hint, detect_compression
 from .crc import MASK_DELTA, crc32c, crc32c_unlocked, mask
 from .crc import masked_crc as _masked
-from .errors import DataCRCError, LengthCRCError, TruncatedRecordError
+from .errors import DataCRCError, DataLossError, LengthCRCError, TruncatedRecordError
 
 __all__ = [
     "TFRecordOptions",
     "TFRecordWriter",
     "tf_record_iterator",
+    "detect_compression",
+    "expand_paths",
     "FRAME_OVERHEAD",
 ]
 
@@ -455,28 +459,6 @@ class TFRecordWriter:
             self.close()
 
 
-class _ZlibReader:
-    """A minimal ``read(n)`` over a zlib-wrapped stream."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
-        self._z = zlib.decompressobj(15)
-        self._buf = bytearray()
-        self._eof = False
-
-    def read(self, n: int) -> bytes:
-        while len(self._buf) < n and not self._eof:
-            chunk = self._raw.read(1 << 16)
-            if chunk:
-                self._buf += self._z.decompress(chunk)
-            else:
-                self._buf += self._z.flush()
-                self._eof = True
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
-        return out
-
-
 def _read_exact(read, n: int) -> bytes:
     """Up to n bytes; a huge n (from a forged length) is read as the bytes arrive, not allocated."""
     if n <= _BIG_READ:
@@ -492,77 +474,172 @@ def _read_exact(read, n: int) -> bytes:
     return b"".join(parts)
 
 
+Sources = Union[PathOrFile, Sequence[Union[str, "os.PathLike[str]"]]]
+
+
+def expand_paths(paths: Sources) -> list:
+    """The files ``paths`` names: one path or file object, a list of paths, or a glob pattern
+    (``*``, ``?``, ``[``) when no file has that very name; sorted, as ``tf.io.gfile.glob``."""
+    if isinstance(paths, (list, tuple)):
+        out: list = []
+        for p in paths:
+            out += expand_paths(p)
+        return out
+    if isinstance(paths, (str, os.PathLike)):
+        text = os.fspath(paths)
+        if any(c in text for c in "*?[") and not os.path.exists(text):
+            found = sorted(glob.glob(text))
+            if not found:
+                raise FileNotFoundError(errno.ENOENT, "no file matches the pattern", text)
+            return found
+    return [paths]
+
+
+def reader_compression(options: None | str | TFRecordOptions, compression: str | None) -> str:
+    """The reader's compression: ``"auto"``, ``""``, ``"GZIP"`` or ``"ZLIB"``."""
+    chosen = compression if compression is not None else options
+    if isinstance(chosen, str) and chosen.lower() == "auto":
+        return "auto"
+    return TFRecordOptions.coerce(chosen).compression_type or ""
+
+
 def tf_record_iterator(
-    path_or_file: PathOrFile,
+    path_or_file: Sources,
     options: None | str | TFRecordOptions = None,
     verify: bool = True,
+    *,
+    compression: str | None = None,
 ) -> Iterator[bytes]:
-    """Yield each record's bytes.  With ``verify`` (default) both CRCs are checked.
+    """Yield each record's bytes, of one file, a list of files or a glob pattern, in order.
+
+    ``compression`` (or ``options``): ``None``, ``"GZIP"``, ``"ZLIB"``, or ``"auto"`` to find it
+    from each file's first bytes.  With ``verify`` (default) both CRCs are checked.
 
     Raises ``TruncatedRecordError``, ``LengthCRCError`` or ``DataCRCError`` naming the file and the
-    byte offset of the bad record (in the decompressed stream when compressed).  The length CRC is
-    checked before the payload is read, so a corrupt length never allocates a huge buffer.
+    byte offset where the bad record starts (in the decompressed stream when compressed), and
+    ``DataLossError`` for a corrupt or cut-short GZIP/ZLIB stream.  The length CRC is checked
+    before the payload is read, so a corrupt length never allocates a huge buffer.
     """
-    opts = TFRecordOptions.coerce(options)
+    kind = reader_compression(options, compression)
+    for source in expand_paths(path_or_file):
+        yield from _file_records(source, kind, verify)
+
+
+def _file_records(path_or_file: PathOrFile, kind: str, verify: bool) -> Iterator[bytes]:
     raw, name, owned = _open(path_or_file, "rb")
     try:
-        if opts.compression_type == "GZIP":
-            src = gzip.GzipFile(fileobj=raw, mode="rb")
-        elif opts.compression_type == "ZLIB":
-            src = _ZlibReader(raw)
+        if kind == "auto":
+            raw, head = _peek(raw, 12)  # type: ignore[assignment]
+            kind = detect_compression(head) or ""
+        if kind:
+            src = Inflater(raw, kind)
+            try:
+                yield from _iter_frames(src.read, name, verify)
+            except _Broken as exc:
+                broken = exc.__cause__
+                assert isinstance(broken, StreamBroken)
+                raise DataLossError(
+                    name,
+                    exc.offset,
+                    f"{broken.reason} at compressed byte {broken.compressed_offset}; the records "
+                    f"before decompressed byte {exc.offset} are good",
+                    broken.compressed_offset,
+                ) from None
         else:
-            src = raw
-        yield from _iter_frames(src.read, name, verify)
-    except (OSError, EOFError, zlib.error) as exc:
-        if isinstance(exc, OSError) and opts.compression_type is None:
-            raise
-        where = raw.tell() if raw.seekable() else 0
-        raise TruncatedRecordError(
-            name,
-            where,
-            f"{opts.compression_type} stream is corrupt near this compressed offset: {exc}",
-        ) from exc
+            yield from _iter_frames(raw.read, name, verify)
     finally:
         if owned:
             raw.close()
+
+
+class _Prefixed:
+    """``read(n)`` serving ``head`` first, then the rest of a stream that cannot seek back."""
+
+    def __init__(self, head: bytes, raw: BinaryIO) -> None:
+        self._head = head
+        self._raw = raw
+        self.name = getattr(raw, "name", None)
+
+    def read(self, n: int = -1) -> bytes:
+        head = self._head
+        if not head:
+            return self._raw.read(n)
+        if n is None or n < 0:
+            self._head = b""
+            return head + self._raw.read()
+        self._head = head[n:]
+        out = head[:n]
+        if len(out) < n:
+            out += self._raw.read(n - len(out))
+        return out
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+def _peek(raw: BinaryIO, n: int) -> tuple[BinaryIO, bytes]:
+    """The first ``n`` bytes, and a stream that still starts at them."""
+    if raw.seekable():
+        at = raw.tell()
+        head = raw.read(n)
+        raw.seek(at)
+        return raw, head
+    head = raw.read(n)
+    return _Prefixed(head, raw), head  # type: ignore[return-value]
+
+
+class _Broken(Exception):
+    """A ``StreamBroken`` seen by the frame walker, with the offset of the record it stopped."""
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
 
 
 def _iter_frames(read, name: str, verify: bool) -> Iterator[bytes]:
     unpack_header = _HEADER.unpack
     unpack_u32 = _U32.unpack
     offset = 0
-    while True:
-        header = read(12)
-        if not header:
-            return
-        if len(header) < 12:
-            raise TruncatedRecordError(
-                name, offset, f"record header needs 12 bytes, the stream ends after {len(header)}"
-            )
-        length, length_crc = unpack_header(header)
-        if verify and _masked(header[:8]) != length_crc:
-            raise LengthCRCError(
-                name,
-                offset,
-                f"stored {length_crc:#010x}, computed {_masked(header[:8]):#010x} "
-                f"(the length field reads {length})",
-            )
-        data = _read_exact(read, length)
-        footer = read(4)
-        if len(data) < length or len(footer) < 4:
-            raise TruncatedRecordError(
-                name,
-                offset,
-                f"record of {length} bytes needs {length + 16} bytes, the stream ends after "
-                f"{12 + len(data) + len(footer)}",
-            )
-        if verify:
-            (data_crc,) = unpack_u32(footer)
-            if _masked(data) != data_crc:
-                raise DataCRCError(
+    try:
+        while True:
+            header = read(12)
+            if not header:
+                return
+            if len(header) < 12:
+                raise TruncatedRecordError(
                     name,
                     offset,
-                    f"stored {data_crc:#010x}, computed {_masked(data):#010x} over {length} bytes",
+                    f"record header needs 12 bytes, the stream ends after {len(header)}"
+                    + (compression_hint(header) if offset == 0 else ""),
                 )
-        yield data
-        offset += length + 16
+            length, length_crc = unpack_header(header)
+            if verify and _masked(header[:8]) != length_crc:
+                raise LengthCRCError(
+                    name,
+                    offset,
+                    f"stored {length_crc:#010x}, computed {_masked(header[:8]):#010x} "
+                    f"(the length field reads {length})"
+                    + (compression_hint(header) if offset == 0 else ""),
+                )
+            data = _read_exact(read, length)
+            footer = read(4)
+            if len(data) < length or len(footer) < 4:
+                raise TruncatedRecordError(
+                    name,
+                    offset,
+                    f"record of {length} bytes needs {length + 16} bytes, the stream ends after "
+                    f"{12 + len(data) + len(footer)}"
+                    + (compression_hint(header) if offset == 0 else ""),
+                )
+            if verify:
+                (data_crc,) = unpack_u32(footer)
+                if _masked(data) != data_crc:
+                    raise DataCRCError(
+                        name,
+                        offset,
+                        f"stored {data_crc:#010x}, computed {_masked(data):#010x} over "
+                        f"{length} bytes",
+                    )
+            yield data
+            offset += length + 16
+    except StreamBroken as exc:
+        raise _Broken(offset) from exc

@@ -8,15 +8,13 @@ each file is compressed, and which class names apply.  Nothing here reads record
 from __future__ import annotations
 
 import os
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..crc import masked_crc
 from ..errors import InputError
-from ..records import FRAME_OVERHEAD, tf_record_iterator
+from ..records import FRAME_OVERHEAD, detect_compression, tf_record_iterator
 from ..shards import ShardName
 from .info import FILENAME
 
@@ -32,25 +30,6 @@ __all__ = [
 
 _TFRECORD_SUFFIXES = (".tfrecord", ".tfrecords", ".tfrec", ".record")
 _COMPRESSED_SUFFIXES = ("", ".gz", ".gzip", ".zz", ".zlib")
-_ZLIB_SECOND = (0x01, 0x5E, 0x9C, 0xDA)  # deflate, 32 K window, levels 0-1 / 2-5 / 6 / 7-9
-_HEADER = struct.Struct("<QI")
-
-
-def detect_compression(head: bytes) -> str | None:
-    """``None``, ``"GZIP"`` or ``"ZLIB"`` from a file's first 12 bytes.
-
-    An uncompressed file starts with a length and its CRC; when that CRC holds, the file is
-    plain even if its first bytes happen to look like a gzip or zlib header.
-    """
-    if len(head) >= 12:
-        length, stored = _HEADER.unpack_from(head)
-        if masked_crc(head[:8]) == stored:
-            return None
-    if head[:2] == b"\x1f\x8b":
-        return "GZIP"
-    if len(head) >= 2 and head[0] == 0x78 and head[1] in _ZLIB_SECOND:
-        return "ZLIB"
-    return None
 
 
 @dataclass
