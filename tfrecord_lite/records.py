@@ -595,10 +595,10 @@ class _Broken(Exception):
         self.offset = offset
 
 
-def _iter_frames(read, name: str, verify: bool) -> Iterator[bytes]:
+def _iter_frames(read, name: str, verify: bool, offset: int = 0) -> Iterator[bytes]:
+    """The records of a stream positioned at ``offset`` (its byte offset, for messages)."""
     unpack_header = _HEADER.unpack
     unpack_u32 = _U32.unpack
-    offset = 0
     try:
         while True:
             header = read(12)
@@ -609,7 +609,7 @@ def _iter_frames(read, name: str, verify: bool) -> Iterator[bytes]:
                     name,
                     offset,
                     f"record header needs 12 bytes, the stream ends after {len(header)}"
-                    + (compression_hint(header) if offset == 0 else ""),
+                    + (compression_hint(header) if not offset else ""),
                 )
             length, length_crc = unpack_header(header)
             if verify and _masked(header[:8]) != length_crc:
@@ -618,7 +618,7 @@ def _iter_frames(read, name: str, verify: bool) -> Iterator[bytes]:
                     offset,
                     f"stored {length_crc:#010x}, computed {_masked(header[:8]):#010x} "
                     f"(the length field reads {length})"
-                    + (compression_hint(header) if offset == 0 else ""),
+                    + (compression_hint(header) if not offset else ""),
                 )
             data = _read_exact(read, length)
             footer = read(4)
@@ -628,7 +628,7 @@ def _iter_frames(read, name: str, verify: bool) -> Iterator[bytes]:
                     offset,
                     f"record of {length} bytes needs {length + 16} bytes, the stream ends after "
                     f"{12 + len(data) + len(footer)}"
-                    + (compression_hint(header) if offset == 0 else ""),
+                    + (compression_hint(header) if not offset else ""),
                 )
             if verify:
                 (data_crc,) = unpack_u32(footer)
