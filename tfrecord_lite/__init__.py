@@ -37,7 +37,9 @@ _EXPORTS = {
         "IntValues",
         "SequenceExample",
         "decode_example",
+        "decode_sequence_example",
         "encode_example",
+        "encode_sequence_example",
     ),
     "records": ("TFRecordOptions", "TFRecordWriter", "tf_record_iterator"),
     "shards": ("ShardedWriter", "ShardName"),
@@ -73,14 +75,19 @@ if TYPE_CHECKING:
     )
     from .example import (
         BytesList,
+        BytesValues,
         Example,
         Feature,
         Features,
         FloatList,
+        FloatValues,
         Int64List,
+        IntValues,
         SequenceExample,
         decode_example,
+        decode_sequence_example,
         encode_example,
+        encode_sequence_example,
     )
     from .records import TFRecordOptions, TFRecordWriter, tf_record_iterator
     from .shards import ShardedWriter, ShardName

@@ -1,8 +1,10 @@
-"""Plain Python mappings <-> tf.train.Example bytes.
+"""Plain Python mappings <-> tf.train.Example and tf.train.SequenceExample bytes.
 
 Encoding writes the protobuf wire format directly (keys sorted, as protobuf's deterministic
 serialisation does), which is both faster than building messages and the same bytes in every
-process.  Decoding uses the generated ``Example`` class.
+process.  Decoding uses the generated classes.  numpy values are accepted without importing
+numpy: arrays and scalars are recognised by their type's module and read through their own
+methods (``tobytes``, ``tolist``, ``item``).
 """
 
 from __future__ import annotations
@@ -30,19 +32,51 @@ __all__ = [
     "IntValues",
     "encode_example",
     "decode_example",
+    "encode_sequence_example",
+    "decode_sequence_example",
+    "payload_kind",
 ]
 
 
-class BytesValues(tuple):
-    """A typed list of byte strings (``()`` is an empty bytes_list, not a kindless feature)."""
+def _is_numpy(value: Any) -> bool:
+    """A numpy array or scalar, told by its type's module (numpy is never imported here)."""
+    return type(value).__module__ == "numpy"
 
 
-class FloatValues(tuple):
-    """A typed list of floats; ints are converted (``FloatValues()`` is an empty float_list)."""
+def _flat(values: Any) -> Any:
+    """numpy arrays as a flat list of Python values (C speed); anything else unchanged."""
+    if _is_numpy(values) and hasattr(values, "ndim"):
+        return values.reshape(-1).tolist()
+    return values
 
 
-class IntValues(tuple):
+class BytesValues(list):
+    """A typed list of byte strings: ``BytesValues()`` is an empty bytes_list, not a feature
+    without a kind.  ``decode_example`` returns these typed lists too, so types survive."""
+
+    __slots__ = ()
+
+    def __init__(self, values: Any = ()) -> None:
+        super().__init__(_flat(values))
+
+
+class FloatValues(list):
+    """A typed list of floats; ints and numpy values are converted (``FloatValues()`` is an
+    empty float_list)."""
+
+    __slots__ = ()
+
+    def __init__(self, values: Any = ()) -> None:
+        super().__init__(_flat(values))
+
+
+class IntValues(list):
     """A typed list of int64 values (``IntValues()`` is an empty int64_list)."""
+
+    __slots__ = ()
+
+    def __init__(self, values: Any = ()) -> None:
+        super().__init__(_flat(values))
 
 
 _INT64_MIN = -(1 << 63)
@@ -81,9 +115,13 @@ def _int64_list(key: str, values) -> Parts:
     parts = []
     for v in values:
         if not isinstance(v, int):  # bool is an int
-            raise ExampleError(
-                f"feature {key!r}: mixed value types: {type(v).__name__} {v!r} in a list of ints"
-            )
+            if _is_numpy(v) and type(v.item()) in (int, bool):
+                v = v.item()  # np.int64, np.bool_, ...
+            else:
+                raise ExampleError(
+                    f"feature {key!r}: mixed value types: {type(v).__name__} {v!r} "
+                    "in a list of ints"
+                )
         if 0 <= v < 0x80:
             parts.append(bytes((v,)))
             continue
@@ -113,13 +151,54 @@ def _float_list(key: str, values) -> Parts:
 
 
 def _typed_floats(key: str, value) -> Parts:
-    return _float_list(key, [float(v) if type(v) is int else v for v in value])
+    """A ``FloatValues``: any numbers (ints, numpy scalars), packed in one C call; the checking
+    loop only runs to say what is wrong."""
+    n = len(value)
+    if not n:
+        return _float_list(key, value)
+    try:
+        packed = struct.pack(f"<{n}f", *value)
+    except (struct.error, OverflowError, TypeError):
+        return _float_list(key, [float(v) if isinstance(v, int) or _is_numpy(v) else v
+                                 for v in value])
+    body = field_head(0x0A, 4 * n) + packed
+    out = field_head(0x12, len(body)) + body
+    return [out], len(out)
+
+
+def _array(key: str, value) -> Parts:
+    """A numpy array or scalar: floating arrays are packed by numpy itself (``astype`` and
+    ``tobytes``, no Python loop); other kinds go through their Python values."""
+    kind = getattr(getattr(value, "dtype", None), "kind", "")
+    if not hasattr(value, "ndim") or value.ndim == 0:
+        return _feature(key, value.item())
+    if kind == "f":
+        if value.dtype.itemsize > 4:
+            big = value[abs(value) > _FLOAT32_MAX].reshape(-1).tolist()
+            bad = [v for v in big if math.isfinite(v)]
+            if bad:
+                raise ExampleError(f"feature {key!r}: {bad[0]!r} is outside float32's range")
+        packed = value.astype("<f4").tobytes()
+        body = field_head(0x0A, len(packed)) + packed if packed else b""
+        out = field_head(0x12, len(body)) + body
+        return [out], len(out)
+    flat = value.reshape(-1).tolist()
+    if kind in "iub":
+        return _int64_list(key, flat)
+    if kind in "SU":
+        return _bytes_list(key, flat)
+    if kind == "O":
+        return _sequence(key, flat)
+    return _unsupported(key, value)
 
 
 def _sequence(key: str, value) -> Parts:
     if not value:
         return [], 0  # no kind: TensorFlow reads it as an empty list of any type
     first = value[0]
+    if _is_numpy(first) and not isinstance(first, (bytes, str, float)):
+        value = [v.item() if _is_numpy(v) else v for v in value]  # np.int64, np.float32, ...
+        first = value[0]
     if isinstance(first, (bytes, bytearray, memoryview, str)):
         return _bytes_list(key, value)
     if isinstance(first, float):
@@ -176,7 +255,9 @@ _BY_TYPE = {
 def _feature(key: str, value: Any) -> Parts:
     """The serialised ``Feature`` (as parts) for one plain value (scalar or sequence)."""
     encode = _BY_TYPE.get(type(value))
-    if encode is None:  # subclasses of the supported types
+    if encode is None:  # subclasses of the supported types, numpy values
+        if _is_numpy(value) and hasattr(value, "dtype"):
+            return _array(key, value)
         encode = next((f for t, f in _BY_TYPE.items() if isinstance(value, t)), _unsupported)
     return encode(key, value)
 
@@ -198,27 +279,17 @@ def _key_order(key: str) -> bytes:
     return key.encode("utf-8") + b"\xff"
 
 
-def encode_example(features: Mapping[str, Any]) -> bytes:
-    """Serialise a mapping as a ``tf.train.Example``; same input, same bytes, in every process.
-
-    ``bytes``/``str`` -> bytes_list, ``int``/``bool`` -> int64_list, ``float`` -> float_list,
-    and lists/tuples of one of those.  An empty list has no kind (TensorFlow parses it as empty
-    for any type); wrap values in ``FloatValues``/``IntValues``/``BytesValues`` to fix the type
-    (typed empty lists, ints stored as floats).  Keys are in protobuf's deterministic order, so
-    the bytes equal TensorFlow's ``SerializeToString(deterministic=True)``.
-    """
-    if not isinstance(features, Mapping):
-        raise ExampleError(
-            f"encode_example needs a mapping of name -> values, not {type(features).__name__}"
-        )
-    for key in features:
+def _map_entries(items: Mapping[str, Any], encode) -> Parts:
+    """The entries of a protobuf ``map<string, V>`` field 1 in deterministic key order, each
+    ``V`` given by ``encode(key, value)`` as parts."""
+    for key in items:
         if not isinstance(key, str):
             raise ExampleError(f"feature names must be str, not {type(key).__name__} {key!r}")
     out: list = []
     total = 0
-    for key in sorted(features, key=_key_order):
-        parts, size = _feature(key, features[key])
-        # map entry {key = 1; value = 2}, itself field 1 of Features
+    for key in sorted(items, key=_key_order):
+        parts, size = encode(key, items[key])
+        # map entry {key = 1; value = 2}
         head = (_KEYS.get(key) or _key_head(key)) + (
             bytes((0x12, size)) if size < 0x80 else field_head(0x12, size)
         )
@@ -226,17 +297,214 @@ def encode_example(features: Mapping[str, Any]) -> bytes:
         entry = bytes((0x0A, n)) if n < 0x80 else field_head(0x0A, n)
         out += (entry, head, *parts)
         total += len(entry) + n
+    return out, total
+
+
+def _need_mapping(value: Any, what: str) -> None:
+    if not isinstance(value, Mapping):
+        raise ExampleError(f"{what} needs a mapping of name -> values, not {type(value).__name__}")
+
+
+def encode_example(features: Mapping[str, Any]) -> bytes:
+    """Serialise a mapping as a ``tf.train.Example``; same input, same bytes, in every process.
+
+    ``bytes``/``str`` -> bytes_list, ``int``/``bool`` -> int64_list, ``float`` -> float_list,
+    and lists/tuples of one of those; numpy scalars and arrays by their dtype (arrays are
+    flattened).  An empty list has no kind (TensorFlow parses it as empty for any type); wrap
+    values in ``FloatValues``/``IntValues``/``BytesValues`` to fix the type (typed empty lists,
+    ints stored as floats).  Keys are in protobuf's deterministic order, so the bytes equal
+    TensorFlow's ``SerializeToString(deterministic=True)``.
+    """
+    _need_mapping(features, "encode_example")
+    out, total = _map_entries(features, _feature)
     return b"".join((field_head(0x0A, total), *out))  # Example.features = 1
 
 
+def _feature_list(key: str, values: Any) -> Parts:
+    """A ``FeatureList``: one ``Feature`` per element of ``values`` (each element follows the
+    Example rules: a scalar is a one-value feature, a list a list feature)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ExampleError(
+            f"feature list {key!r}: needs a list of feature values (one per step), "
+            f"not {type(values).__name__}"
+        )
+    out: list = []
+    total = 0
+    for value in values:
+        parts, size = _feature(key, value)
+        head = bytes((0x0A, size)) if size < 0x80 else field_head(0x0A, size)
+        out += (head, *parts)
+        total += len(head) + size
+    return out, total
+
+
+def encode_sequence_example(
+    context: Mapping[str, Any] | None = None, feature_lists: Mapping[str, Any] | None = None
+) -> bytes:
+    """Serialise a ``tf.train.SequenceExample``: ``context`` as an Example's features, and
+    ``feature_lists`` as ``{name: [value per step, ...]}`` with each step's value following the
+    same rules.  Empty parts are left out, as protobuf leaves out unset messages."""
+    pieces: list = []
+    for field, mapping, encode, what in (
+        (0x0A, context, _feature, "context"),
+        (0x12, feature_lists, _feature_list, "feature_lists"),
+    ):
+        if mapping is None:
+            continue
+        _need_mapping(mapping, f"encode_sequence_example's {what}")
+        if not mapping:
+            continue
+        out, total = _map_entries(mapping, encode)  # entries of field 1 of Features/FeatureLists
+        pieces += (field_head(field, total), *out)
+    return b"".join(pieces)
+
+
+_TYPED = {"bytes_list": BytesValues, "float_list": FloatValues, "int64_list": IntValues}
+
+
+def _values(feature: Feature) -> list:
+    """A feature's values as a typed list; a feature with no kind set is a plain ``[]``."""
+    kind = feature.WhichOneof("kind")
+    return _TYPED[kind](getattr(feature, kind).value) if kind else []
+
+
 def decode_example(data: bytes) -> dict[str, list]:
-    """Parse ``tf.train.Example`` bytes into ``{name: [values]}`` (bytes, int or float lists)."""
+    """Parse ``tf.train.Example`` bytes into ``{name: values}``.
+
+    Values are lists typed by the feature's kind (``BytesValues``, ``IntValues``,
+    ``FloatValues``: they compare equal to plain lists), and a feature with no kind set is a
+    plain ``[]``, so an empty float_list and a kindless feature stay apart and re-encode to the
+    same bytes.
+    """
     try:
         example = Example.FromString(data)
     except Exception as exc:  # protobuf raises DecodeError, or others on hostile bytes
         raise ExampleError(f"not a tf.train.Example: {exc}") from exc
-    out: dict[str, list] = {}
-    for key, feature in sorted(example.features.feature.items()):
-        kind = feature.WhichOneof("kind")
-        out[key] = list(getattr(feature, kind).value) if kind else []
+    return {key: _values(f) for key, f in sorted(example.features.feature.items())}
+
+
+def decode_sequence_example(data: bytes) -> tuple[dict[str, list], dict[str, list[list]]]:
+    """Parse ``tf.train.SequenceExample`` bytes into ``(context, feature_lists)``: the context
+    as ``decode_example`` gives features, each feature list as a list of such value lists."""
+    try:
+        seq = SequenceExample.FromString(data)
+    except Exception as exc:
+        raise ExampleError(f"not a tf.train.SequenceExample: {exc}") from exc
+    context = {key: _values(f) for key, f in sorted(seq.context.feature.items())}
+    lists = {
+        key: [_values(f) for f in fl.feature]
+        for key, fl in sorted(seq.feature_lists.feature_list.items())
+    }
+    return context, lists
+
+
+def payload_kind(data: bytes) -> str:
+    """What a record holds: ``"Example"``, ``"SequenceExample"``, ``"other"`` (bytes that read
+    as some other protobuf message: a NoteSequence, a Waymo Frame...) or ``"not protobuf"``.
+
+    Told by the wire structure, not by parsing (protobuf keeps unknown fields, so nearly any
+    message "parses" as an Example): an Example is field 1 holding name -> Feature entries; a
+    SequenceExample adds field 2 holding name -> list-of-Feature entries.  An empty record is
+    an empty Example, and a SequenceExample with a context only reads as an Example.
+    """
+    top = _fields(data)
+    if top is None:
+        return "not protobuf"
+    numbers = {(number, wire) for number, wire, _ in top}
+    if numbers <= {(1, 2), (2, 2)}:
+        ok = all(
+            _is_map(value, _is_feature if number == 1 else _is_feature_list)
+            for number, _, value in top
+        )
+        if ok:
+            return "SequenceExample" if (2, 2) in numbers else "Example"
+    return "other"
+
+
+def _fields(data) -> list[tuple[int, int, memoryview]] | None:
+    """The top-level ``(number, wire type, payload)`` of a message, or None when the bytes are
+    not protobuf (a bad tag or varint, a field running past the end)."""
+    mv = memoryview(data)
+    n = len(mv)
+    out = []
+    i = 0
+    while i < n:
+        key, i = _read_varint(mv, i, n)
+        if key is None or key >> 3 == 0:
+            return None
+        number, wire = key >> 3, key & 7
+        start = i
+        if wire == 0:
+            value, i = _read_varint(mv, i, n)
+            if value is None:
+                return None
+        elif wire == 1:
+            i += 8
+        elif wire == 2:
+            size, i = _read_varint(mv, i, n)
+            if size is None:
+                return None
+            start = i
+            i += size
+        elif wire == 5:
+            i += 4
+        else:
+            return None
+        if i > n:
+            return None
+        out.append((number, wire, mv[start:i]))
     return out
+
+
+def _is_map(data, value_ok) -> bool:
+    """A ``map<string, V>`` message: field 1 entries of ``{1: utf-8 key, 2: V}``."""
+    entries = _fields(data)
+    if entries is None:
+        return False
+    for number, wire, entry in entries:
+        parts = _fields(entry) if (number, wire) == (1, 2) else None
+        if parts is None:
+            return False
+        seen = set()
+        for part_number, part_wire, value in parts:
+            if part_wire != 2 or part_number not in (1, 2):
+                return False
+            if part_number == 1:
+                try:
+                    str(value, "utf-8")  # a proto3 string key
+                except UnicodeDecodeError:
+                    return False
+            elif not value_ok(value):
+                return False
+            seen.add(part_number)
+        if seen != {1, 2}:  # protobuf writes both key and value of every entry
+            return False
+    return True
+
+
+def _is_feature(data) -> bool:
+    """A ``Feature``: at most the bytes/float/int64 list fields, each a list message."""
+    fields = _fields(data)
+    return fields is not None and all(
+        wire == 2 and number in (1, 2, 3) and _fields(value) is not None
+        for number, wire, value in fields
+    )
+
+
+def _is_feature_list(data) -> bool:
+    fields = _fields(data)
+    return fields is not None and all(
+        (number, wire) == (1, 2) and _is_feature(value) for number, wire, value in fields
+    )
+
+
+def _read_varint(mv: memoryview, i: int, n: int) -> tuple[int | None, int]:
+    result = shift = 0
+    while i < n and shift < 70:
+        b = mv[i]
+        i += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, i
+        shift += 7
+    return None, i
