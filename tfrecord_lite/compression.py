@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .crc import masked_crc
 
-__all__ = ["detect_compression", "Inflater", "StreamBroken", "compression_hint"]
+__all__ = ["detect_compression", "Inflater", "StreamBroken"]
 
 _ZLIB_SECOND = (0x01, 0x5E, 0x9C, 0xDA)  # deflate, 32 K window, levels 0-1 / 2-5 / 6 / 7-9
 _HEADER = struct.Struct("<QI")
@@ -39,17 +39,6 @@ def detect_compression(head: bytes) -> str | None:
     if len(head) >= 2 and head[0] == 0x78 and head[1] in _ZLIB_SECOND:
         return "ZLIB"
     return None
-
-
-def compression_hint(head: bytes) -> str:
-    """What to say when plain reading fails at the first record of a stream starting ``head``."""
-    kind = detect_compression(head)
-    if kind is None:
-        return ""
-    return (
-        f"; the file starts like a {kind} stream: pass compression={kind!r} "
-        "(or compression='auto'), or options=" + repr(kind)
-    )
 
 
 @dataclass

@@ -18,10 +18,16 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import IO, BinaryIO, Union
 
-from .compression import Inflater, StreamBroken, compression_hint, detect_compression
+from .compression import Inflater, StreamBroken, detect_compression
 from .crc import MASK_DELTA, crc32c, crc32c_unlocked, mask
 from .crc import masked_crc as _masked
-from .errors import DataCRCError, DataLossError, LengthCRCError, TruncatedRecordError
+from .errors import (
+    DataCRCError,
+    DataLossError,
+    LengthCRCError,
+    RecordError,
+    TruncatedRecordError,
+)
 
 __all__ = [
     "TFRecordOptions",
@@ -546,10 +552,28 @@ def _file_records(path_or_file: PathOrFile, kind: str, verify: bool) -> Iterator
                     broken.compressed_offset,
                 ) from None
         else:
-            yield from _iter_frames(raw.read, name, verify)
+            try:
+                yield from _iter_frames(raw.read, name, verify)
+            except (LengthCRCError, TruncatedRecordError) as exc:
+                if exc.offset or not raw.seekable():
+                    raise
+                raise _not_a_tfrecord(exc, raw) from None
     finally:
         if owned:
             raw.close()
+
+
+def _not_a_tfrecord(exc: RecordError, raw: BinaryIO) -> RecordError:
+    """The error about a file whose first record is bad, saying what the file looks like."""
+    from .sniff import SNIFF_BYTES, describe
+
+    raw.seek(0)
+    what = describe(raw.read(SNIFF_BYTES))
+    if what is None:
+        return exc
+    out = type(exc)(exc.path, 0, f"{exc.detail}; not a TFRecord file? it looks like {what}")
+    out.looks_like = what  # type: ignore[attr-defined]
+    return out
 
 
 class _Prefixed:
@@ -608,8 +632,7 @@ def _iter_frames(read, name: str, verify: bool, offset: int = 0) -> Iterator[byt
                 raise TruncatedRecordError(
                     name,
                     offset,
-                    f"record header needs 12 bytes, the stream ends after {len(header)}"
-                    + (compression_hint(header) if not offset else ""),
+                    f"record header needs 12 bytes, the stream ends after {len(header)}",
                 )
             length, length_crc = unpack_header(header)
             if verify and _masked(header[:8]) != length_crc:
@@ -617,8 +640,7 @@ def _iter_frames(read, name: str, verify: bool, offset: int = 0) -> Iterator[byt
                     name,
                     offset,
                     f"stored {length_crc:#010x}, computed {_masked(header[:8]):#010x} "
-                    f"(the length field reads {length})"
-                    + (compression_hint(header) if not offset else ""),
+                    f"(the length field reads {length})",
                 )
             data = _read_exact(read, length)
             footer = read(4)
@@ -627,8 +649,7 @@ def _iter_frames(read, name: str, verify: bool, offset: int = 0) -> Iterator[byt
                     name,
                     offset,
                     f"record of {length} bytes needs {length + 16} bytes, the stream ends after "
-                    f"{12 + len(data) + len(footer)}"
-                    + (compression_hint(header) if not offset else ""),
+                    f"{12 + len(data) + len(footer)}",
                 )
             if verify:
                 (data_crc,) = unpack_u32(footer)
