@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tfrecord_lite import (
     BytesList,
@@ -15,7 +17,9 @@ from tfrecord_lite import (
     Feature,
     Features,
     FloatList,
+    FloatValues,
     Int64List,
+    IntValues,
     decode_example,
     encode_example,
 )
@@ -295,3 +299,58 @@ def test_float32_array_is_packed_without_a_python_loop(monkeypatch) -> None:
     data = encode_example({"x": values})
     got = Example.FromString(data).features.feature["x"].float_list.value
     assert len(got) == 10_000 and got[-1] == 1.0
+
+
+# -- the direct decoder agrees with protobuf -----------------------------------------------
+
+
+def _by_messages(data: bytes):
+    """decode_example's answer the protobuf way (what the direct decoder must equal)."""
+    from tfrecord_lite.example import _values
+
+    example = Example.FromString(data)
+    return {k: _values(f) for k, f in sorted(example.features.feature.items())}
+
+
+_VALUE = st.one_of(
+    st.binary(max_size=300),
+    st.lists(st.binary(max_size=20), max_size=5),
+    st.integers(-(1 << 63), (1 << 63) - 1),
+    st.lists(st.integers(-(1 << 63), (1 << 63) - 1), max_size=40),
+    st.lists(st.integers(0, 127), max_size=40),
+    st.floats(width=32),
+    st.lists(st.floats(width=32), max_size=40).map(lambda v: FloatValues(v)),
+    st.just([]),
+    st.just(FloatValues()),
+    st.just(IntValues()),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=12), _VALUE, max_size=8))
+def test_direct_decoder_equals_protobuf(features) -> None:
+    from tfrecord_lite.example import _decode_plain
+
+    data = encode_example(features)
+    direct = _decode_plain(data)
+    assert direct is not None
+    by_messages = _by_messages(data)
+    assert repr(direct) == repr(by_messages)  # repr: NaN equal to NaN, -0.0 apart from 0.0
+    assert [type(v) for v in direct.values()] == [type(v) for v in by_messages.values()]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), _VALUE, min_size=1, max_size=4), st.data())
+def test_damaged_bytes_decode_as_protobuf_does(features, data) -> None:
+    raw = bytearray(encode_example(features))
+    at = data.draw(st.integers(0, len(raw) - 1))
+    raw[at] = data.draw(st.integers(0, 255))
+    try:
+        want = repr(_by_messages(bytes(raw)))
+    except Exception:
+        want = "error"
+    try:
+        got = repr(decode_example(bytes(raw)))
+    except ExampleError:
+        got = "error"
+    assert got == want

@@ -41,7 +41,7 @@ _EXPORTS = {
         "encode_example",
         "encode_sequence_example",
     ),
-    "records": ("TFRecordOptions", "TFRecordWriter", "tf_record_iterator"),
+    "records": ("TFRecordOptions", "TFRecordWriter", "tf_record_batches", "tf_record_iterator"),
     "shards": ("ShardedWriter", "ShardName"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -89,5 +89,5 @@ if TYPE_CHECKING:
         encode_example,
         encode_sequence_example,
     )
-    from .records import TFRecordOptions, TFRecordWriter, tf_record_iterator
+    from .records import TFRecordOptions, TFRecordWriter, tf_record_batches, tf_record_iterator
     from .shards import ShardedWriter, ShardName

@@ -70,27 +70,32 @@ class Inflater:
         self._broken: StreamBroken | None = None  # raised once the good bytes are read
 
     def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes: fewer only at the end, or before a break (raised by the next
+        read, once the good bytes are handed out)."""
         buf = self._buf
         while len(buf) < n and not self._ended:
+            if self._broken is not None:
+                if buf:
+                    break
+                raise self._broken
             self._inflate_some()
         out = bytes(buf[:n])
         del buf[:n]
         return out
 
     def _inflate_some(self) -> None:
-        if self._broken is not None:
-            raise self._broken
         if not self._in and not self._full:
             self._in = self._raw.read(_CHUNK)
             if not self._in:
                 if self._fresh:  # an empty file, or the end after a whole member
                     self._ended = True
                     return
-                raise StreamBroken(
+                self._broken = StreamBroken(
                     self.compressed_offset,
                     f"the {self.kind} stream ends before its end marker (cut short: at a flush "
                     "point, mid-block, or while still being written)",
                 )
+                return
         z = self._z
         data = self._in
         before = z.copy()
@@ -111,10 +116,11 @@ class Inflater:
         if z.eof:
             if self.kind == "ZLIB":
                 if rest or self._raw.read(1):
-                    raise StreamBroken(
+                    self._broken = StreamBroken(
                         self.compressed_offset, "bytes follow the end of the ZLIB stream"
                     )
-                self._ended = True
+                else:
+                    self._ended = True
             else:  # GZIP: what follows is the next member
                 self._z = zlib.decompressobj(self._wbits)
                 self._fresh = True

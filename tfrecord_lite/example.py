@@ -43,40 +43,24 @@ def _is_numpy(value: Any) -> bool:
     return type(value).__module__ == "numpy"
 
 
-def _flat(values: Any) -> Any:
-    """numpy arrays as a flat list of Python values (C speed); anything else unchanged."""
-    if _is_numpy(values) and hasattr(values, "ndim"):
-        return values.reshape(-1).tolist()
-    return values
-
-
 class BytesValues(list):
     """A typed list of byte strings: ``BytesValues()`` is an empty bytes_list, not a feature
     without a kind.  ``decode_example`` returns these typed lists too, so types survive."""
 
     __slots__ = ()
 
-    def __init__(self, values: Any = ()) -> None:
-        super().__init__(_flat(values))
-
 
 class FloatValues(list):
     """A typed list of floats; ints and numpy values are converted (``FloatValues()`` is an
-    empty float_list)."""
+    empty float_list; ``FloatValues(array)`` of a 1-D numpy array is packed in C)."""
 
     __slots__ = ()
-
-    def __init__(self, values: Any = ()) -> None:
-        super().__init__(_flat(values))
 
 
 class IntValues(list):
     """A typed list of int64 values (``IntValues()`` is an empty int64_list)."""
 
     __slots__ = ()
-
-    def __init__(self, values: Any = ()) -> None:
-        super().__init__(_flat(values))
 
 
 _INT64_MIN = -(1 << 63)
@@ -111,7 +95,25 @@ def _bytes_list(key: str, values) -> Parts:
     return [head, *parts], size + len(head)
 
 
+def _small_ints(values) -> Parts | None:
+    """The int64_list of values all in 0..127 (each its own one-byte varint: packed by
+    ``bytes()`` in C), or None when they are not all such ints."""
+    try:
+        packed = bytes(values)
+    except (TypeError, ValueError):
+        return None
+    if packed and max(packed) >= 0x80:
+        return None
+    body = field_head(0x0A, len(packed)) + packed if packed else b""
+    out = field_head(0x1A, len(body)) + body  # Feature.int64_list = 3
+    return [out], len(out)
+
+
 def _int64_list(key: str, values) -> Parts:
+    if type(values) in (list, tuple, IntValues):
+        fast = _small_ints(values)
+        if fast is not None:
+            return fast
     parts = []
     for v in values:
         if not isinstance(v, int):  # bool is an int
@@ -135,6 +137,12 @@ def _int64_list(key: str, values) -> Parts:
 
 
 def _float_list(key: str, values) -> Parts:
+    n = len(values)
+    if n and set(map(type, values)) == _ONLY_FLOAT and -_FLOAT32_MAX <= min(values):
+        if max(values) <= _FLOAT32_MAX:  # (NaN compares false: it goes the checking way)
+            body = field_head(0x0A, 4 * n) + struct.pack(f"<{n}f", *values)
+            out = field_head(0x12, len(body)) + body  # Feature.float_list = 2
+            return [out], len(out)
     for v in values:
         if type(v) is not float or (abs(v) > _FLOAT32_MAX and math.isfinite(v)):
             if isinstance(v, float):
@@ -144,10 +152,12 @@ def _float_list(key: str, values) -> Parts:
             raise ExampleError(
                 f"feature {key!r}: mixed value types: {type(v).__name__} {v!r} in a list of floats"
             )
-    n = len(values)
     body = field_head(0x0A, 4 * n) + struct.pack(f"<{n}f", *values) if n else b""
     out = field_head(0x12, len(body)) + body  # Feature.float_list = 2
     return [out], len(out)
+
+
+_ONLY_FLOAT = {float}
 
 
 def _typed_floats(key: str, value) -> Parts:
@@ -204,6 +214,9 @@ def _sequence(key: str, value) -> Parts:
     if isinstance(first, float):
         return _float_list(key, value)
     if isinstance(first, int):
+        fast = _small_ints(value)
+        if fast is not None:
+            return fast
         if any(isinstance(v, float) for v in value):
             raise ExampleError(
                 f"feature {key!r}: mixed ints and floats {list(value)[:8]!r}; "
@@ -232,12 +245,31 @@ def _message(key: str, value) -> Parts:
     return [data], len(data)
 
 
+_SCALAR_INTS: dict[int, Parts] = {}  # int value -> its Feature (widths, heights, labels repeat)
+
+
+def _one_int(key: str, value: int) -> Parts:
+    parts = _SCALAR_INTS.get(value)
+    if parts is None:
+        parts = _int64_list(key, (value,))
+        if len(_SCALAR_INTS) < 4096:
+            _SCALAR_INTS[value] = parts
+    return parts
+
+
+def _one_bytes(key: str, value: bytes) -> Parts:
+    n = len(value)
+    h = bytes((0x0A, n)) if n < 0x80 else b"\x0a" + varint(n)
+    head = field_head(0x0A, len(h) + n)  # Feature.bytes_list = 1, its one value
+    return [head, h, value], len(head) + len(h) + n
+
+
 _BY_TYPE = {
-    bytes: lambda k, v: _bytes_list(k, (v,)),
-    str: lambda k, v: _bytes_list(k, (v,)),
+    bytes: _one_bytes,
+    str: lambda k, v: _one_bytes(k, v.encode("utf-8")),
     bytearray: lambda k, v: _bytes_list(k, (v,)),
     memoryview: lambda k, v: _bytes_list(k, (v,)),
-    int: lambda k, v: _int64_list(k, (v,)),
+    int: _one_int,
     bool: lambda k, v: _int64_list(k, (v,)),
     float: lambda k, v: _float_list(k, (v,)),
     BytesValues: _bytes_list,
@@ -279,20 +311,33 @@ def _key_order(key: str) -> bytes:
     return key.encode("utf-8") + b"\xff"
 
 
+_ORDERS: dict[tuple, list[tuple[str, bytes]]] = {}  # a mapping's keys -> (key, head) sorted
+
+
+def _order(items: Mapping[str, Any]) -> list[tuple[str, bytes]]:
+    """The keys of ``items`` in deterministic order with their encoded key fields; the same key
+    sets come back record after record, so the sort is done once per set."""
+    keys = tuple(items)
+    order = _ORDERS.get(keys)
+    if order is None:
+        for key in keys:
+            if not isinstance(key, str):
+                raise ExampleError(f"feature names must be str, not {type(key).__name__} {key!r}")
+        order = [(k, _KEYS.get(k) or _key_head(k)) for k in sorted(keys, key=_key_order)]
+        if len(_ORDERS) < 1024:
+            _ORDERS[keys] = order
+    return order
+
+
 def _map_entries(items: Mapping[str, Any], encode) -> Parts:
     """The entries of a protobuf ``map<string, V>`` field 1 in deterministic key order, each
     ``V`` given by ``encode(key, value)`` as parts."""
-    for key in items:
-        if not isinstance(key, str):
-            raise ExampleError(f"feature names must be str, not {type(key).__name__} {key!r}")
     out: list = []
     total = 0
-    for key in sorted(items, key=_key_order):
+    for key, key_head in _order(items):
         parts, size = encode(key, items[key])
         # map entry {key = 1; value = 2}
-        head = (_KEYS.get(key) or _key_head(key)) + (
-            bytes((0x12, size)) if size < 0x80 else field_head(0x12, size)
-        )
+        head = key_head + (bytes((0x12, size)) if size < 0x80 else field_head(0x12, size))
         n = len(head) + size
         entry = bytes((0x0A, n)) if n < 0x80 else field_head(0x0A, n)
         out += (entry, head, *parts)
@@ -376,11 +421,143 @@ def decode_example(data: bytes) -> dict[str, list]:
     plain ``[]``, so an empty float_list and a kindless feature stay apart and re-encode to the
     same bytes.
     """
+    if type(data) is bytes:
+        fast = _decode_plain(data)
+        if fast is not None:
+            return fast
     try:
         example = Example.FromString(data)
     except Exception as exc:  # protobuf raises DecodeError, or others on hostile bytes
         raise ExampleError(f"not a tf.train.Example: {exc}") from exc
     return {key: _values(f) for key, f in sorted(example.features.feature.items())}
+
+
+def _varint_at(data: bytes, i: int) -> tuple[int, int]:
+    """The varint at ``data[i]`` and where it ends; (-1, i) when it is not one."""
+    result = shift = 0
+    n = len(data)
+    while i < n and shift < 64:
+        b = data[i]
+        i += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result & 0xFFFFFFFFFFFFFFFF, i  # bits past 64 are dropped, as protobuf does
+        shift += 7
+    return -1, i
+
+
+def _decode_plain(data: bytes) -> dict[str, list] | None:
+    """``decode_example`` for Examples laid out as serialisers write them (one value field per
+    feature, packed numbers, a key and a value in every entry), without building messages: the
+    bytes values are sliced out once, numbers unpacked in C.  Returns None for any other
+    layout (unknown fields, unpacked numbers, bad bytes), which protobuf then decodes or
+    refuses, so both ways give the same result.  (Lengths under 128, one byte, are read
+    inline: a call per varint would cost more than the rest.)"""
+    out: dict[str, list] = {}
+    n = len(data)
+    i = 0
+    while i < n:  # Example.features = 1 (several are merged, as protobuf does)
+        if data[i] != 0x0A:
+            return None
+        size, i = _varint_at(data, i + 1)
+        end = i + size
+        if size < 0 or end > n:
+            return None
+        while i < end:  # Features.feature = 1: map entries {key = 1, value = 2}
+            if data[i] != 0x0A or i + 3 >= end:
+                return None
+            size = data[i + 1]
+            if size < 0x80:
+                i += 2
+            else:
+                size, i = _varint_at(data, i + 1)
+            entry_end = i + size
+            if entry_end > end or data[i] != 0x0A:
+                return None
+            size = data[i + 1]
+            if size < 0x80:
+                i += 2
+            else:
+                size, i = _varint_at(data, i + 1)
+            key_end = i + size
+            if key_end >= entry_end or data[key_end] != 0x12:
+                return None
+            try:
+                key = data[i:key_end].decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+            size = data[key_end + 1]
+            if size < 0x80:
+                i = key_end + 2
+            else:
+                size, i = _varint_at(data, key_end + 1)
+            if i + size != entry_end:
+                return None
+            if not size:
+                out[key] = []  # a Feature with no kind set
+            else:
+                values = _plain_feature(data, i, entry_end)
+                if values is None:
+                    return None
+                out[key] = values
+            i = entry_end
+    return dict(sorted(out.items()))
+
+
+def _plain_feature(data: bytes, i: int, end: int) -> list | None:
+    """The values of the Feature in ``data[i:end]`` (one list field), or None."""
+    tag = data[i]
+    size = data[i + 1] if i + 1 < end else -1
+    if size < 0x80:
+        i += 2
+    else:
+        size, i = _varint_at(data, i + 1)
+    if i + size != end:
+        return None
+    if tag == 0x0A:  # bytes_list: repeated bytes value = 1
+        values: list = []
+        add = values.append
+        while i < end:
+            if data[i] != 0x0A or i + 1 >= end:
+                return None
+            size = data[i + 1]
+            if size < 0x80:
+                i += 2
+            else:
+                size, i = _varint_at(data, i + 1)
+            if size < 0 or i + size > end:
+                return None
+            add(data[i : i + size])
+            i += size
+        return BytesValues(values)
+    if tag != 0x12 and tag != 0x1A:
+        return None
+    if i == end:
+        return FloatValues() if tag == 0x12 else IntValues()
+    if data[i] != 0x0A or i + 1 >= end:  # packed value = 1
+        return None
+    size = data[i + 1]
+    if size < 0x80:
+        i += 2
+    else:
+        size, i = _varint_at(data, i + 1)
+    if i + size != end:
+        return None
+    if tag == 0x12:  # float_list
+        if size % 4:
+            return None
+        return FloatValues(struct.unpack_from(f"<{size >> 2}f", data, i))
+    packed = data[i:end]  # int64_list: varints
+    if max(packed) < 0x80:
+        return IntValues(packed)  # one byte each: the bytes are the values
+    ints: list[int] = []
+    j = 0
+    while j < size:
+        v, j = _varint_at(packed, j)
+        if v < 0:
+            return None
+        ints.append(v - (1 << 64) if v >= 1 << 63 else v)
+    return IntValues(ints)
 
 
 def decode_sequence_example(data: bytes) -> tuple[dict[str, list], dict[str, list[list]]]:

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Union
 
 from .errors import TFRecordLiteError
-from .records import FRAME_OVERHEAD, _iter_frames, _open, _peek, detect_compression
+from .records import (
+    _READ_CHUNK,
+    FRAME_OVERHEAD,
+    _iter_frames,
+    _open,
+    _peek,
+    detect_compression,
+)
 
 __all__ = [
     "IndexError_",
@@ -141,6 +148,7 @@ class IndexedReader:
         else:
             entries = list(index)
         self.offsets = [offset for offset, _ in entries]
+        self._sizes = [size for _, size in entries]  # -1 where the index gives none
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -166,7 +174,10 @@ class IndexedReader:
         with raw:
             offset = self.offsets[start]
             raw.seek(offset)
-            frames = _iter_frames(raw.read, name, self.verify, offset)
+            # read what the range spans, not a whole streaming chunk, for one small record
+            span = self.offsets[stop] - offset if stop < len(self) else sum(self._sizes[start:stop])
+            chunk = min(_READ_CHUNK, span) if span > 0 else 1 << 16
+            frames = _iter_frames(raw.read, name, self.verify, offset, chunk)
             got = 0
             for data in islice(frames, stop - start):
                 got += 1
