@@ -422,7 +422,10 @@ def decode_example(data: bytes) -> dict[str, list]:
     same bytes.
     """
     if type(data) is bytes:
-        fast = _decode_plain(data)
+        try:
+            fast = _decode_plain(data)
+        except IndexError:  # bytes cut short where a length promised more: protobuf decides
+            fast = None
         if fast is not None:
             return fast
     try:
@@ -472,7 +475,7 @@ def _decode_plain(data: bytes) -> dict[str, list] | None:
             else:
                 size, i = _varint_at(data, i + 1)
             entry_end = i + size
-            if entry_end > end or data[i] != 0x0A:
+            if size < 2 or entry_end > end or data[i] != 0x0A:
                 return None
             size = data[i + 1]
             if size < 0x80:
@@ -480,7 +483,7 @@ def _decode_plain(data: bytes) -> dict[str, list] | None:
             else:
                 size, i = _varint_at(data, i + 1)
             key_end = i + size
-            if key_end >= entry_end or data[key_end] != 0x12:
+            if size < 0 or key_end + 1 >= entry_end or data[key_end] != 0x12:
                 return None
             try:
                 key = data[i:key_end].decode("utf-8")
@@ -506,8 +509,10 @@ def _decode_plain(data: bytes) -> dict[str, list] | None:
 
 def _plain_feature(data: bytes, i: int, end: int) -> list | None:
     """The values of the Feature in ``data[i:end]`` (one list field), or None."""
+    if i + 1 >= end:
+        return None
     tag = data[i]
-    size = data[i + 1] if i + 1 < end else -1
+    size = data[i + 1]
     if size < 0x80:
         i += 2
     else:
