@@ -354,3 +354,10 @@ def test_damaged_bytes_decode_as_protobuf_does(features, data) -> None:
     except ExampleError:
         got = "error"
     assert got == want
+
+
+def test_direct_decoder_on_empty_packed_fields() -> None:
+    # int64_list and float_list whose packed field is there but empty, as some writers leave it
+    for kind in (b"\x1a", b"\x12"):
+        data = b"\x0a\x0b\x0a\x09\x0a\x01k\x12\x04" + kind + b"\x02\x0a\x00"
+        assert repr(decode_example(data)) == repr(_by_messages(data))

@@ -334,8 +334,11 @@ def _map_entries(items: Mapping[str, Any], encode) -> Parts:
     ``V`` given by ``encode(key, value)`` as parts."""
     out: list = []
     total = 0
+    by_type = _BY_TYPE if encode is _feature else {}  # _feature's first step, without a call
     for key, key_head in _order(items):
-        parts, size = encode(key, items[key])
+        value = items[key]
+        direct = by_type.get(type(value))
+        parts, size = direct(key, value) if direct is not None else encode(key, value)
         # map entry {key = 1; value = 2}
         head = key_head + (bytes((0x12, size)) if size < 0x80 else field_head(0x12, size))
         n = len(head) + size
@@ -346,7 +349,7 @@ def _map_entries(items: Mapping[str, Any], encode) -> Parts:
 
 
 def _need_mapping(value: Any, what: str) -> None:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise ExampleError(f"{what} needs a mapping of name -> values, not {type(value).__name__}")
 
 
@@ -424,7 +427,7 @@ def decode_example(data: bytes) -> dict[str, list]:
     if type(data) is bytes:
         try:
             fast = _decode_plain(data)
-        except IndexError:  # bytes cut short where a length promised more: protobuf decides
+        except (IndexError, ValueError, struct.error):  # hostile bytes: protobuf decides
             fast = None
         if fast is not None:
             return fast
@@ -553,7 +556,7 @@ def _plain_feature(data: bytes, i: int, end: int) -> list | None:
             return None
         return FloatValues(struct.unpack_from(f"<{size >> 2}f", data, i))
     packed = data[i:end]  # int64_list: varints
-    if max(packed) < 0x80:
+    if not packed or max(packed) < 0x80:
         return IntValues(packed)  # one byte each: the bytes are the values
     ints: list[int] = []
     j = 0
