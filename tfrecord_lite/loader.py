@@ -9,9 +9,9 @@ not.  Nothing else in the package imports torch; this module only does when aske
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
-from typing import Any, Callable
+from typing import Any
 
 from .index import IndexedReader, find_index, shard_bounds
 from .records import (

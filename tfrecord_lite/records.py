@@ -481,7 +481,7 @@ def _read_exact(read, n: int) -> bytes:
     return b"".join(parts)
 
 
-Sources = Union[PathOrFile, Sequence[Union[str, "os.PathLike[str]"]]]
+Sources = Union[PathOrFile, "Sequence[str | os.PathLike[str]]"]  # one, a list, or a glob
 
 
 def expand_paths(paths: Sources) -> list:
