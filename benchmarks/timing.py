@@ -30,7 +30,7 @@ class Contender:
         return statistics.median(self.times)
 
 
-_OURS = {"tfrecord_lite", "modelpack", "write()", "write_many()"}  # our variants in one race
+_OURS = {"tfrecord_lite", "modelpack", "write()", "write_many()", "batches"}  # ours, one race
 
 
 class Times(dict):
@@ -55,6 +55,11 @@ class Times(dict):
     def ratio(self, slow: str, fast: str) -> float:
         """``paired_ratio`` of two contenders."""
         return paired_ratio(self.runs[slow], self.runs[fast])
+
+    def best_ratio(self, slows: list[str], fast: str) -> float:
+        """``paired_ratio`` of ``fast`` against the fastest of ``slows`` in each round."""
+        best = [min(times) for times in zip(*(self.runs[s] for s in slows))]
+        return paired_ratio(best, self.runs[fast])
 
 
 def paired_ratio(slow: list[float], fast: list[float]) -> float:

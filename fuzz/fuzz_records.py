@@ -14,7 +14,7 @@ with atheris.instrument_imports():
 
 def test_one_input(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
-    mode = fdp.PickValueInList([None, "GZIP", "ZLIB"])
+    mode = fdp.PickValueInList([None, "GZIP", "ZLIB", "auto"])
     payload = fdp.ConsumeBytes(fdp.remaining_bytes())
     try:
         for _ in tf_record_iterator(io.BytesIO(payload), mode):

@@ -175,8 +175,9 @@ def test_plain_file_starting_like_zlib(tmp_path, capsys) -> None:
     layout = resolve(path)
     assert layout.splits[0].files[0].compression is None
     code, report = inspect_json(capsys, path)
-    assert code == 0  # not an Example: inspect counts it, verify is the one that objects
-    assert report["splits"][0]["features"]["(not an Example)"]["records"] == 1
+    assert code == 0  # not an Example: inspect names the payload, verify is the one that objects
+    assert report["splits"][0]["files"][0]["payload"] == "not protobuf"
+    assert report["splits"][0]["features"] == {}
     assert report["splits"][0]["files"][0]["records"] == 1
     assert report["splits"][0]["files"][0]["compression"] == "none"
 
@@ -209,3 +210,108 @@ def test_converted_sample(tmp_path, capsys) -> None:
         if line.strip()
     )
     assert total == manifest_boxes
+
+
+# -- payload kinds, feature lists, lossless records, what a folder skips ------------------
+
+
+def _write(path, records, options=None):
+    with TFRecordWriter(path, options) as w:
+        w.write_many(records)
+    return path
+
+
+def test_sequence_examples_show_their_feature_lists(tmp_path, capsys) -> None:
+    from tfrecord_lite import encode_sequence_example
+
+    records = [
+        encode_sequence_example({"id": i}, {"tokens": [[1, 2]] * (i + 1), "frames": [b"a"]})
+        for i in range(3)
+    ]
+    path = _write(tmp_path / "seq.tfrecord", records, "GZIP")
+    code, report = inspect_json(capsys, path, "--show", "1")
+    assert code == 0
+    split = report["splits"][0]
+    assert split["files"][0]["payload"] == "SequenceExample"
+    assert split["features"]["id"]["records"] == 3
+    assert split["feature_lists"]["tokens"] == {
+        "type": "int64", "records": 3, "steps_min": 1, "steps_max": 3
+    }
+    shown = report["shown"][0]
+    assert shown["feature_lists"]["tokens"] == [{"type": "int64", "values": [1, 2]}]
+    assert main(["inspect", str(path), "--show", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "feature lists:" in out and "tokens  int64  1..3 steps per record" in out
+    block = json.loads("{" + out.split("\n{", 1)[1])
+    assert block["feature_lists"]["frames"] == [{"type": "bytes", "values": ["a"]}]
+
+
+def test_other_payloads_are_named_not_counted_as_features(tmp_path, capsys) -> None:
+    path = _write(tmp_path / "raw.tfrecord", [b"\xff\xfe raw", b"\x08\x01"])
+    code, report = inspect_json(capsys, path, "--show", "1")
+    assert code == 0
+    assert report["splits"][0]["files"][0]["payload"] == "not protobuf"
+    assert report["splits"][0]["features"] == {}
+    assert report["shown"][0]["bytes"] == "<6 bytes: fffe20726177>"
+
+
+def test_full_is_lossless(tmp_path, capsys) -> None:
+    import base64
+
+    from tfrecord_lite import FloatValues, decode_example
+
+    values = {
+        "blob": bytes(range(256)) * 2,
+        "text": "x" * 500,
+        "floats": FloatValues([0.1 + i / 3 for i in range(100)]),
+        "ints": list(range(100)),
+    }
+    record = encode_example(values)
+    path = _write(tmp_path / "one.tfrecord", [record])
+    _, report = inspect_json(capsys, path, "--show", "1", "--full")
+    feats = report["shown"][0]["features"]
+    want = decode_example(record)
+    assert base64.b64decode(feats["blob"]["values"][0]["base64"]) == values["blob"]
+    assert feats["text"]["values"] == ["x" * 500]
+    assert feats["floats"]["values"] == want["floats"]  # every float32 exactly, none cut
+    assert feats["ints"]["values"] == values["ints"]
+    _, short = inspect_json(capsys, path, "--show", "1")
+    assert len(short["shown"][0]["features"]["ints"]["values"]) < 100  # without --full: cut
+
+
+def test_folder_finds_records_by_broad_names_and_first_bytes(tmp_path, capsys) -> None:
+    one = [encode_example({"a": 1})]
+    names = {
+        "x.tfr": None,
+        "data_tfrecord-00000.gz": "GZIP",
+        "toy.tfe-tfrecord-00000-of-00002": "GZIP",
+        "no_hint_at_all.gz": "GZIP",
+        "no_hint_at_all.bin": None,
+        "events.out.tfevents.123": None,
+    }
+    for name, kind in names.items():
+        _write(tmp_path / name, one, kind)
+    (tmp_path / "readme.txt").write_text("not records")
+    (tmp_path / "blob.bin2").write_bytes(b"\x00" * 40)
+    code, report = inspect_json(capsys, tmp_path)
+    assert code == 0
+    split = report["splits"][0]
+    found = sorted(f["path"].rsplit("/", 1)[1] for f in split["files"])
+    assert found == sorted(names)
+    assert sorted(p.rsplit("/", 1)[1] for p in split["skipped"]) == ["blob.bin2", "readme.txt"]
+
+
+def test_folder_without_records_says_what_it_skipped(tmp_path, capsys) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    assert main(["inspect", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "no TFRecord files" in err and "skipped notes.txt" in err
+
+
+def test_a_json_lines_file_is_named_not_misread(tmp_path, capsys) -> None:
+    path = tmp_path / "output.manifest.tfrecord"
+    path.write_text("".join(json.dumps({"source-ref": f"s3://b/{i}"}) + "\n" for i in range(9)))
+    assert main(["inspect", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "not a TFRecord file: it looks like JSON Lines text" in captured.out + captured.err
+    assert "length field reads" not in captured.out + captured.err

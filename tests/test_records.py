@@ -383,3 +383,62 @@ def test_offset_needs_a_path_without_compression(tmp_path) -> None:
         TFRecordWriter(io.BytesIO(), offset=0)
     with pytest.raises(ValueError, match="offset"):
         TFRecordWriter(str(tmp_path / "z"), "GZIP", offset=0)
+
+
+def test_many_files_a_list_or_a_glob(tmp_path) -> None:
+    paths = []
+    for i, kind in enumerate(["", "GZIP", "ZLIB"]):
+        paths.append(tmp_path / f"part-{i}.tfrecord")
+        paths[-1].write_bytes(write_records([b"%d" % i, b"x" * i], kind))
+    want = [b"0", b"", b"1", b"x", b"2", b"xx"]
+    assert list(tf_record_iterator(paths, compression="auto")) == want
+    assert list(tf_record_iterator(str(tmp_path / "part-*.tfrecord"), "auto")) == want
+    assert list(tf_record_iterator([str(tmp_path / "part-[12]*")], "auto")) == want[2:]
+    with pytest.raises(FileNotFoundError, match="no file matches"):
+        list(tf_record_iterator(str(tmp_path / "nothing-*")))
+    # a file whose very name holds glob characters is that file
+    odd = tmp_path / "odd[1].tfrecord"
+    odd.write_bytes(write_records([b"odd"]))
+    assert list(tf_record_iterator(str(odd))) == [b"odd"]
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 12, 13, 100, 4096])
+def test_records_cut_by_any_read_size(chunk) -> None:
+    from tfrecord_lite.records import _iter_frames
+
+    rng = random.Random(chunk)
+    records = [rng.randbytes(rng.randrange(0, 3000)) for _ in range(60)]
+    data = write_records(records)
+    assert list(_iter_frames(io.BytesIO(data).read, "x", True, 0, chunk)) == records
+    bad = bytearray(data)
+    at = sum(len(r) + 16 for r in records[:40])
+    bad[at + 12] ^= 0x01  # the 41st record's first data byte (or its CRC, when empty)
+    got = []
+    with pytest.raises(DataCRCError) as err:
+        for r in _iter_frames(io.BytesIO(bytes(bad)).read, "x", True, 0, chunk):
+            got.append(r)
+    assert got == records[:40] and err.value.offset == at
+
+
+def test_a_record_larger_than_the_read_size(tmp_path) -> None:
+    big = random.Random(3).randbytes(3 << 20)
+    records = [b"a", big, b"b" * 2000, big[:-1]]
+    data = write_records(records)
+    assert list(tf_record_iterator(io.BytesIO(data))) == records
+    bad = bytearray(data)
+    bad[17 + 12 + 1_000_000] ^= 0x10
+    got = []
+    with pytest.raises(DataCRCError) as err:
+        for r in tf_record_iterator(io.BytesIO(bytes(bad))):
+            got.append(r)
+    assert got == [b"a"] and err.value.offset == 17
+    with pytest.raises(TruncatedRecordError, match="the stream ends after"):
+        list(tf_record_iterator(io.BytesIO(data[: 17 + 2_000_000])))
+
+
+def test_batches_hold_the_same_records() -> None:
+    from tfrecord_lite import tf_record_batches
+
+    records = [b"%d" % i * (i % 50) for i in range(20_000)]
+    batches = list(tf_record_batches(io.BytesIO(write_records(records))))
+    assert len(batches) > 1 and [r for b in batches for r in b] == records

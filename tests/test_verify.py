@@ -120,7 +120,7 @@ def test_truncated_gzip_file(tmp_path, capsys) -> None:
     shard.write_bytes(shard.read_bytes()[:-30])
     code, out = verify(capsys, root)
     assert code == 1
-    assert f"{shard}: record " in out and "truncated record" in out
+    assert f"{shard}: record " in out and "data loss" in out and "cut short" in out
 
 
 @pytest.mark.parametrize(
@@ -336,3 +336,77 @@ def test_default_items_are_valid(tmp_path, capsys) -> None:
     # guards the helpers: a dataset with every box shape they make verifies clean
     root = write_modelpack(tmp_path / "big", {"train": default_items(20)}, max_bytes=1 << 20)
     assert verify(capsys, root)[0] == 0
+
+
+# -- one file of a set, payloads that are not Examples, --schema none, --json -------------
+
+
+def _write(path: Path, records, options=None) -> Path:
+    with TFRecordWriter(path, options) as w:
+        w.write_many(records)
+    return path
+
+
+def test_one_file_of_a_shard_set_is_checked_alone(tmp_path, capsys) -> None:
+    first = _write(tmp_path / "data-00000-of-00512", [encode_example({"a": 1})])
+    code, out = verify(capsys, first)
+    assert code == 0, out
+    assert "OK: 1 records in 1 file" in out and "missing shard" not in out
+    # the folder is where the whole set is held to its names
+    code, out = verify(capsys, tmp_path)
+    assert code == 1 and "shard names say -of-00512 but there are 1 files" in out
+
+
+def test_other_payloads_get_a_note_not_a_problem_per_record(tmp_path, capsys) -> None:
+    path = _write(tmp_path / "notes.tfrecord", [b"\x08\x96\x01\x12\x03abc"] * 5)
+    code, out = verify(capsys, path)
+    assert code == 0, out
+    assert out.count("note:") == 1 and "protobuf messages of another type" in out
+    raw = _write(tmp_path / "raw.tfrecord", [b"\xff\xfe"] * 3)
+    code, out = verify(capsys, raw)
+    assert code == 0 and "holds raw bytes" in out
+    # asking for Examples makes each record protobuf refuses a problem
+    code, out = verify(capsys, raw, "--schema", "example")
+    assert code == 1 and out.count("not a tf.train.Example") == 3
+
+
+def test_sequence_examples_are_parsed(tmp_path, capsys) -> None:
+    from tfrecord_lite import encode_sequence_example
+
+    good = encode_sequence_example({"a": 1}, {"s": [[1], [2, 3]]})
+    path = _write(tmp_path / "seq.tfrecord", [good, good[:-1]])
+    code, out = verify(capsys, path)
+    assert code == 1
+    assert "holds tf.train.SequenceExample records" in out
+    assert "record 1 at byte" in out and "not a tf.train.SequenceExample" in out
+
+
+def test_schema_none_checks_framing_and_crcs_only(tmp_path, capsys) -> None:
+    path = _write(tmp_path / "raw.tfrecord", [b"\xff\xfe", b"\x0a\x05ab", b"x" * 30])
+    code, out = verify(capsys, path, "--schema", "none")
+    assert code == 0 and "note:" not in out and "OK: 3 records" in out
+    flip(path, 16 + 2 + 12 + 1, 0x01)  # inside the second record's payload
+    code, out = verify(capsys, path, "--schema", "none")
+    assert code == 1 and "record 1 at byte 18: data CRC mismatch" in out
+
+
+def test_json_result(tmp_path, capsys) -> None:
+    path = _write(tmp_path / "x.tfrecord", [encode_example({"a": 1})] * 2)
+    code = main(["verify", "--json", str(path)])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["ok"] is True and result["records"] == 2
+    assert result["problems"] == [] and result["files"] == 1
+    flip(path, 5, 0x01)
+    code = main(["verify", "--json", str(path)])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 1 and result["ok"] is False
+    assert result["problems"][0]["offset"] == 0 and "length CRC" in result["problems"][0]["message"]
+
+
+def test_a_jpeg_is_named_not_misread(tmp_path, capsys) -> None:
+    path = tmp_path / "photo.tfrecord"
+    Image.new("RGB", (8, 8)).save(path, "JPEG")
+    code, out = verify(capsys, path)
+    assert code == 1
+    assert f"{path}: not a TFRecord file: it looks like a JPEG image" in out
+    assert "length field reads" not in out

@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "errors": (
         "DataCRCError",
+        "DataLossError",
         "ExampleError",
         "InputError",
         "LengthCRCError",
@@ -36,9 +37,11 @@ _EXPORTS = {
         "IntValues",
         "SequenceExample",
         "decode_example",
+        "decode_sequence_example",
         "encode_example",
+        "encode_sequence_example",
     ),
-    "records": ("TFRecordOptions", "TFRecordWriter", "tf_record_iterator"),
+    "records": ("TFRecordOptions", "TFRecordWriter", "tf_record_batches", "tf_record_iterator"),
     "shards": ("ShardedWriter", "ShardName"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -62,6 +65,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from .errors import (
         DataCRCError,
+        DataLossError,
         ExampleError,
         InputError,
         LengthCRCError,
@@ -71,14 +75,19 @@ if TYPE_CHECKING:
     )
     from .example import (
         BytesList,
+        BytesValues,
         Example,
         Feature,
         Features,
         FloatList,
+        FloatValues,
         Int64List,
+        IntValues,
         SequenceExample,
         decode_example,
+        decode_sequence_example,
         encode_example,
+        encode_sequence_example,
     )
-    from .records import TFRecordOptions, TFRecordWriter, tf_record_iterator
+    from .records import TFRecordOptions, TFRecordWriter, tf_record_batches, tf_record_iterator
     from .shards import ShardedWriter, ShardName

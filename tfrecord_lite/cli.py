@@ -20,6 +20,7 @@ COMMANDS = {
     "inspect": "tfrecord_lite.inspect",
     "verify": "tfrecord_lite.verify",
     "preview": "tfrecord_lite.preview",
+    "index": "tfrecord_lite.index_cli",
 }
 
 SUMMARY = {
@@ -27,6 +28,7 @@ SUMMARY = {
     "inspect": "show what a TFRecord file, a folder of shards or a dataset holds",
     "verify": "check every record (CRC, Example, ModelPack schema); exit 1 on any problem",
     "preview": "draw samples with their boxes into a contact-sheet PNG",
+    "index": "write FILE.index (record offsets) beside each file, for random access",
 }
 
 

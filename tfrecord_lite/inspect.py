@@ -1,13 +1,16 @@
 """``tfrecord-lite inspect PATH``: what a TFRecord file, a folder of shards or a dataset holds.
 
-One streaming pass: per split and file the record count, size and compression; every feature's
+One streaming pass: per split and file the record count, size, compression and payload kind
+(Example, SequenceExample, another protobuf, not protobuf); every feature's and feature list's
 types and values per record; and for ModelPack data the images, objects per class, boxes per
-image and image sizes.  ``--show N`` prints records readably, ``--json`` the report for scripts.
+image and image sizes.  ``--show N`` prints records readably, ``--json`` the report for scripts,
+``--full`` every value exactly (bytes whole, floats unrounded, lists uncut).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -45,6 +48,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="also print the first N records as readable JSON",
     )
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="show records losslessly: bytes whole (UTF-8 text as a string, anything else as "
+        '{"base64": ...}), floats unrounded, every value of every list',
+    )
     return p
 
 
@@ -71,6 +80,31 @@ class FeatureStats:
             "records": self.records,
             "values_min": self.min,
             "values_max": self.max,
+        }
+
+
+@dataclass
+class ListStats:
+    """A feature list's types and how many steps it has per record (where present)."""
+
+    types: Counter[str] = field(default_factory=Counter)
+    records: int = 0
+    min: int = 0
+    max: int = 0
+
+    def add(self, kinds: set[str], n: int) -> None:
+        if self.records == 0 or n < self.min:
+            self.min = n
+        self.max = max(self.max, n)
+        self.records += 1
+        self.types.update(kinds or {"empty"})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "type": "|".join(sorted(self.types)),
+            "records": self.records,
+            "steps_min": self.min,
+            "steps_max": self.max,
         }
 
 
@@ -132,6 +166,8 @@ class FileReport:
     bytes: int = 0
     compression: str = "none"
     error: str | None = None
+    payload: str | None = None  # what the first record holds (example.payload_kind)
+    unparsed: int = 0  # records that did not parse as the first one's kind
 
 
 @dataclass
@@ -142,8 +178,10 @@ class SplitReport:
     declared: int | None
     files: list[FileReport] = field(default_factory=list)
     features: dict[str, FeatureStats] = field(default_factory=dict)
+    feature_lists: dict[str, ListStats] = field(default_factory=dict)
     labels: Labels = field(default_factory=Labels)
     missing: bool = False
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def records(self) -> int:
@@ -157,9 +195,10 @@ class SplitReport:
 class Inspector:
     """Builds the report in one pass, keeping at most ``show`` records aside."""
 
-    def __init__(self, layout: Layout, show: int = 0) -> None:
+    def __init__(self, layout: Layout, show: int = 0, full: bool = False) -> None:
         self.layout = layout
         self.show = show
+        self.full = full
         self.shown: list[dict[str, Any]] = []
         self.splits: list[SplitReport] = []
 
@@ -171,6 +210,7 @@ class Inspector:
                 display(split.folder) if split.folder is not None else None,
                 split.declared_samples,
                 missing=split.missing,
+                skipped=[display(p) for p in split.skipped],
             )
             self.splits.append(report)
             if split.format == "json":
@@ -184,41 +224,62 @@ class Inspector:
         return out + [f"{f.path}: {f.error}" for s in self.splits for f in s.files if f.error]
 
     def _tfrecord_split(self, split: Split, report: SplitReport) -> None:
-        from .example import Example
+        from .example import Example, SequenceExample, payload_kind
 
-        features = report.features
-        labels = report.labels
         for data_file in split.files:
             fr = FileReport(display(data_file.path), 0, data_file.size, data_file.compression_name)
             report.files.append(fr)
             try:
                 for index, offset, data in iter_records(data_file):
                     fr.records = index + 1
+                    if fr.payload is None:
+                        fr.payload = payload_kind(data)
+                    feats = lists = None
                     try:
-                        feats = Example.FromString(data).features.feature
-                    except Exception as exc:  # protobuf's DecodeError, or worse
-                        features.setdefault("(not an Example)", FeatureStats()).add("?", 0)
-                        if len(self.shown) < self.show:
-                            self.shown.append(_shown(split, fr.path, index, offset, None, exc))
-                        continue
-                    for key, feat in feats.items():
-                        kind = feat.WhichOneof("kind")
-                        n = len(getattr(feat, kind).value) if kind else 0
-                        stats = features.get(key)
-                        if stats is None:
-                            stats = features[key] = FeatureStats()
-                        stats.add(_KINDS.get(kind, "empty"), n)
-                    if "objects" in feats and "width" in feats and "height" in feats:
-                        w = feats["width"].int64_list.value
-                        h = feats["height"].int64_list.value
-                        ids = list(feats["objects"].int64_list.value)
-                        labels.add(w[0] if w else 0, h[0] if h else 0, ids)
+                        if fr.payload == "Example":
+                            feats = Example.FromString(data).features.feature
+                        elif fr.payload == "SequenceExample":
+                            seq = SequenceExample.FromString(data)
+                            feats = seq.context.feature
+                            lists = seq.feature_lists.feature_list
+                    except Exception:  # protobuf's DecodeError, or worse
+                        fr.unparsed += 1
+                    if feats is not None:
+                        self._count(report, feats, lists)
                     if len(self.shown) < self.show:
-                        self.shown.append(_shown(split, fr.path, index, offset, feats))
+                        self.shown.append(
+                            _shown(split, fr.path, index, offset, fr.payload, data, self.full)
+                        )
             except RecordError as exc:
-                fr.error = f"record {fr.records} at byte {exc.offset}: {exc.check}: {exc.detail}"
+                looks_like = getattr(exc, "looks_like", None)
+                if looks_like and not fr.records:
+                    fr.error = f"not a TFRecord file: it looks like {looks_like}"
+                else:
+                    fr.error = (
+                        f"record {fr.records} at byte {exc.offset}: {exc.check}: {exc.detail}"
+                    )
             except OSError as exc:
                 fr.error = f"cannot read: {exc.strerror or exc}"
+
+    @staticmethod
+    def _count(report: SplitReport, feats: Any, lists: Any) -> None:
+        features = report.features
+        for key, feat in feats.items():
+            kind = feat.WhichOneof("kind")
+            n = len(getattr(feat, kind).value) if kind else 0
+            stats = features.get(key)
+            if stats is None:
+                stats = features[key] = FeatureStats()
+            stats.add(_KINDS.get(kind, "empty"), n)
+        if lists is not None:
+            for key, fl in lists.items():
+                kinds = {_KINDS.get(f.WhichOneof("kind"), "empty") for f in fl.feature}
+                report.feature_lists.setdefault(key, ListStats()).add(kinds, len(fl.feature))
+        if "objects" in feats and "width" in feats and "height" in feats:
+            w = feats["width"].int64_list.value
+            h = feats["height"].int64_list.value
+            ids = list(feats["objects"].int64_list.value)
+            report.labels.add(w[0] if w else 0, h[0] if h else 0, ids)
 
     def _json_split(self, split: Split, report: SplitReport) -> None:
         labels = report.labels
@@ -272,6 +333,12 @@ class Inspector:
                 split["missing"] = True
             if s.format == "tfrecord":
                 split["features"] = {k: v.as_dict() for k, v in sorted(s.features.items())}
+                if s.feature_lists:
+                    split["feature_lists"] = {
+                        k: v.as_dict() for k, v in sorted(s.feature_lists.items())
+                    }
+            if s.skipped:
+                split["skipped"] = s.skipped
             if s.labels.images:
                 split["modelpack"] = s.labels.as_dict(layout.classes)
             out["splits"].append(split)
@@ -282,29 +349,68 @@ class Inspector:
 
 
 def _shown(
-    split: Split, path: str, index: int, offset: int, feats: Any, exc: Exception | None = None
+    split: Split, path: str, index: int, offset: int, payload: str | None, data: bytes, full: bool
 ) -> dict[str, Any]:
-    """One record as readable JSON: short bytes as text, long ones as length + hex prefix."""
-    out: dict[str, Any] = {"split": split.name, "file": path, "record": index, "offset": offset}
-    if feats is None:
-        out["error"] = f"not a tf.train.Example: {exc}"
-        return out
-    shown: dict[str, Any] = {}
-    for key in sorted(feats):
-        feat = feats[key]
-        kind = feat.WhichOneof("kind")
-        values = list(getattr(feat, kind).value) if kind else []
-        if kind == "bytes_list":
-            rendered: list[Any] = [readable_bytes(v) for v in values[:_SHOW_VALUES]]
-        elif kind == "float_list":
-            rendered = [float(f"{v:.7g}") for v in values[:_SHOW_VALUES]]
-        else:
-            rendered = values[:_SHOW_VALUES]
-        if len(values) > _SHOW_VALUES:
-            rendered.append(f"... {len(values) - _SHOW_VALUES} more")
-        shown[key] = {"type": _KINDS.get(kind, "empty"), "values": rendered}
-    out["features"] = shown
+    """One record as JSON: readable (short bytes as text, long ones as length + hex prefix,
+    floats to 7 digits, lists cut), or with ``full`` lossless."""
+    from .example import Example, SequenceExample
+
+    out: dict[str, Any] = {
+        "split": split.name,
+        "file": path,
+        "record": index,
+        "offset": offset,
+        "payload": payload,
+    }
+    try:
+        if payload == "Example":
+            out["features"] = _rendered(Example.FromString(data).features.feature, full)
+            return out
+        if payload == "SequenceExample":
+            seq = SequenceExample.FromString(data)
+            out["features"] = _rendered(seq.context.feature, full)
+            out["feature_lists"] = {
+                key: [_feature_values(f, full) for f in fl.feature]
+                for key, fl in sorted(seq.feature_lists.feature_list.items())
+            }
+            return out
+    except Exception as exc:  # protobuf's DecodeError, or worse
+        out["error"] = f"not a tf.train.{payload}: {exc}"
+    out["bytes"] = _one_bytes(data, full)
     return out
+
+
+def _rendered(feats: Any, full: bool) -> dict[str, Any]:
+    return {key: _feature_values(feats[key], full) for key in sorted(feats)}
+
+
+def _feature_values(feat: Any, full: bool) -> dict[str, Any]:
+    kind = feat.WhichOneof("kind")
+    values = list(getattr(feat, kind).value) if kind else []
+    shown = values if full else values[:_SHOW_VALUES]
+    if kind == "bytes_list":
+        rendered: list[Any] = [_one_bytes(v, full) for v in shown]
+    elif kind == "float_list" and not full:
+        rendered = [float(f"{v:.7g}") for v in shown]
+    else:
+        rendered = shown  # ints, and floats exactly (each float32 is a double exactly)
+    if len(values) > len(shown):
+        rendered.append(f"... {len(values) - len(shown)} more")
+    return {"type": _KINDS.get(kind, "empty"), "values": rendered}
+
+
+def _one_bytes(value: bytes, full: bool) -> Any:
+    """Readable bytes, or with ``full`` exactly: printable UTF-8 as a string, else base64."""
+    if not full:
+        return readable_bytes(value)
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if text.isprintable():
+            return text
+    return {"base64": base64.b64encode(value).decode("ascii")}
 
 
 def readable_bytes(value: bytes) -> str:
@@ -356,10 +462,13 @@ def format_text(report: dict[str, Any]) -> str:
             names = [_short(f["path"], s["folder"]) for f in s["files"]]
             width = max((len(n) for n in names), default=0)
             for name, f in zip(names, s["files"]):
+                payload = f"  {f['payload']}" if f["payload"] else ""
                 lines.append(
                     f"  {name:<{width}}  {f['records']:>8} records  {f['bytes']:>12,} bytes"
-                    f"  {f['compression']}"
+                    f"  {f['compression']:<4}{payload}"
                 )
+                if f["unparsed"]:
+                    lines.append(f"    ! {f['unparsed']} records do not parse as {f['payload']}")
                 if f["error"]:
                     lines.append(f"    ! {f['error']}")
             if s["features"]:
@@ -378,6 +487,23 @@ def format_text(report: dict[str, Any]) -> str:
                     lines.append(
                         f"    {key:<{kw}}  {st['type']:<6} {count} {values} per record{where}"
                     )
+            if s.get("feature_lists"):
+                lines.append("  feature lists:")
+                kw = max(len(k) for k in s["feature_lists"])
+                for key, st in s["feature_lists"].items():
+                    lo, hi = st["steps_min"], st["steps_max"]
+                    count = str(lo) if lo == hi else f"{lo}..{hi}"
+                    where = (
+                        "" if st["records"] == s["records"] else f" (in {st['records']} records)"
+                    )
+                    lines.append(
+                        f"    {key:<{kw}}  {st['type']:<6} {count} steps per record{where}"
+                    )
+            if s.get("skipped"):
+                names = [_short(p, s["folder"]) for p in s["skipped"]]
+                more = f" and {len(names) - 8} more" if len(names) > 8 else ""
+                shown = ", ".join(names[:8]) + more
+                lines.append(f"  skipped (not TFRecord by name or first bytes): {shown}")
         else:
             for f in s["files"]:
                 if f["error"]:
@@ -407,20 +533,25 @@ def _short(path: str, folder: str | None) -> str:
 
 def dump_record(item: dict[str, Any]) -> str:
     """One shown record as JSON: the location on one line, then one line per feature."""
-    head = {k: v for k, v in item.items() if k != "features"}
+    head = {k: v for k, v in item.items() if k not in ("features", "feature_lists")}
     if "features" not in item:
         return json.dumps(head, ensure_ascii=False)
-    lines = [json.dumps(head, ensure_ascii=False)[:-1] + ', "features": {']
-    feats = list(item["features"].items())
-    for i, (key, value) in enumerate(feats):
-        comma = "," if i < len(feats) - 1 else ""
-        lines.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{comma}")
-    lines.append("}}")
+    lines = [json.dumps(head, ensure_ascii=False)[:-1]]
+    for block in ("features", "feature_lists"):
+        if block not in item:
+            continue
+        lines[-1] += f', "{block}": {{'
+        entries = list(item[block].items())
+        for i, (key, value) in enumerate(entries):
+            comma = "," if i < len(entries) - 1 else ""
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{comma}")
+        lines.append("}")
+    lines[-1] += "}"
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    inspector = Inspector(resolve(args.path), show=max(0, args.show))
+    inspector = Inspector(resolve(args.path), show=max(0, args.show), full=args.full)
     inspector.run()
     report = inspector.as_dict()
     if args.json:

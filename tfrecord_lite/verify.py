@@ -1,9 +1,11 @@
 """``tfrecord-lite verify PATH``: read everything, check everything, say exactly where it breaks.
 
-Every record is read with both CRCs checked and parsed as an Example; ModelPack records are also
-checked against the schema, their boxes, class ids and the real image size, and a dataset's
-``dataset_info.yaml`` against its files.  Problems stream out one line each, as found, so a long
-run in CI shows them early; the exit code is 1 when there was any.
+Every record is read with both CRCs checked and parsed as what the file holds (Example or
+SequenceExample; other payloads get framing and CRC checks, and a note saying what they are);
+ModelPack records are also checked against the schema, their boxes, class ids and the real image
+size, and a dataset's ``dataset_info.yaml`` against its files and shard names.  Problems stream
+out one line each, as found, so a long run in CI shows them early; the exit code is 1 when there
+was any.  ``--json`` prints the result for scripts instead.
 """
 
 from __future__ import annotations
@@ -45,12 +47,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--schema",
-        choices=("auto", "modelpack", "example"),
+        choices=("auto", "modelpack", "example", "none"),
         default="auto",
-        help="what records must be: 'modelpack' checks the ModelPack schema, 'example' only "
-        "CRCs and Example parsing; 'auto' (default) checks ModelPack for a dataset and for "
-        "files whose first record looks like one",
+        help="what records must be: 'modelpack' checks the ModelPack schema, 'example' CRCs and "
+        "Example parsing, 'none' framing and CRCs only (any payload); 'auto' (default) checks "
+        "ModelPack for a dataset and for files whose first record looks like one, parses "
+        "Examples and SequenceExamples, and for other payloads says what it found",
     )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument(
         "--max-problems",
         type=int,
@@ -88,6 +92,7 @@ class Verifier:
     files: int = 0
     records: int = 0
     per_split: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what was found, not wrong (payload kinds)
     _names: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -113,8 +118,9 @@ class Verifier:
         if split.format == "json":
             count, clean = self.json_split(split)
         else:
-            for p in shard_problems(split):
-                self.report(p)
+            if self.layout.kind != "file":  # one file of a set is checked alone: a folder is
+                for p in shard_problems(split):  # where the set is
+                    self.report(p)
             count, clean = self.tfrecord_split(split)
         self.per_split[split.name] = count
         declared = split.declared_samples
@@ -128,7 +134,9 @@ class Verifier:
             )
 
     def tfrecord_split(self, split: Split) -> tuple[int, bool]:
-        modelpack: bool | None = {"modelpack": True, "example": False}.get(self.schema)
+        modelpack: bool | None = {"modelpack": True, "example": False, "none": False}.get(
+            self.schema
+        )
         if modelpack is None and self.layout.kind == "dataset":
             modelpack = True
         total = 0
@@ -181,33 +189,31 @@ class Verifier:
         self, data_file: DataFile, modelpack: bool | None
     ) -> tuple[int, bool, bool | None]:
         """Check one file; returns (records read, read to the end, ModelPack decision)."""
-        from .example import Example
-
         where = display(data_file.path)
         self.files += 1
         count = 0
+        check: Callable[[bytes, int], list[str]] | None = None
         try:
             for index, offset, data in iter_records(data_file):
                 count = index + 1
-                try:
-                    features = Example.FromString(data).features.feature
-                except Exception as exc:  # protobuf's DecodeError, or worse on hostile bytes
-                    self.report(Problem(where, f"not a tf.train.Example: {exc}", index, offset))
-                    continue
-                if modelpack is None:
-                    modelpack = sum(k in features for k in SCHEMA) >= 4
-                if modelpack:
-                    for message in self.modelpack_record(features, where, index):
+                if index == 0:
+                    check, modelpack = self.record_check(data, where, modelpack)
+                if check is not None:
+                    for message in check(data, index):
                         self.report(Problem(where, message, index, offset))
         except RecordError as exc:
-            self.report(
-                Problem(
-                    where,
-                    f"{exc.check}: {exc.detail}; stopped reading this file",
-                    count,
-                    exc.offset,
+            looks_like = getattr(exc, "looks_like", None)
+            if looks_like and not count:
+                self.report(Problem(where, f"not a TFRecord file: it looks like {looks_like}"))
+            else:
+                self.report(
+                    Problem(
+                        where,
+                        f"{exc.check}: {exc.detail}; stopped reading this file",
+                        count,
+                        exc.offset,
+                    )
                 )
-            )
             self.records += count
             return count, False, modelpack
         except OSError as exc:
@@ -216,6 +222,45 @@ class Verifier:
             return count, False, modelpack
         self.records += count
         return count, True, modelpack
+
+    def record_check(
+        self, first: bytes, where: str, modelpack: bool | None
+    ) -> tuple[Callable[[bytes, int], list[str]] | None, bool | None]:
+        """How to check each record of a file, decided from its first record: by the payload it
+        holds under ``--schema auto``, as asked otherwise.  Returns (check, ModelPack decision)."""
+        from .example import Example, SequenceExample, payload_kind
+
+        if self.schema == "none":
+            return None, False
+        if self.schema == "auto" and not modelpack:
+            kind = payload_kind(first)
+            if kind == "SequenceExample":
+                self.notes.append(f"{where}: holds tf.train.SequenceExample records")
+                return _parses(SequenceExample), False
+            if kind != "Example":
+                what = "protobuf messages of another type" if kind == "other" else "raw bytes"
+                self.notes.append(
+                    f"{where}: holds {what}, not tf.train.Example: checked framing and CRCs "
+                    "only (--schema none asks for just that)"
+                )
+                return None, False
+
+        if modelpack is None:  # the first Example of the folder or file decides
+            try:
+                features = Example.FromString(first).features.feature
+                modelpack = sum(k in features for k in SCHEMA) >= 4
+            except Exception:  # reported by the check below
+                pass
+        schema_too = bool(modelpack)
+
+        def check(data: bytes, index: int) -> list[str]:
+            try:
+                features = Example.FromString(data).features.feature
+            except Exception as exc:  # protobuf's DecodeError, or worse on hostile bytes
+                return [f"not a tf.train.Example: {exc}"]
+            return self.modelpack_record(features, where, index) if schema_too else []
+
+        return check, modelpack
 
     # -- one ModelPack record --------------------------------------------------------------
 
@@ -273,6 +318,19 @@ class Verifier:
             for message in json_sample_problems(path, self.layout.classes):
                 self.report(Problem(display(path), message))
         return len(split.json_files), True
+
+
+def _parses(message: Any) -> Callable[[bytes, int], list[str]]:
+    """A record check: the bytes parse as ``message``."""
+
+    def check(data: bytes, index: int) -> list[str]:
+        try:
+            message.FromString(data)
+        except Exception as exc:  # protobuf's DecodeError, or worse
+            return [f"not a tf.train.{message.__name__}: {exc}"]
+        return []
+
+    return check
 
 
 def _num(v: float) -> str:
@@ -454,9 +512,13 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     layout = resolve(args.path)
     shown = 0
+    found: list[Problem] = []
 
     def emit(problem: Problem) -> None:
         nonlocal shown
+        if args.json:
+            found.append(problem)
+            return
         if limit <= 0 or shown < limit:
             print(problem, flush=True)
         elif shown == limit:
@@ -466,6 +528,27 @@ def run(args: argparse.Namespace) -> int:
     verifier = Verifier(layout, schema=args.schema, emit=emit)
     verifier.run()
     seconds = time.perf_counter() - started
+    if args.json:
+        result = {
+            "path": display(layout.given),
+            "ok": not verifier.problems,
+            "problems": [vars(p) for p in found],
+            "notes": verifier.notes,
+            "files": verifier.files,
+            "records": verifier.records,
+            "splits": verifier.per_split,
+            "skipped": [display(p) for s in layout.splits for p in s.skipped],
+            "seconds": round(seconds, 3),
+        }
+        print(json.dumps(result, indent=2))
+        return 1 if verifier.problems else 0
+    for note in verifier.notes:
+        print(f"note: {note}")
+    for split in layout.splits:
+        if split.skipped:
+            names = ", ".join(p.name for p in split.skipped[:8])
+            more = f" and {len(split.skipped) - 8} more" if len(split.skipped) > 8 else ""
+            print(f"note: skipped (not TFRecord by name or first bytes): {names}{more}")
     splits = ", ".join(f"{k} {v}" for k, v in verifier.per_split.items())
     counts = f"{verifier.records} records in {verifier.files} file"
     counts += "" if verifier.files == 1 else "s"

@@ -8,7 +8,6 @@ each file is compressed, and which class names apply.  Nothing here reads record
 from __future__ import annotations
 
 import os
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 from ..crc import masked_crc
 from ..errors import InputError
-from ..records import FRAME_OVERHEAD, tf_record_iterator
+from ..records import FRAME_OVERHEAD, detect_compression, tf_record_iterator
 from ..shards import ShardName
 from .info import FILENAME
 
@@ -30,27 +29,8 @@ __all__ = [
     "display",
 ]
 
-_TFRECORD_SUFFIXES = (".tfrecord", ".tfrecords", ".tfrec", ".record")
+_TFRECORD_SUFFIXES = (".tfrecord", ".tfrecords", ".tfrec", ".record", ".records", ".tfr")
 _COMPRESSED_SUFFIXES = ("", ".gz", ".gzip", ".zz", ".zlib")
-_ZLIB_SECOND = (0x01, 0x5E, 0x9C, 0xDA)  # deflate, 32 K window, levels 0-1 / 2-5 / 6 / 7-9
-_HEADER = struct.Struct("<QI")
-
-
-def detect_compression(head: bytes) -> str | None:
-    """``None``, ``"GZIP"`` or ``"ZLIB"`` from a file's first 12 bytes.
-
-    An uncompressed file starts with a length and its CRC; when that CRC holds, the file is
-    plain even if its first bytes happen to look like a gzip or zlib header.
-    """
-    if len(head) >= 12:
-        length, stored = _HEADER.unpack_from(head)
-        if masked_crc(head[:8]) == stored:
-            return None
-    if head[:2] == b"\x1f\x8b":
-        return "GZIP"
-    if len(head) >= 2 and head[0] == 0x78 and head[1] in _ZLIB_SECOND:
-        return "ZLIB"
-    return None
 
 
 @dataclass
@@ -78,6 +58,7 @@ class Split:
     json_files: list[Path] = field(default_factory=list)
     declared_samples: int | None = None
     missing: bool = False  # the folder dataset_info.yaml names does not exist
+    skipped: list[Path] = field(default_factory=list)  # files of the folder that are not records
 
 
 @dataclass
@@ -120,30 +101,67 @@ def _data_file(path: Path) -> DataFile:
     return DataFile(path, size, detect_compression(head), ShardName.parse(path.name))
 
 
-def _looks_like_tfrecord(name: str) -> bool:
-    if ShardName.parse(name) is not None:
-        return True
+_NAME_HINTS = ("tfrecord", "tfrec", "tfevents")  # TFX, YDF, tf.summary event files...
+_NOT_RECORDS = frozenset(
+    ".jpg .jpeg .png .gif .bmp .webp .tif .tiff .json .jsonl .yaml .yml .txt .md .csv .tsv "
+    ".index .manifest .py .npy .npz .parquet .zip .tar .pdf .html .xml .pbtxt .log".split()
+)  # never sniffed: images, text and the index files beside records
+
+
+def _looks_like_tfrecord(path: Path) -> bool:
+    """A TFRecord file by its name (a shard name, ``tfrecord``/``tfrec``/``tfevents`` anywhere
+    in it, a TFRecord suffix, compressed or not), else by its first bytes: a record header
+    whose length CRC holds, plainly or once inflated."""
+    name = path.name
     lower = name.lower()
-    return any(lower.endswith(s + c) for s in _TFRECORD_SUFFIXES for c in _COMPRESSED_SUFFIXES)
+    if ShardName.parse(name) is not None or any(hint in lower for hint in _NAME_HINTS):
+        return True
+    if any(lower.endswith(s + c) for s in _TFRECORD_SUFFIXES for c in _COMPRESSED_SUFFIXES):
+        return True
+    if os.path.splitext(lower)[1] in _NOT_RECORDS:
+        return False
+    return _starts_with_a_record(path)
 
 
-def _listing(folder: Path) -> tuple[list[Path], list[Path]]:
-    """(TFRecord files, JSON sample files) in a folder, sorted, hidden/temporary files skipped."""
+def _starts_with_a_record(path: Path) -> bool:
+    import zlib
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1024)
+    except OSError:
+        return False
+    kind = detect_compression(head[:12])
+    if kind is not None:
+        try:
+            head = zlib.decompressobj(31 if kind == "GZIP" else 15).decompress(head, 12)
+        except zlib.error:
+            return False
+    return len(head) >= 12 and masked_crc(head[:8]) == int.from_bytes(head[8:12], "little")
+
+
+def _listing(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """(TFRecord files, JSON sample files, other files skipped) in a folder, sorted;
+    hidden/temporary files are left out silently."""
     records: list[Path] = []
     jsons: list[Path] = []
+    skipped: list[Path] = []
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.name.startswith(".") or not entry.is_file():
                 continue
+            path = folder / entry.name
             if entry.name.lower().endswith(".json"):
-                jsons.append(folder / entry.name)
-            elif _looks_like_tfrecord(entry.name):
-                records.append(folder / entry.name)
-    return sorted(records), sorted(jsons)
+                jsons.append(path)
+            elif _looks_like_tfrecord(path):
+                records.append(path)
+            else:
+                skipped.append(path)
+    return sorted(records), sorted(jsons), sorted(skipped)
 
 
 def _folder_split(name: str, folder: Path, declared: int | None = None) -> Split:
-    records, jsons = _listing(folder)
+    records, jsons, skipped = _listing(folder)
     if not records and (jsons or folder.name.startswith("json_")):
         return Split(name, folder, "json", json_files=jsons, declared_samples=declared)
     return Split(
@@ -152,6 +170,7 @@ def _folder_split(name: str, folder: Path, declared: int | None = None) -> Split
         "tfrecord",
         files=[_data_file(p) for p in records],
         declared_samples=declared,
+        skipped=[p for p in skipped + jsons if not p.name.endswith(".index")],
     )
 
 
@@ -251,8 +270,11 @@ def resolve(path: str | os.PathLike[str]) -> Layout:
             return _dataset(info)
         split = _folder_split(_folder_split_name(given), given)
         if split.format == "tfrecord" and not split.files and not split.json_files:
+            names = ", ".join(p.name for p in split.skipped[:5])
+            more = f" (and {len(split.skipped) - 5} more)" if len(split.skipped) > 5 else ""
+            seen = f"; skipped {names}{more}: not TFRecord by name or first bytes" if names else ""
             raise InputError(
-                str(given), 0, "no TFRecord files, JSON samples or dataset_info.yaml here"
+                str(given), 0, f"no TFRecord files, JSON samples or dataset_info.yaml here{seen}"
             )
         return Layout(given, "folder", [split], classes=_nearby_classes(given.resolve()))
     if given.is_file():
