@@ -298,7 +298,7 @@ def test_bad_input_writes_nothing(tmp_path, capsys) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["-s", "1.5"], ["-s", "x"], ["-p", "0"], ["-p", "-3"], ["-f", "coco"], ["--workers", "0"]],
+    [["-s", "1.5"], ["-s", "x"], ["-p", "0"], ["-p", "-3"], ["-f", "yolo"], ["--workers", "0"]],
 )
 def test_usage_errors_exit_2(tmp_path, args, capsys) -> None:
     manifest = make_job(tmp_path / "job", 1)
