@@ -86,6 +86,15 @@ def test_text_report(tmp_path, capsys) -> None:
     assert "image sizes: 64x48 x8, 48x64 x2" in out
 
 
+def test_sizes_are_in_the_binary_units_partition_uses(tmp_path, capsys) -> None:
+    path = tmp_path / "big.tfrecord"
+    with TFRecordWriter(str(path)) as w:
+        w.write(b"x" * (3 << 20))  # 3 MiB and 16 bytes of framing
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "3.0 MiB" in out and " MB" not in out and "kB" not in out
+
+
 def test_show_records(tmp_path, capsys) -> None:
     root = write_modelpack(tmp_path / "ds")
     assert main(["inspect", str(root / "tfrecord_val"), "--show", "2"]) == 0
