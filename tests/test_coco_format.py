@@ -84,3 +84,19 @@ def test_edgefirst_without_the_extra_is_a_usage_error(tmp_path: Path, capsys) ->
         assert not (tmp_path / "o").exists()
     else:  # in the oracle venv the extra is there: tests/edgefirst proves what it makes
         assert code == 0
+
+
+def test_verify_checks_the_coco_schema_and_boxes_inside_images(tmp_path: Path, capsys) -> None:
+    manifest, _ = boxes_job(tmp_path / "job")
+    out = tmp_path / "o"
+    assert main(["convert", "-a", str(manifest), "-o", str(out), "-f", "coco", "-q"]) == 0
+    assert main(["verify", str(out)]) == 0
+    capsys.readouterr()
+    path = out / "annotations" / "instances_train.json"
+    doc = json.loads(path.read_text())
+    doc["annotations"][0]["bbox"][0] = 10_000  # off the image
+    doc["images"][0]["file_name"] = "gone.jpg"
+    path.write_text(json.dumps(doc))
+    assert main(["verify", str(out)]) == 1
+    err = capsys.readouterr().out
+    assert "is not inside its" in err and "'gone.jpg'" in err

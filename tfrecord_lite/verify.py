@@ -117,6 +117,8 @@ class Verifier:
             return
         if split.format == "json":
             count, clean = self.json_split(split)
+        elif split.format == "coco":
+            count, clean = self.coco_split(split)
         else:
             if self.layout.kind != "file":  # one file of a set is checked alone: a folder is
                 for p in shard_problems(split):  # where the set is
@@ -310,6 +312,18 @@ class Verifier:
         return out
 
     # -- JSON format -----------------------------------------------------------------------
+
+    def coco_split(self, split: Split) -> tuple[int, bool]:
+        from .dataset import coco_format
+
+        assert split.annotation_file is not None and split.folder is not None
+        self.files += 1
+        count, problems = coco_format.problems(split.annotation_file, split.folder,
+                                               self.layout.classes)
+        self.records += count
+        for message in problems:
+            self.report(Problem(display(split.annotation_file), message))
+        return count, not problems
 
     def json_split(self, split: Split) -> tuple[int, bool]:
         for path in split.json_files:

@@ -53,12 +53,13 @@ class Split:
 
     name: str
     folder: Path | None
-    format: str  # "tfrecord" or "json"
+    format: str  # "tfrecord", "json" or "coco"
     files: list[DataFile] = field(default_factory=list)
     json_files: list[Path] = field(default_factory=list)
     declared_samples: int | None = None
     missing: bool = False  # the folder dataset_info.yaml names does not exist
     skipped: list[Path] = field(default_factory=list)  # files of the folder that are not records
+    annotation_file: Path | None = None  # COCO: the split's instances_*.json
 
 
 @dataclass
@@ -219,6 +220,26 @@ def _split_folder(info_path: Path, raw: dict[str, Any]) -> Path | None:
     return written if written.is_dir() else beside
 
 
+def _beside(info_path: Path, written: str, parts: int) -> Path:
+    """A path the yaml names: as written if it exists, else its last ``parts`` parts next to
+    the yaml (a dataset moved, or written with --path-prefix for another machine)."""
+    path = Path(written)
+    if not path.is_absolute():
+        path = info_path.parent / path
+    if path.exists():
+        return path
+    return info_path.parent.joinpath(*Path(written).parts[-parts:])
+
+
+def _coco_split(info_path: Path, name: str, raw: dict[str, Any], declared: int | None) -> Split:
+    annotations = _beside(info_path, raw["annotations"], 2)
+    images = raw.get("images")
+    folder = _beside(info_path, images, 1) if isinstance(images, str) else None
+    missing = not annotations.is_file() or folder is None or not folder.is_dir()
+    return Split(name, folder, "coco", declared_samples=declared, missing=missing,
+                 annotation_file=annotations)
+
+
 def _same(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -232,9 +253,13 @@ def _dataset(info_path: Path) -> Layout:
     for key, raw in info.items():
         if not isinstance(raw, dict) or not ({"annotations", "images"} & raw.keys()):
             continue  # classes, the converter's own block, future keys
-        folder = _split_folder(info_path, raw)
         samples = raw.get("samples")
         declared = samples if isinstance(samples, int) and not isinstance(samples, bool) else None
+        annotations = raw.get("annotations")
+        if isinstance(annotations, str) and annotations.endswith(".json"):  # COCO
+            splits.append(_coco_split(info_path, str(key), raw, declared))
+            continue
+        folder = _split_folder(info_path, raw)
         if folder is None or not folder.is_dir():
             guess = "json" if folder is not None and folder.name.startswith("json_") else "tfrecord"
             splits.append(Split(str(key), folder, guess, declared_samples=declared, missing=True))
