@@ -20,7 +20,7 @@ from typing import Callable
 from . import __version__, shards
 from .dataset import info, json_format, modelpack, tfrecord_format
 from .dataset.sample import Sample
-from .dataset.split import split_indices
+from .dataset.split import fill_empty_side, split_indices
 from .errors import ErrorPolicy, InputError, OutputError
 from .groundtruth.reader import ReadOptions, ReadReport, read_manifest
 from .parallel import Workers, chunked
@@ -28,6 +28,7 @@ from .publish import INFO, Stage
 from .records import FRAME_OVERHEAD, TFRecordWriter
 
 FORMATS = ("tfrecord", "json")
+INFO_TYPES = {"tfrecord": "tfrecord", "json": None}  # dataset_info.yaml ``type`` per format
 SPLITS = ("train", "validation")
 _CHUNK = 32  # samples per task handed to a worker
 _RANGE_BYTES = 8 << 20  # about how much of a shard one task writes, with --workers > 1
@@ -63,6 +64,19 @@ class ConvertResult:
     negatives: int = 0  # images with no boxes
     bytes: int = 0
     seconds: float = 0.0
+    moved_to_fill: int = 0  # samples moved so that neither split is empty
+    warnings: list[str] = field(default_factory=list)  # what ModelPack will refuse or may not read
+
+
+def split_warning(fraction: float) -> str | None:
+    """What ModelPack will say about ``--split 0`` or ``1`` (it refuses an empty split)."""
+    if fraction <= 0.0:
+        return "--split 0 leaves validation empty: ModelPack refuses a dataset without " \
+            "validation samples"
+    if fraction >= 1.0:
+        return "--split 1 leaves train empty: ModelPack refuses a dataset without " \
+            "training samples"
+    return None
 
 
 # --- work on samples: in forked workers (they see _JOB without pickling it), or here ------------
@@ -174,10 +188,15 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
         ),
     )
     samples, classes = read.samples, read.classes
-    train, val = split_indices([s.source_ref for s in samples], options.split, options.seed)
+    keys = [s.source_ref for s in samples]
+    train, val = split_indices(keys, options.split, options.seed)
     result = ConvertResult(options.output, classes, {}, read.report,
                            Counter({classes[k]: n for k, n in read.report.objects.items()}),
                            read.report.negatives)
+    result.moved_to_fill = fill_empty_side(train, val, keys, options.split, options.seed)
+    empty = split_warning(options.split)
+    if empty:
+        result.warnings.append(empty)
     cache = root / ".upright"  # images re-encoded upright, between measuring and writing
     _JOB.update(samples=samples, classes=classes, manifest=options.annotations, cache=str(cache))
     write_split = _write_tfrecord_split if options.format == "tfrecord" else _write_json_split
@@ -202,7 +221,8 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
         "split": options.split,
         "partition_mb": options.partition_mb,
     }
-    text = info.render(classes, result.splits["train"], result.splits["validation"], base, extra)
+    text = info.render(classes, result.splits["train"], result.splits["validation"], base, extra,
+                       kind=INFO_TYPES[options.format])
     info.write(root / INFO, text)  # last: the stage is complete once this exists
     return result
 

@@ -203,7 +203,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def run(args: argparse.Namespace) -> int:
     from .cli import UsageError
-    from .convert import ConvertOptions, convert
+    from .convert import ConvertOptions, convert, split_warning
 
     if args.output is None:
         raise UsageError("-o/--output is required (or set TFRECORD_LITE_OUTPUT)")
@@ -233,6 +233,8 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         path_prefix=args.path_prefix,
     )
+    if split_warning(args.split) and not args.quiet:
+        sys.stderr.write(f"tfrecord-lite convert: warning: {split_warning(args.split)}\n")
     bar = _Bar(not args.quiet and sys.stderr.isatty())
     with warnings.catch_warnings():
         warnings.simplefilter("always")
@@ -251,6 +253,10 @@ def summary(result) -> str:
     for split in ("train", "validation"):
         s = result.splits[split]
         lines.append(f"  {split:<10} {s.samples:>7} images  {len(s.files)} file(s) in {s.folder}/")
+    if result.moved_to_fill:
+        lines.append(f"  moved {result.moved_to_fill} image(s) so that neither split is empty "
+                     "(ModelPack refuses an empty split; chosen by the split hash)")
+    lines.extend(f"  warning: {w}" for w in result.warnings)
     lines.append(f"  classes ({len(result.classes)}):")
     for name in result.classes:
         lines.append(f"    {name:<24} {result.objects.get(name, 0):>7} objects")
