@@ -46,10 +46,11 @@ proto-check: $(PROTOVENV)/.ok
 protobuf-ends:
 	bash scripts/protobuf_ends.sh $(PY)
 
-$(TFVENV)/.ok: pyproject.toml benchmarks/requirements-tf.txt
+$(TFVENV)/.ok: pyproject.toml benchmarks/requirements-tf.txt tests/compat/requirements-oracle.txt
 	$(PY) -m venv $(TFVENV)
 	$(TFVENV)/bin/pip install -q --upgrade pip
 	$(TFVENV)/bin/pip install -q -r benchmarks/requirements-tf.txt
+	$(TFVENV)/bin/pip install -q -r tests/compat/requirements-oracle.txt
 	$(TFVENV)/bin/pip install -q -e .
 	touch $@
 

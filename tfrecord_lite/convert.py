@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__, shards
-from .dataset import info, json_format, modelpack, tfrecord_format
+from .dataset import darknet_format, info, json_format, modelpack, per_image, tfrecord_format
 from .dataset.sample import Sample
 from .dataset.split import fill_empty_side, split_indices
 from .errors import ErrorPolicy, InputError, OutputError
@@ -27,8 +27,9 @@ from .parallel import Workers, chunked
 from .publish import INFO, Stage
 from .records import FRAME_OVERHEAD, TFRecordWriter
 
-FORMATS = ("tfrecord", "json")
-INFO_TYPES = {"tfrecord": "tfrecord", "json": None}  # dataset_info.yaml ``type`` per format
+FORMATS = ("tfrecord", "json", "darknet")
+INFO_TYPES = {"tfrecord": "tfrecord", "json": None, "darknet": "darknet"}  # yaml ``type``
+_PER_IMAGE = {"json": json_format, "darknet": darknet_format}  # formats with files per image
 SPLITS = ("train", "validation")
 _CHUNK = 32  # samples per task handed to a worker
 _RANGE_BYTES = 8 << 20  # about how much of a shard one task writes, with --workers > 1
@@ -90,12 +91,13 @@ def _encode_chunk(indices: Sequence[int]) -> list[tuple[bytes, bytes, bytes]]:
     return [modelpack.parts(samples[i], samples[i].read_image()) for i in indices]
 
 
-def _json_chunk(task: tuple[str, Sequence[int], Sequence[str]]) -> int:
-    folder, indices, stems = task
+def _per_image_chunk(task: tuple[str, str, Sequence[int], Sequence[str]]) -> int:
+    fmt, folder, indices, stems = task
     samples: list[Sample] = _JOB["samples"]
     classes = _JOB["classes"]
+    write = _PER_IMAGE[fmt].write_sample
     return sum(
-        json_format.write_sample(Path(folder), samples[i], stem, samples[i].read_image(), classes)
+        write(Path(folder), samples[i], stem, samples[i].read_image(), classes)
         for i, stem in zip(indices, stems)
     )
 
@@ -199,7 +201,7 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
         result.warnings.append(empty)
     cache = root / ".upright"  # images re-encoded upright, between measuring and writing
     _JOB.update(samples=samples, classes=classes, manifest=options.annotations, cache=str(cache))
-    write_split = _write_tfrecord_split if options.format == "tfrecord" else _write_json_split
+    write_split = _write_tfrecord_split if options.format == "tfrecord" else _write_per_image_split
     try:
         with Workers(options.workers) as pool:  # forked once, now that the samples are known
             for split, indices in zip(SPLITS, (train, val)):
@@ -278,21 +280,24 @@ def _write_shards_in_parallel(root, split, indices, progress, max_bytes, pool) -
     return info.SplitInfo(folder_name, len(indices), files)
 
 
-def _write_json_split(options, root, split, indices, progress, pool) -> info.SplitInfo:
-    folder = root / json_format.FOLDERS[split]
+def _write_per_image_split(options, root, split, indices, progress, pool) -> info.SplitInfo:
+    """JSON or Darknet: each sample's image and label file, named by a stem unique in the
+    split folder."""
+    name = _PER_IMAGE[options.format].FOLDERS[split]
+    folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
     samples = _JOB["samples"]
-    stems = json_format.stems([samples[i].name for i in indices])
+    stems = per_image.stems([samples[i].name for i in indices])
     tasks = [
-        (str(folder), indices[i : i + _CHUNK], stems[i : i + _CHUNK])
+        (options.format, str(folder), indices[i : i + _CHUNK], stems[i : i + _CHUNK])
         for i in range(0, len(indices), _CHUNK)
     ]
     written = 0
     done = 0
-    for task, nbytes in zip(tasks, pool.map(_json_chunk, tasks)):
+    for task, nbytes in zip(tasks, pool.map(_per_image_chunk, tasks)):
         written += nbytes
-        done += len(task[1])
+        done += len(task[2])
         if progress:
             progress(split, done, len(indices))
-    files = [{"name": json_format.FOLDERS[split], "records": len(indices), "bytes": written}]
-    return info.SplitInfo(json_format.FOLDERS[split], len(indices), files)
+    files = [{"name": name, "records": len(indices), "bytes": written}]
+    return info.SplitInfo(name, len(indices), files)

@@ -101,10 +101,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "-f",
         "--format",
-        choices=("tfrecord", "json"),
+        choices=("tfrecord", "json", "darknet"),
         default="tfrecord",
-        help="tfrecord (ModelPack) or json (also carries segmentation masks) "
-        "(default: %(default)s)",
+        help="tfrecord (ModelPack detection), json (ModelPack segmentation and detection) or "
+        "darknet (ModelPack, deepview-datasets, YOLO tools) (default: %(default)s)",
     )
     p.add_argument(
         "-s",

@@ -11,35 +11,17 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from .per_image import image_file
 from .sample import Sample
 
 FOLDERS = {"train": "json_train", "validation": "json_val"}
-
-
-def stems(names: Sequence[str]) -> list[str]:
-    """A unique file stem per sample name (``a.jpg`` and ``a.png`` must not share ``a.json``)."""
-    seen: set[str] = set()
-    out = []
-    for name in names:
-        stem = name.rsplit(".", 1)[0] if "." in name else name
-        if stem in seen:
-            stem = name.replace(".", "_")
-        n = 1
-        base = stem
-        while stem in seen:
-            n += 1
-            stem = f"{base}_{n}"
-        seen.add(stem)
-        out.append(stem)
-    return out
 
 
 def write_sample(
     folder: Path, sample: Sample, stem: str, image: bytes, classes: Sequence[str]
 ) -> int:
     """Write one sample's files; returns the bytes written."""
-    ext = sample.name.rsplit(".", 1)[1] if "." in sample.name else "img"
-    image_name = f"{stem}.{ext}"
+    image_name = image_file(stem, sample.name)
     doc: dict = {
         "image": image_name,
         "width": sample.width,
