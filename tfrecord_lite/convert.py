@@ -53,6 +53,7 @@ class ConvertOptions:
     workers: int = 1
     overwrite: bool = False
     path_prefix: str | None = None
+    keep_image_bytes: bool = False  # store every image as it came, even those ModelPack can't read
 
 
 @dataclass
@@ -78,6 +79,12 @@ def split_warning(fraction: float) -> str | None:
         return "--split 1 leaves train empty: ModelPack refuses a dataset without " \
             "training samples"
     return None
+
+
+def keep_warning(count: int) -> str:
+    """The one warning ``--keep-image-bytes`` earns when it kept images ModelPack can't read."""
+    return f"--keep-image-bytes: {count} image(s) stored as they came that ModelPack may not " \
+        "read (tf.io.decode_jpeg does not give them 3 channels); convert without the option"
 
 
 # --- work on samples: in forked workers (they see _JOB without pickling it), or here ------------
@@ -187,6 +194,7 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
             policy=options.policy,
             drop_rejected=options.drop_rejected,
             workers=options.workers,
+            keep_image_bytes=options.keep_image_bytes,
         ),
     )
     samples, classes = read.samples, read.classes
@@ -199,6 +207,8 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
     empty = split_warning(options.split)
     if empty:
         result.warnings.append(empty)
+    if read.report.kept_undecodable:
+        result.warnings.append(keep_warning(read.report.kept_undecodable))
     cache = root / ".upright"  # images re-encoded upright, between measuring and writing
     _JOB.update(samples=samples, classes=classes, manifest=options.annotations, cache=str(cache))
     write_split = _write_tfrecord_split if options.format == "tfrecord" else _write_per_image_split

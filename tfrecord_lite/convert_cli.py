@@ -168,6 +168,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="write split paths in dataset_info.yaml as P/tfrecord_train ... instead "
         "of the absolute output folder",
     )
+    p.add_argument(
+        "--keep-image-bytes",
+        action="store_true",
+        help="store every image as it came, even those ModelPack cannot decode to 3 channels "
+        "(default: convert those once to RGB JPEG/PNG)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
     return p
 
@@ -203,7 +209,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def run(args: argparse.Namespace) -> int:
     from .cli import UsageError
-    from .convert import ConvertOptions, convert, split_warning
+    from .convert import ConvertOptions, convert, keep_warning, split_warning
 
     if args.output is None:
         raise UsageError("-o/--output is required (or set TFRECORD_LITE_OUTPUT)")
@@ -232,14 +238,18 @@ def run(args: argparse.Namespace) -> int:
         workers=auto_workers(args.annotations) if args.workers == "auto" else args.workers,
         overwrite=args.overwrite,
         path_prefix=args.path_prefix,
+        keep_image_bytes=args.keep_image_bytes,
     )
-    if split_warning(args.split) and not args.quiet:
+    if split_warning(args.split):
         sys.stderr.write(f"tfrecord-lite convert: warning: {split_warning(args.split)}\n")
     bar = _Bar(not args.quiet and sys.stderr.isatty())
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = _show_warning
         result = convert(options, progress=bar)
+    if result.report.kept_undecodable:
+        kept = keep_warning(result.report.kept_undecodable)
+        sys.stderr.write(f"tfrecord-lite convert: warning: {kept}\n")
     if not args.quiet:
         print(summary(result))
     return 0
@@ -270,6 +280,11 @@ def summary(result) -> str:
     for what, n in fixes.items():
         if n:
             lines.append(f"  {what}: {n}")
+    if r.converted:
+        lines.append(f"  images converted to RGB for tf.io.decode_jpeg: {sum(r.converted.values())}"
+                     " (lossless sources to PNG, JPEG to JPEG quality 95, alpha on white)")
+        for why, n in sorted(r.converted.items()):
+            lines.append(f"    {why}: {n}")
     if r.skipped:
         lines.append(f"  skipped lines/images: {sum(r.skipped.values())}")
         for reason, n in sorted(r.skipped.items()):

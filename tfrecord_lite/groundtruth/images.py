@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..dataset import decodable
 from ..errors import InputError
 from .headers import sniff
 
@@ -25,12 +26,15 @@ _SWAPPING = frozenset({5, 6, 7, 8})
 
 @dataclass(frozen=True)
 class ImageHeader:
-    """What the header says, in the upright frame: size and whether EXIF requires a re-encode."""
+    """What the header says, in the upright frame: size, whether EXIF requires a re-encode, and
+    why ModelPack could not decode the file as it is (``decodable.reason``)."""
 
     width: int
     height: int
     reencode: bool
     stored_bytes: int | None = None  # the file's size: the image bytes, unless re-encoded
+    format: str | None = "JPEG"  # as Pillow names it
+    convert: str | None = None  # why it must become RGB JPEG/PNG; None: it decodes as it is
 
 
 class ImageIndex:
@@ -179,12 +183,15 @@ def read_header(file: str, ref: str, path: str, line: int) -> ImageHeader:
             fast = sniff(handle)
             if fast is not None:
                 width, height, orientation = fast.width, fast.height, fast.orientation
+                fmt = fast.format
+                why = decodable.reason(fmt, fast.mode, fast.transparency)
             else:
                 from PIL import Image  # only for what the fast sniffer cannot read
 
                 handle.seek(0)
                 with Image.open(handle) as image:
                     width, height = image.size
+                    fmt, why = image.format, decodable.of_image(image)
                     orientation = 1
                     if image.format in ("JPEG", "MPO"):
                         try:
@@ -201,23 +208,26 @@ def read_header(file: str, ref: str, path: str, line: int) -> ImageHeader:
         raise InputError(path, line, f"image has no pixels: {file}", value=ref,
                          reason="bad-image")
     if not 2 <= orientation <= 8:
-        return ImageHeader(width, height, False, size)
+        return ImageHeader(width, height, False, size, fmt, why)
     if orientation in _SWAPPING:
         width, height = height, width
-    return ImageHeader(width, height, True)
+    return ImageHeader(width, height, True, None, fmt, why)
 
 
 class ImageReader:
-    """``Sample.read_image``: the file's bytes, or an upright JPEG when EXIF rotates it."""
+    """``Sample.read_image``: the file's bytes; or, re-encoded once, the upright image when EXIF
+    rotates it and an RGB JPEG/PNG when ModelPack could not decode it (``rgb``)."""
 
-    __slots__ = ("root", "stored", "reencode", "manifest", "line")
+    __slots__ = ("root", "stored", "reencode", "manifest", "line", "rgb")
 
-    def __init__(self, root: str, stored: str, reencode: bool, manifest: str, line: int) -> None:
+    def __init__(self, root: str, stored: str, reencode: bool, manifest: str, line: int,
+                 rgb: bool = False) -> None:
         self.root = root          # shared by all samples
         self.stored = stored      # relative to root, or absolute
-        self.reencode = reencode
+        self.reencode = reencode  # decode and store again (EXIF upright, or rgb)
         self.manifest = manifest
         self.line = line
+        self.rgb = rgb            # make it RGB JPEG/PNG (decodable); else keep the pixel mode
 
     @property
     def file(self) -> str:
@@ -231,11 +241,14 @@ class ImageReader:
             from PIL import Image, ImageOps
 
             with Image.open(self.file) as image:
-                upright = ImageOps.exif_transpose(image)
+                upright = ImageOps.exif_transpose(image) if image.format in ("JPEG", "MPO") \
+                    else image
+                icc = image.info.get("icc_profile")
+                if self.rgb:
+                    return decodable.encode(decodable.to_rgb(upright), image.format, icc)
                 if upright.mode not in ("RGB", "L", "CMYK"):
                     upright = upright.convert("RGB")
                 out = io.BytesIO()
-                icc = image.info.get("icc_profile")
                 upright.save(out, "JPEG", quality=95, **({"icc_profile": icc} if icc else {}))
                 return out.getvalue()
         except Exception as exc:
@@ -244,7 +257,7 @@ class ImageReader:
                              reason="bad-image") from exc
 
     def __repr__(self) -> str:
-        return f"ImageReader({self.file!r}, reencode={self.reencode})"
+        return f"ImageReader({self.file!r}, reencode={self.reencode}, rgb={self.rgb})"
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\ud800-\udfff]')  # lone surrogates: not UTF-8

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..dataset import decodable
 from ..dataset.sample import Boxes, Sample
 from ..errors import ErrorPolicy, InputError
 from ..parallel import ordered_map
@@ -53,6 +54,7 @@ class ReadOptions:
     policy: ErrorPolicy = "raise"
     drop_rejected: bool = False          # drop images whose label-verification says "wrong"
     workers: int = 1                     # processes validating lines and reading image headers
+    keep_image_bytes: bool = False       # store images ModelPack cannot decode as they came
 
 
 @dataclass
@@ -68,6 +70,8 @@ class ReadReport:
     dropped_boxes: int = 0
     size_mismatches: int = 0
     exif_reencoded: int = 0
+    converted: Counter = field(default_factory=Counter)  # reason -> images made RGB JPEG/PNG
+    kept_undecodable: int = 0  # --keep-image-bytes: images stored that ModelPack may not decode
     found_types: dict[str, int] = field(default_factory=dict)  # label type -> lines
     objects: Counter = field(default_factory=Counter)  # class index -> boxes kept
     negatives: int = 0         # samples kept without boxes
@@ -164,16 +168,22 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
         raise InputError(path, 0, f"no usable samples for label attribute {stats.attribute!r}",
                          hint=f"lines skipped by reason: {reasons}; label types found: "
                          f"{census.describe()}", reason="no-labels")
-    names = assign_names([item[1] for item in pending])
+    keep = options.keep_image_bytes
+    names = assign_names([_stored_name(item, keep) for item in pending])
     samples: list = pending  # turned into Samples in place, so both never exist whole at once
     root = index.root
     for k, name in enumerate(names):
-        line_no, _rel, ref, width, height, stored, reencode, boxes, tags, mask, stored_bytes = (
-            pending[k])
-        reader = ImageReader(root, stored, reencode, path, line_no)
+        (line_no, _rel, ref, width, height, stored, reencode, boxes, tags, mask, stored_bytes,
+         _fmt, why) = pending[k]
+        convert = why is not None and not keep
+        reader = ImageReader(root, stored, reencode or convert, path, line_no, rgb=not keep)
         samples[k] = Sample(ref, line_no, name, width, height, reader, Boxes._of(boxes), tags,
-                            mask, stored_bytes)
+                            mask, None if convert else stored_bytes)
         report.exif_reencoded += reencode
+        if convert:
+            report.converted[why] += 1
+        elif why is not None:
+            report.kept_undecodable += 1
     return ReadResult(samples, list(table.names), report)
 
 
@@ -327,7 +337,18 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
     else:
         ctx.report.negatives += 1
     return (line, rel, ref, header.width, header.height, stored, header.reencode, boxes._v,
-            tags, mask, header.stored_bytes)
+            tags, mask, header.stored_bytes, header.format, header.convert)
+
+
+def _stored_name(item: tuple, keep: bool) -> str:
+    """The image's path with the extension of the format it is stored in (a converted BMP is
+    a PNG, a JPEG named ``.png`` is a JPEG), before names are made unique."""
+    rel, reencode, fmt, why = item[1], item[6], item[-2], item[-1]
+    if why is not None and not keep:
+        return decodable.renamed(rel, decodable.stored_format(fmt))
+    if fmt in ("JPEG", "PNG") or (reencode and fmt == "MPO"):
+        return decodable.renamed(rel, "JPEG" if reencode else fmt)
+    return rel
 
 
 def _rejected(pairs: list[LabelPair]) -> bool:
