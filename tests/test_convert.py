@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import re
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gt_helpers import det_line, seg_line, write_manifest
+from gt_helpers import det_line, write_manifest
 from PIL import Image
 
 from tfrecord_lite import decode_example, tf_record_iterator
@@ -342,32 +341,6 @@ def test_path_prefix_and_env_defaults(tmp_path, monkeypatch) -> None:
     assert info["train"]["annotations"] == "/data/ds/tfrecord_train"
     assert info["validation"]["images"] == "/data/ds/tfrecord_val"
     assert info["train"]["path"] == "/data/ds/tfrecord_train"
-
-
-def test_json_format_with_segmentation(tmp_path) -> None:
-    job = tmp_path / "job"
-    (job / "images").mkdir(parents=True)
-    img = Image.new("RGB", (40, 30), (200, 200, 200))
-    img.save(job / "images" / "a.jpg", "JPEG")
-    mask = Image.new("RGB", (40, 30), (255, 255, 255))  # key 0 background is #ffffff
-    mask.paste((255, 0, 0), (0, 0, 20, 30))
-    mask.paste((0, 0, 255), (20, 0, 40, 10))
-    mask.save(job / "a_mask.png")
-    colors = {0: ("BACKGROUND", "#ffffff"), 1: ("road", "#ff0000"), 2: ("sky", "#0000ff")}
-    line = seg_line("s3://b/images/a.jpg", "s3://b/a_mask.png", colors)
-    manifest = write_manifest(job / "output.manifest", [line])
-    out = tmp_path / "out"
-    assert run("-a", manifest, "-o", out, "-q", "-f", "json", "-s", "0") == 0
-    info = yaml.safe_load((out / "dataset_info.yaml").read_text())
-    assert info["train"]["annotations"] == str(out / "json_train")
-    doc = json.loads((out / "json_train" / "a.json").read_text())
-    assert doc["image"] == "a.jpg" and (doc["width"], doc["height"]) == (40, 30)
-    assert (out / "json_train" / "a.jpg").read_bytes() == (job / "images" / "a.jpg").read_bytes()
-    got = Image.open(out / "json_train" / doc["mask"])
-    assert got.mode == "L" and got.size == (40, 30)
-    road, sky = info["classes"].index("road") + 1, info["classes"].index("sky") + 1
-    assert got.getpixel((5, 5)) == road and got.getpixel((30, 5)) == sky
-    assert got.getpixel((30, 20)) == 0
 
 
 def test_workers_auto(tmp_path) -> None:

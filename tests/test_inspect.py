@@ -191,7 +191,7 @@ def test_json_format(tmp_path, capsys) -> None:
     objects, sizes, _ = _expected(default_items(6))
     assert train["modelpack"]["objects_per_class"] == objects
     assert train["modelpack"]["image_sizes"] == sizes
-    assert train["modelpack"]["masks"] == 6
+    assert train["modelpack"]["masks"] == sum(1 for item in default_items(6) if item.boxes)
     assert report["shown"][0]["json"]["image"] == "img-000.jpg"
 
 

@@ -231,11 +231,11 @@ class Inspector:
                 doc = json.loads(raw)
                 if not isinstance(doc, dict):
                     raise ValueError("not a JSON object")
-                objects = [o for o in doc.get("objects") or () if isinstance(o, dict)]
-                ids = [o["class_id"] for o in objects if isinstance(o.get("class_id"), int)]
-                w, h = doc.get("width"), doc.get("height")
+                boxes = [b for b in doc.get("boxes") or () if isinstance(b, list) and len(b) == 5]
+                ids = [b[4] for b in boxes if isinstance(b[4], int)]
+                w, h = (list(doc.get("dimension") or ()) + [0, 0])[:2]
                 labels.add(w if isinstance(w, int) else 0, h if isinstance(h, int) else 0, ids)
-                if doc.get("mask"):
+                if doc.get("segment"):
                     labels.masks += 1
                 labels.tags.update(str(t) for t in doc.get("tags") or ())
                 image = doc.get("image")

@@ -266,20 +266,26 @@ def _json_tile(path: Path, size: int) -> Tile:
         raise InputError(str(path), 0, f"not valid JSON: {exc}") from exc
     name = str(doc.get("image", path.stem))
     boxes = []
-    for obj in doc.get("objects") or ():
+    for box in doc.get("boxes") or ():
         try:
-            cx, cy, w, h = (float(v) for v in obj["bbox"])
-            boxes.append((int(obj["class_id"]), cx, cy, w, h))
-        except (KeyError, TypeError, ValueError):
+            cx, cy, w, h = (float(v) for v in box[:4])
+            boxes.append((int(box[4]), cx, cy, w, h))
+        except (IndexError, TypeError, ValueError):
             continue  # verify reports these; preview draws what it can
     image = _open_image(path.parent / name, size)
     mask = None
-    if doc.get("mask") and image is not None:
-        try:
-            with Image.open(path.parent / str(doc["mask"])) as m:
-                mask = m.convert("L").resize(image.size, Image.Resampling.NEAREST)
-        except OSError:
-            mask = None
+    if doc.get("segment") and image is not None:
+        from PIL import ImageDraw
+
+        mask = Image.new("L", image.size, 0)  # the polygons filled at the thumbnail's scale
+        draw = ImageDraw.Draw(mask)
+        for seg in doc["segment"]:
+            try:
+                points = [(float(x) * image.width, float(y) * image.height)
+                          for x, y in seg["polygon"]]
+                draw.polygon(points, fill=int(seg["class"]) + 1)
+            except (KeyError, TypeError, ValueError):
+                continue
     return Tile(name, image, tuple(boxes), mask)
 
 

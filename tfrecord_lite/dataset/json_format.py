@@ -1,49 +1,59 @@
-"""json_train/ and json_val/: one image, one JSON and (for segmentation) one mask per sample.
+"""json_train/ and json_val/: ModelPack's JSON format, one image and one ``<stem>.json`` each.
 
-``<stem>.json`` = ``{"image", "width", "height", "objects": [{"class_id", "label", "bbox"}],
-"mask"?, "tags"?}``; ``<stem>_mask.png`` is 8-bit single channel, 0 = background,
-k + 1 = classes[k].  Unlike TFRecords this format carries segmentation.
+``{"image": "<stem>.<ext>", "dimension": [W, H], "boxes": [[cx, cy, w, h, k], ...],
+"segment": [{"polygon": [[x, y], ...], "class": k}, ...], "tags"?: [...]}``, all coordinates
+normalised by the image's width and height, ``k`` the 0-based index into ``classes``.  A
+segmentation mask becomes one polygon per connected region of each class (``polygons``): what
+ModelPack rasterises itself; it reads no PNG mask, so none is written.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import polygons
 from .per_image import image_file
 from .sample import Sample
 
 FOLDERS = {"train": "json_train", "validation": "json_val"}
 
 
+def segments(mask_png: bytes, width: int, height: int) -> list[dict]:
+    """ModelPack's ``segment`` list from a class-index mask (0 = background, k + 1 = class k)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(mask_png)) as mask:
+        data = mask.convert("L").tobytes()
+    return [
+        {"polygon": polygons.normalised(outline, width, height), "class": value - 1}
+        for value, outline in polygons.region_outlines(data, width, height)
+    ]
+
+
+def document(sample: Sample, image_name: str) -> dict:
+    """The JSON of one sample."""
+    doc: dict = {
+        "image": image_name,
+        "dimension": [sample.width, sample.height],
+        "boxes": [[b.cx, b.cy, b.w, b.h, b.class_index] for b in sample.boxes],
+        "segment": [] if sample.read_mask is None
+        else segments(sample.read_mask(), sample.width, sample.height),
+    }
+    if sample.tags:
+        doc["tags"] = list(sample.tags)
+    return doc
+
+
 def write_sample(
     folder: Path, sample: Sample, stem: str, image: bytes, classes: Sequence[str]
 ) -> int:
-    """Write one sample's files; returns the bytes written."""
+    """Write one sample's image and JSON; returns the bytes written."""
     image_name = image_file(stem, sample.name)
-    doc: dict = {
-        "image": image_name,
-        "width": sample.width,
-        "height": sample.height,
-        "objects": [
-            {
-                "class_id": b.class_index,
-                "label": classes[b.class_index],
-                "bbox": [b.cx, b.cy, b.w, b.h],
-            }
-            for b in sample.boxes
-        ],
-    }
-    size = len(image)
     (folder / image_name).write_bytes(image)
-    if sample.read_mask is not None:
-        mask = sample.read_mask()
-        doc["mask"] = f"{stem}_mask.png"
-        (folder / doc["mask"]).write_bytes(mask)
-        size += len(mask)
-    if sample.tags:
-        doc["tags"] = list(sample.tags)
-    text = json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+    text = json.dumps(document(sample, image_name), ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
     (folder / f"{stem}.json").write_bytes(text)
-    return size + len(text)
+    return len(image) + len(text)
