@@ -195,8 +195,9 @@ def test_json_format(tmp_path, capsys) -> None:
     assert report["shown"][0]["json"]["image"] == "img-000.jpg"
 
 
-def test_converted_sample(tmp_path, capsys) -> None:
-    out = convert_sample(tmp_path / "out")
+@pytest.mark.parametrize("fmt", ["tfrecord", "darknet"])
+def test_converted_sample(tmp_path, capsys, fmt) -> None:
+    out = convert_sample(tmp_path / "out", "-f", fmt)
     capsys.readouterr()
     code, report = inspect_json(capsys, out)
     assert code == 0

@@ -175,6 +175,8 @@ class Inspector:
             self.splits.append(report)
             if split.format == "json":
                 self._json_split(split, report)
+            elif split.format == "darknet":
+                self._darknet_split(split, report)
             else:
                 self._tfrecord_split(split, report)
 
@@ -219,6 +221,18 @@ class Inspector:
                 fr.error = f"record {fr.records} at byte {exc.offset}: {exc.check}: {exc.detail}"
             except OSError as exc:
                 fr.error = f"cannot read: {exc.strerror or exc}"
+
+    def _darknet_split(self, split: Split, report: SplitReport) -> None:
+        """Each image and its ``<stem>.txt``: one sample."""
+        from .dataset.darknet_format import read_labels
+        from .verify import image_size
+
+        for path in split.images:
+            label = path.with_suffix(".txt")
+            size = path.stat().st_size + (label.stat().st_size if label.is_file() else 0)
+            report.files.append(FileReport(display(path), 1, size, "none"))
+            w, h = image_size(path) or (0, 0)
+            report.labels.add(w, h, [box[0] for box in read_labels(label)])
 
     def _json_split(self, split: Split, report: SplitReport) -> None:
         labels = report.labels

@@ -187,10 +187,10 @@ def _pick_split(layout: Layout, name: str | None) -> Split:
     if name:
         return layout.split(name)
     for split in layout.splits:
-        if split.name == "train" and (split.files or split.json_files):
+        if split.name == "train" and (split.files or split.json_files or split.images):
             return split
     for split in layout.splits:
-        if split.files or split.json_files:
+        if split.files or split.json_files or split.images:
             return split
     raise InputError(display(layout.given), 0, "no samples to preview (every split is empty)")
 
@@ -294,6 +294,12 @@ def collect(split: Split, n: int, seed: int | None, size: int = 320) -> list[Til
     if split.format == "json":
         chosen = _choose(enumerate(split.json_files), n, seed)
         return [_json_tile(p, size) for p in chosen]
+    if split.format == "darknet":
+        from .dataset.darknet_format import read_labels
+
+        chosen = _choose(enumerate(split.images), n, seed)
+        return [Tile(p.name, _open_image(p, size), tuple(read_labels(p.with_suffix(".txt"))))
+                for p in chosen]
     chosen = _choose(_records(split), n, seed)
     return [_tfrecord_tile(where, index, data, size) for where, index, data in chosen]
 

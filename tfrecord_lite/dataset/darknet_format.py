@@ -25,6 +25,24 @@ def label_text(sample: Sample) -> str:
     )
 
 
+def read_labels(path: Path) -> list[tuple[int, float, float, float, float]]:
+    """The boxes of a ``<stem>.txt`` as ``(k, cx, cy, w, h)``, lines that are not skipped
+    (``verify`` reports them); none when the file is missing."""
+    boxes = []
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return boxes
+    for line in text.splitlines():
+        fields = line.split()
+        try:
+            k, cx, cy, w, h = int(fields[0]), *map(float, fields[1:])
+        except (ValueError, IndexError, TypeError):
+            continue
+        boxes.append((k, cx, cy, w, h))
+    return boxes
+
+
 def write_sample(
     folder: Path, sample: Sample, stem: str, image: bytes, classes: Sequence[str]
 ) -> int:
