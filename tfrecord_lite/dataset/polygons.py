@@ -242,17 +242,23 @@ def _sign(v: float) -> int:
     return (v > 0) - (v < 0)
 
 
+_PIECE = 128  # vertices per Douglas-Peucker run: bounds its quadratic worst case
+
+
 def _simplify(points: list[Point], tolerance: float) -> list[Point]:
-    """Douglas-Peucker on a closed loop: split at the vertex farthest from the first."""
+    """Douglas-Peucker on a closed loop: split at the vertex farthest from the first, and into
+    runs of at most :data:`_PIECE` vertices (their ends are kept)."""
     n = len(points)
     if n <= 4:
         return points
     x0, y0 = points[0]
     far = max(range(n), key=lambda i: (points[i][0] - x0) ** 2 + (points[i][1] - y0) ** 2)
     keep = [False] * (n + 1)
-    keep[0] = keep[far] = keep[n] = True
     ring = points + points[:1]
-    stack = [(0, far), (far, n)]
+    ends = sorted({0, far, n, *range(0, n, _PIECE)})
+    for i in ends:
+        keep[i] = True
+    stack = list(zip(ends, ends[1:]))
     tol2 = tolerance * tolerance
     while stack:
         i, j = stack.pop()
