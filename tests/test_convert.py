@@ -143,11 +143,17 @@ def test_progress_counts_every_image_of_each_split(tmp_path, monkeypatch, worker
                                      split=0.3, partition_mb=0.01, workers=workers)
     result = convert.convert(options, lambda split, done, total: seen.setdefault(
         split, []).append((done, total)))
-    for split, calls in seen.items():
-        total = result.splits[split].samples
-        assert calls[-1] == (total, total)
+    from tfrecord_lite.progress import READ, SCAN
+
+    size = manifest.stat().st_size
+    for phase, calls in seen.items():
+        split = phase.replace("measuring ", "")
+        total = size if phase in (SCAN, READ) else result.splits[split].samples
+        assert calls[-1] == (total, total), phase
         assert [d for d, _ in calls] == sorted({d for d, _ in calls})  # rising, no repeats
-    assert set(seen) == {"train", "validation"}
+    measured = {"measuring train", "measuring validation"} if (fmt, workers) == ("tfrecord", 2) \
+        else set()
+    assert set(seen) == {SCAN, READ, "train", "validation"} | measured
 
 
 def test_json_format_is_independent_of_workers(tmp_path) -> None:
@@ -170,7 +176,8 @@ def test_workers_with_exif_images_give_the_same_bytes(tmp_path, monkeypatch) -> 
     assert digest(tmp_path / "one") == digest(tmp_path / "two")
     assert len(digest(tmp_path / "one")) > 3
     assert main(["verify", str(tmp_path / "two")]) == 0
-    assert not [p for p in (tmp_path / "two").rglob(".*")]
+    hidden = [p.name for p in (tmp_path / "two").rglob(".*")]
+    assert hidden == [".tfrecord-lite-files"]  # the inventory; no cache of upright images left
 
 
 def test_converting_plain_jpegs_loads_neither_protobuf_nor_pillow(tmp_path) -> None:
@@ -263,20 +270,23 @@ def test_partition_bounds_every_file_and_fills_shards(tmp_path) -> None:
     assert [f["bytes"] for f in info["tfrecord_lite"]["files"]["train"]] == sizes
 
 
-def test_refuses_non_empty_output_unless_overwrite(tmp_path, capsys) -> None:
+def test_refuses_a_dataset_in_the_output_unless_overwrite(tmp_path, capsys) -> None:
     manifest = make_job(tmp_path / "job", 6)
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "precious.txt").write_text("mine")
-    assert run("-a", manifest, "-o", out, "-q") == 1
-    assert "not empty" in capsys.readouterr().err
-    assert [p.name for p in out.iterdir()] == ["precious.txt"]
-    assert run("-a", manifest, "-o", out, "-q", "--overwrite") == 0
+    assert run("-a", manifest, "-o", out, "-q") == 0
+    first = (out / "dataset_info.yaml").read_bytes()
+    assert run("-a", manifest, "-o", out, "-q", "--seed", "3") == 1
+    err = capsys.readouterr().err
+    assert "not empty" in err and "pass --overwrite" in err
+    assert (out / "dataset_info.yaml").read_bytes() == first
+    assert run("-a", manifest, "-o", out, "-q", "--seed", "3", "--overwrite") == 0
     assert sorted(p.name for p in out.iterdir()) == [
+        ".tfrecord-lite-files",
         "dataset_info.yaml",
         "tfrecord_train",
         "tfrecord_val",
     ]
+    assert "seed: 3" in (out / "dataset_info.yaml").read_text()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 

@@ -51,16 +51,17 @@ def test_same_name_under_two_ids_is_one_class() -> None:
     assert ClassTable.build(union).names == ("helmet", "head")
 
 
-def test_clash_names_both_lines() -> None:
+def test_ids_that_disagree_between_lines_are_keyed_by_name() -> None:
+    # Rekognition Custom Labels exports: id 4 is "dog" on one line and "cat" on another
     union = ClassUnion()
-    union.add({0: "cat"}, 3)
-    union.add({0: "dog"}, 9)
-    union.check_line("m", 3)
-    with pytest.raises(InputError) as err:
-        union.check_line("m", 9)
-    text = str(err.value)
-    assert err.value.reason == "class-clash" and "m:9" in text and "line 3" in text
-    assert "'dog'" in text and "'cat'" in text
+    union.add({0: "animal", 4: "dog", 5: "cat"}, 1)
+    union.add({2: "lady", 3: "dog", 4: "cat"}, 3)
+    union.add({0: "bulldog", 1: "baby"}, 5)
+    assert set(union.clashes) == {0, 4}
+    assert union.describe_clashes() == ("id 0 is 'animal' (line 1), 'bulldog' (line 5); "
+                                        "id 4 is 'dog' (line 1), 'cat' (line 3)")
+    # by smallest id, then first appearance: animal 0/1, bulldog 0/5, baby 1, lady 2, dog 3, cat 4
+    assert ClassTable.build(union).names == ("animal", "bulldog", "baby", "lady", "dog", "cat")
 
 
 @settings(max_examples=200, deadline=None)
@@ -146,13 +147,18 @@ def test_reader_union_over_lines_and_classes_file(tmp_path: Path) -> None:
     assert skipped.report.skipped == {"unknown-class": 1} and len(skipped.samples) == 2
 
 
-def test_reader_clash_raise_and_skip(tmp_path: Path) -> None:
-    lines = [det_line("s3://b/a.jpg", [(0, 1, 1, 5, 5)], {0: "cat"}),
-             det_line("s3://b/b.jpg", [(0, 1, 1, 5, 5)], {0: "dog"})]
+def test_reader_keeps_each_box_with_its_own_lines_name(tmp_path: Path) -> None:
+    lines = [det_line("s3://b/a.jpg", [(4, 1, 1, 5, 5)], {0: "animal", 4: "dog"}),
+             det_line("s3://b/b.jpg", [(4, 1, 1, 5, 5), (3, 2, 2, 5, 5)], {3: "dog", 4: "cat"})]
     manifest, images = _setup(tmp_path, lines)
-    with pytest.raises(InputError) as err:
+    with pytest.warns(UserWarning, match="id 4 is 'dog' \\(line 1\\), 'cat' \\(line 2\\)"):
+        result = read_manifest(manifest, ReadOptions(images))
+    assert result.classes == ["animal", "dog", "cat"]
+    named = [[result.classes[b.class_index] for b in s.boxes] for s in result.samples]
+    assert named == [["dog"], ["cat", "dog"]]
+    assert result.report.class_clashes and not result.report.skipped
+    # a box whose id its own line does not map is still refused: that is really ambiguous
+    bad = [det_line("s3://b/a.jpg", [(4, 1, 1, 5, 5)], {0: "animal"})]
+    manifest, images = _setup(tmp_path / "bad", bad)
+    with pytest.raises(InputError, match="class_id 4 is not in this line's class-map"):
         read_manifest(manifest, ReadOptions(images))
-    assert f"{manifest}:2" in str(err.value) and "line 1" in str(err.value)
-    assert "'dog'" in str(err.value)
-    result = read_manifest(manifest, ReadOptions(images, policy="skip"))
-    assert result.classes == ["cat"] and result.report.skipped == {"class-clash": 1}

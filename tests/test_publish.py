@@ -16,7 +16,9 @@ import yaml
 from test_convert import make_job, records
 
 from tfrecord_lite.cli import main
-from tfrecord_lite.publish import Stage
+from tfrecord_lite.publish import INVENTORY, Stage
+
+DATASET = [INVENTORY, "dataset_info.yaml", "tfrecord_train", "tfrecord_val"]
 
 
 def convert_cmd(manifest: Path, out: Path, *extra: str) -> list[str]:
@@ -41,7 +43,10 @@ def assert_whole_or_absent(out: Path, expected: int) -> bool:
     if not out.exists():
         return False
     info = yaml.safe_load((out / "dataset_info.yaml").read_text())
-    train, val = records(out / "tfrecord_train"), records(out / "tfrecord_val")
+    if info["tfrecord_lite"]["format"] == "json":
+        train, val = (list((out / f"json_{s}").glob("*.json")) for s in ("train", "val"))
+    else:
+        train, val = records(out / "tfrecord_train"), records(out / "tfrecord_val")
     assert (info["train"]["samples"], info["validation"]["samples"]) == (len(train), len(val))
     assert len(train) + len(val) == expected
     assert main(["verify", str(out)]) == 0  # and `tfrecord-lite verify` passes it
@@ -138,7 +143,7 @@ def test_in_place_publish_for_mount_points(tmp_path, monkeypatch) -> None:
     out.mkdir()
     monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == out)
     assert main(["convert", "-a", str(manifest), "-o", str(out), "-q"]) == 0
-    assert sorted(os.listdir(out)) == ["dataset_info.yaml", "tfrecord_train", "tfrecord_val"]
+    assert sorted(os.listdir(out)) == DATASET
     assert assert_whole_or_absent(out, 11)
     # a second run is refused while a first holds the lock
     stage = Stage(out, overwrite=True)
@@ -146,4 +151,251 @@ def test_in_place_publish_for_mount_points(tmp_path, monkeypatch) -> None:
     assert main(["convert", "-a", str(manifest), "-o", str(out), "-q", "--overwrite"]) == 1
     stage.discard()
     assert main(["convert", "-a", str(manifest), "-o", str(out), "-q", "--overwrite"]) == 0
-    assert sorted(os.listdir(out)) == ["dataset_info.yaml", "tfrecord_train", "tfrecord_val"]
+    assert sorted(os.listdir(out)) == DATASET
+
+
+# --- --overwrite replaces a dataset, never anything else (issue 13 §1) ---------------------------
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` with its bytes: what must survive a refused run."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def convert(*args: object) -> int:
+    return main(["convert", *map(str, args), "-q"])
+
+
+def test_output_onto_the_jobs_own_folder_is_refused_even_with_overwrite(tmp_path, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 13)
+    before = snapshot(tmp_path)
+    images = tmp_path / "job" / "images"
+    for out, extra in [
+        (tmp_path / "job", ()),  # the manifest's folder (and -i's default)
+        (tmp_path / "job", ("-i", images)),
+        (images, ("-i", images)),  # the images folder itself
+        (images / "dataset", ("-i", images)),  # inside it
+        (tmp_path, ("-i", images)),  # holding both
+        (tmp_path / "job" / "sub" / "ds", ()),  # inside the manifest's folder
+    ]:
+        assert convert("-a", manifest, "-o", out, "--overwrite", *extra) == 1, out
+        err = capsys.readouterr().err
+        assert "outside the job's manifest and images" in err, err
+        assert snapshot(tmp_path) == before, out
+    assert not (tmp_path / "job" / "sub").exists()
+
+
+def test_overwrite_of_the_current_folder_with_other_files_is_refused(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    manifest = make_job(tmp_path / "job", 5)
+    (tmp_path / "other_stuff").mkdir()
+    (tmp_path / "other_stuff" / "thesis.tex").write_text("years of work")
+    before = snapshot(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert convert("-a", "job/output.manifest", "-o", ".", "--overwrite") == 1
+    assert snapshot(tmp_path) == before
+    # an output beside the job, not holding it: refused because it is no dataset of ours
+    monkeypatch.chdir(tmp_path / "other_stuff")
+    assert convert("-a", manifest, "-o", ".", "--overwrite") == 1
+    err = capsys.readouterr().err
+    assert "holds no dataset written by tfrecord-lite" in err and "thesis.tex" in err
+    assert snapshot(tmp_path) == before
+
+
+def test_an_empty_output_argument_is_a_usage_error(tmp_path, monkeypatch, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 3)
+    monkeypatch.chdir(tmp_path / "job")
+    before = snapshot(tmp_path)
+    for value in ("", "  "):
+        assert convert("-a", manifest, "-o", value, "--overwrite") == 2
+        assert "-o/--output is empty" in capsys.readouterr().err
+    monkeypatch.setenv("TFRECORD_LITE_OUTPUT", "")
+    assert main(["convert", "-a", str(manifest), "--overwrite", "-q"]) == 2
+    assert snapshot(tmp_path) == before
+
+
+def test_a_folder_that_is_not_our_dataset_is_never_replaced(tmp_path, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 4)
+    out = tmp_path / "out"
+    (out / "notes").mkdir(parents=True)
+    (out / "notes" / "a.txt").write_text("mine")
+    (out / "b.txt").write_text("mine too")
+    # a yaml of someone else's (no tfrecord_lite block) does not make it ours
+    (out / "dataset_info.yaml").write_text("classes: [a]\n")
+    before = snapshot(out)
+    for extra in ((), ("--overwrite",)):
+        assert convert("-a", manifest, "-o", out, *extra) == 1
+        err = capsys.readouterr().err
+        assert "not empty (3 entries: b.txt, dataset_info.yaml, notes)" in err, err
+        assert snapshot(out) == before
+
+
+def test_overwrite_keeps_a_dataset_with_foreign_files_in_it(tmp_path, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 4)
+    out = tmp_path / "out"
+    assert convert("-a", manifest, "-o", out) == 0
+    (out / "tfrecord_train" / "my-notes.md").write_text("keep me")
+    before = snapshot(out)
+    assert convert("-a", manifest, "-o", out, "--overwrite") == 1
+    err = capsys.readouterr().err
+    assert "not part of it (tfrecord_train/my-notes.md)" in err, err
+    assert snapshot(out) == before
+
+
+def test_overwrite_removes_exactly_the_old_datasets_files(tmp_path) -> None:
+    manifest = make_job(tmp_path / "job", 30, size=(160, 120))
+    out = tmp_path / "out"
+    assert convert("-a", manifest, "-o", out, "-p", "0.01") == 0
+    old_shards = sorted(p.name for p in (out / "tfrecord_train").iterdir())
+    assert len(old_shards) > 2
+    assert convert("-a", manifest, "-o", out, "-p", "1", "--overwrite") == 0
+    assert sorted(os.listdir(out)) == DATASET
+    assert [p.name for p in (out / "tfrecord_train").iterdir()] == ["train-00000-of-00001.tfrecord"]
+    assert_whole_or_absent(out, 31)
+    # JSON replaced by TFRecord and back: the inventory covers every format
+    assert convert("-a", manifest, "-o", out, "-f", "json", "--overwrite") == 0
+    assert not (out / "tfrecord_train").exists()
+    assert convert("-a", manifest, "-o", out, "--overwrite") == 0
+    assert sorted(os.listdir(out)) == DATASET
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_dataset_from_before_the_inventory_is_replaced_by_its_yaml(tmp_path) -> None:
+    manifest = make_job(tmp_path / "job", 8)
+    out = tmp_path / "out"
+    assert convert("-a", manifest, "-o", out) == 0
+    (out / INVENTORY).unlink()  # as an earlier tfrecord-lite wrote it
+    assert convert("-a", manifest, "-o", out, "--overwrite", "--seed", "1") == 0
+    assert sorted(os.listdir(out)) == DATASET
+
+
+def test_nothing_is_deleted_before_the_new_dataset_is_complete(tmp_path) -> None:
+    manifest = make_job(tmp_path / "job", 8)
+    out = tmp_path / "out"
+    assert convert("-a", manifest, "-o", out) == 0
+    before = snapshot(out)
+    with open(manifest, "a", encoding="utf-8") as f:
+        f.write("{not json\n")
+    assert convert("-a", manifest, "-o", out, "--overwrite") == 1
+    assert snapshot(out) == before
+
+
+def test_unwritable_output_is_a_one_line_error(tmp_path, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 3)
+    for out in (Path("/proc/tfrecord-lite-test"), Path("/proc/self/x/y")):
+        assert convert("-a", manifest, "-o", out) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("tfrecord-lite convert: error: ") and err.count("\n") == 1, err
+        assert "Traceback" not in err
+
+
+# --- Ctrl-C and SIGTERM at random moments (issue 13 §2) ------------------------------------------
+
+TRIES = int(os.environ.get("TFRECORD_LITE_INTERRUPT_TRIES", "10"))
+
+
+def _group_gone(pgid: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _wait_for_our_handler(pid: int) -> None:
+    """Until the converter catches SIGTERM, i.e. ``main`` runs.  Before that it is the
+    interpreter starting up (about 50 ms: site, runpy, our package's import), whose answer to a
+    signal, a traceback or a silent exit, is Python's own and out of our reach."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return
+        caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:"))[7:],
+                     16)
+        if caught & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.002)
+
+
+def _interrupt_many(tmp_path: Path, out: Path, extra: tuple[str, ...], tries: int) -> None:
+    manifest = make_job(tmp_path / "job", 150, size=(200, 150))
+    start = time.monotonic()
+    subprocess.run(convert_cmd(manifest, tmp_path / "timing", *extra), check=True)
+    duration = time.monotonic() - start
+    rng = random.Random(13)
+    for k in range(tries):
+        sig = (signal.SIGINT, signal.SIGTERM)[k % 2]
+        cmd = convert_cmd(manifest, out, "--overwrite", *extra)
+        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        _wait_for_our_handler(proc.pid)
+        time.sleep(rng.uniform(0.0, duration * 1.05))
+        sent = time.monotonic()
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)  # what a terminal's Ctrl-C does: the whole group
+        else:
+            proc.send_signal(sig)  # what `docker stop` or a scheduler does: the converter only
+        try:
+            rc = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"try {k}: {sig.name} hung the converter")
+        err = proc.stderr.read()
+        assert _group_gone(proc.pid, 3.0), f"try {k}: processes left after {sig.name}"
+        assert time.monotonic() - sent < 5.0
+        assert "Traceback" not in err and "Error" not in err, err
+        if rc != 0:  # a run that finished before the signal is fine too
+            assert rc == (130 if sig == signal.SIGINT else 143), (rc, err)
+            assert err.count("\n") == 1 and "interrupted" in err, err
+        if out.name == "out":
+            assert_whole_or_absent(out, 151)
+        assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+        if out.is_dir():  # a mount point: no stage or lock left inside
+            assert not [n for n in os.listdir(out) if "-stage-" in n or n.endswith(".lock")]
+    # and the next run works
+    subprocess.run(convert_cmd(manifest, out, "--overwrite", *extra), check=True)
+
+
+@pytest.mark.parametrize(
+    "extra", [("--workers", "1"), ("--workers", "2"), ("--workers", "2", "-f", "json")]
+)
+def test_ctrl_c_and_sigterm_stop_every_process_and_leave_no_partial_dataset(
+    tmp_path, extra
+) -> None:
+    _interrupt_many(tmp_path, tmp_path / "out", extra, TRIES)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or sys.platform != "linux", reason="needs root to mount")
+def test_interrupts_with_a_mount_point_output(tmp_path) -> None:
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        _interrupt_many(tmp_path, mnt, ("--workers", "2"), max(4, TRIES // 2))
+        assert sorted(os.listdir(mnt)) == DATASET
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or sys.platform != "linux", reason="needs root to mount")
+def test_a_read_only_output_is_a_one_line_error(tmp_path, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 3)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(ro)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        for out in (ro, ro / "dataset"):  # the mount point itself (in place), and inside it
+            assert main(["convert", "-a", str(manifest), "-o", str(out), "-q"]) == 1
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and "Read-only file system" in err, err
+            assert "Traceback" not in err
+        assert "--user" in err or "cannot create" in err
+    finally:
+        subprocess.run(["umount", str(ro)], check=True)

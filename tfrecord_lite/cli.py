@@ -8,7 +8,10 @@ Imports are deferred so ``--help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -31,31 +34,126 @@ class UsageError(Exception):
     """Bad command-line usage found after parsing (exit code 2)."""
 
 
-def _build_parser(command: str | None) -> argparse.ArgumentParser:
+class Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that the same clean-up runs."""
+
+
+class _Signals:
+    """Ctrl-C raises KeyboardInterrupt and SIGTERM Terminated while a command runs; once it is
+    finishing (result known, message printed) both are ignored, so a late signal cannot turn a
+    finished run into a traceback or an exit by signal during the interpreter's shutdown."""
+
+    def __init__(self) -> None:
+        self.finishing = False
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not signal.SIG_IGN:  # e.g. nohup's: keep it
+                self._previous[signum] = signal.signal(signum, self._handle)
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.finishing:
+            return
+        self.finishing = True  # one signal is enough: a second one during clean-up is ignored
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
+
+
+class _Parser(argparse.ArgumentParser):
+    """No abbreviations: ``--over`` must not silently mean ``--overwrite``, the flag that
+    replaces a dataset."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The top-level parser, and the chosen command's own (the top-level one if none)."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tfrecord-lite",
         description="TFRecord files and ModelPack datasets without TensorFlow.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    version = f"tfrecord-lite {__version__}"
+    parser.add_argument("--version", action="version", version=version)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    chosen = parser
     for name in COMMANDS:
         if name == command:
-            importlib.import_module(COMMANDS[name]).add_parser(sub)
+            chosen = importlib.import_module(COMMANDS[name]).add_parser(sub)
+            chosen.add_argument("--version", action="version", version=version)
         else:
             sub.add_parser(name, help=SUMMARY[name], add_help=False)
-    return parser
+    return parser, chosen
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _unknown(parser: argparse.ArgumentParser, extra: list[str]) -> None:
+    """Report unknown arguments from the command's own parser, with its usage and a guess."""
+    known = [o for action in parser._actions for o in action.option_strings]
+    hints = []
+    for arg in extra:
+        guess = difflib.get_close_matches(arg.split("=", 1)[0], known, n=1, cutoff=0.6)
+        if arg.startswith("-") and guess:
+            hints.append(f"{arg}: did you mean {guess[0]}?")
+    parser.error(
+        f"unrecognized arguments: {' '.join(extra)}" + ("; " + "; ".join(hints) if hints else "")
+    )
+
+
+def main(argv: Sequence[str] | None = None, *, exiting: bool = False) -> int:
+    """Run one subcommand; Ctrl-C (130) and SIGTERM (143) end it with one line at any moment.
+    ``exiting``: the process ends after this call, so late signals stay ignored."""
+    signals = _Signals()
+    signals.install()
+    command = ""
+    try:
+        args_list = list(sys.argv[1:] if argv is None else argv)
+        command = next((a for a in args_list if not a.startswith("-")), None) or ""
+        code = _main(args_list, command if command in COMMANDS else None)
+        signals.finishing = True
+        return code
+    except (KeyboardInterrupt, Terminated) as exc:
+        signals.finishing = True
+        code = 130 if isinstance(exc, KeyboardInterrupt) else 143
+        what = getattr(exc, "after", None) or "nothing was published"
+        name = f" {command}" if command in COMMANDS else ""
+        try:
+            print(f"tfrecord-lite{name}: interrupted; {what}", file=sys.stderr)
+        except OSError:
+            pass
+        return code
+    finally:
+        if not exiting:
+            signals.restore()
+
+
+def entry() -> int:
+    """The console script: ``main``, then the process ends at once.  Skipping the interpreter's
+    shutdown is deliberate: a signal landing there made CPython kill itself with SIGINT (exit
+    status -2) after we had already answered it."""
+    code = main(exiting=True)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
+def _main(args_list: list[str], command: str | None) -> int:
     from .errors import TFRecordLiteError
 
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    command = next((a for a in args_list if not a.startswith("-")), None)
-    parser = _build_parser(command if command in COMMANDS else None)
+    parser, chosen = _build_parser(command)
     try:
-        args = parser.parse_args(args_list)
+        args, extra = parser.parse_known_args(args_list)
+        if extra:
+            _unknown(chosen, extra)
     except SystemExit as exc:
         return int(exc.code or 0)
     if not args.command:
@@ -70,8 +168,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TFRecordLiteError as exc:
         print(f"tfrecord-lite {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"tfrecord-lite {args.command}: interrupted; nothing was published", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         return 0

@@ -7,34 +7,38 @@ back in order, so the output is byte-identical whatever the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
+import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from . import __version__, shards
 from .dataset import darknet_format, info, json_format, modelpack, per_image, tfrecord_format
 from .dataset.sample import Sample
 from .dataset.split import fill_empty_side, split_indices
 from .errors import ErrorPolicy, InputError, OutputError
-from .groundtruth.reader import ReadOptions, ReadReport, read_manifest
+from .groundtruth.images import ImageChecks
+from .groundtruth.reader import ReadOptions, ReadReport, ReadResult, read_manifest
 from .parallel import Workers, chunked
-from .publish import INFO, Stage
+from .progress import Progress
+from .publish import INFO, Stage, check_output
 from .records import FRAME_OVERHEAD, TFRecordWriter
 
 FORMATS = ("tfrecord", "json", "darknet")
 INFO_TYPES = {"tfrecord": "tfrecord", "json": None, "darknet": "darknet"}  # yaml ``type``
 _PER_IMAGE = {"json": json_format, "darknet": darknet_format}  # formats with files per image
+TAG_FORMATS = ("json",)  # the formats that keep image-level class labels (classification)
 SPLITS = ("train", "validation")
 _CHUNK = 32  # samples per task handed to a worker
 _RANGE_BYTES = 8 << 20  # about how much of a shard one task writes, with --workers > 1
 
-Progress = Callable[[str, int, int], None]  # (split, done, total)
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class ConvertOptions:
     workers: int = 1
     overwrite: bool = False
     path_prefix: str | None = None
+    image_checks: ImageChecks = ImageChecks()
     keep_image_bytes: bool = False  # store every image as it came, even those ModelPack can't read
 
 
@@ -166,10 +171,11 @@ def convert(options: ConvertOptions, progress: Progress | None = None) -> Conver
     if options.format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, not {options.format!r}")
     started = time.monotonic()
-    stage = Stage(options.output, options.overwrite)  # refuse a non-empty output before work
+    stage = Stage(options.output, options.overwrite, _inputs(options))  # refuse before work
     try:
         result = _build(options, stage.dir, progress)
-        stage.publish()
+        with _signals_held():  # an interrupt must not fall between removing and moving in
+            stage.publish()
     except OSError as exc:
         stage.discard()
         what = "no space left on device" if exc.errno == errno.ENOSPC else exc.strerror or exc
@@ -177,28 +183,97 @@ def convert(options: ConvertOptions, progress: Progress | None = None) -> Conver
             f"cannot write the dataset: {what} ({exc.filename or options.output}); "
             "nothing was published"
         ) from exc
-    except BaseException:
-        stage.discard()
+    except BaseException as exc:
+        if stage.published:  # a held Ctrl-C arrives once the dataset stands complete
+            exc.after = f"the dataset was published in {options.output}"
+        else:
+            stage.discard()
         raise
     result.seconds = time.monotonic() - started
     return result
 
 
-def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> ConvertResult:
-    read = read_manifest(
-        options.annotations,
-        ReadOptions(
-            images_dir=options.images,
-            label_attribute=options.label_attribute,
-            classes_file=options.classes_file,
-            policy=options.policy,
-            drop_rejected=options.drop_rejected,
-            workers=options.workers,
-            keep_image_bytes=options.keep_image_bytes,
-        ),
+def _inputs(options: ConvertOptions) -> list[tuple[str, Path]]:
+    """The folders the output must keep apart from."""
+    return [("the manifest's folder", options.annotations.parent),
+            ("the images folder", options.images)]
+
+
+@dataclass
+class CheckResult:
+    """What a conversion would do, found without writing anything (``--dry-run``)."""
+
+    read: ReadResult
+    train: int
+    validation: int
+    replaces: int  # files of an existing dataset that --overwrite would replace
+
+    @property
+    def would_fail(self) -> bool:
+        """A conversion with the same options would stop on an invalid line or image."""
+        return self.read.report.invalid > 0
+
+
+def check(options: ConvertOptions) -> CheckResult:
+    """Read the manifest, resolve every image and read its header, split, and check the output,
+    as ``convert`` would; write nothing.  Every problem is counted, not just the first."""
+    replaces = check_output(options.output, options.overwrite, _inputs(options))
+    read = read_manifest(options.annotations, _read_options(options, policy="skip"))
+    _refuse_lost_labels(options, read)
+    train, val = split_indices(read.split_keys, options.split, options.seed)
+    fill_empty_side(train, val, read.split_keys, options.split, options.seed)
+    return CheckResult(read, len(train), len(val), len(replaces))
+
+
+def _refuse_lost_labels(options: ConvertOptions, read: ReadResult) -> None:
+    """An image-classification job written as ModelPack TFRecords would lose every label: its
+    schema has boxes, not image-level classes."""
+    r = read.report
+    if r.task != "image-classification" or options.format in TAG_FORMATS:
+        return
+    others = sorted(t for t in r.found_types if "classification" not in t)
+    hint = "convert with -f json, which keeps them as tags"
+    if others:
+        hint += f", or pick a label attribute of another type with --label-attribute " \
+                f"(the manifest also has {', '.join(others)})"
+    raise InputError(str(options.annotations), 0,
+                     f"label attribute {r.label_attribute!r} is an image-classification job, "
+                     f"and -f {options.format} has no place for image-level labels: every label "
+                     "would be lost", hint=hint, reason="labels-lost")
+
+
+def _read_options(options: ConvertOptions, policy: ErrorPolicy) -> ReadOptions:
+    return ReadOptions(
+        images_dir=options.images,
+        label_attribute=options.label_attribute,
+        classes_file=options.classes_file,
+        policy=policy,
+        drop_rejected=options.drop_rejected,
+        workers=options.workers,
+        image_checks=options.image_checks,
+        keep_image_bytes=options.keep_image_bytes,
     )
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM (delivered when the block ends), in the main thread only."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> ConvertResult:
+    read = read_manifest(options.annotations, _read_options(options, options.policy), progress)
+    _refuse_lost_labels(options, read)
     samples, classes = read.samples, read.classes
-    keys = [s.source_ref for s in samples]
+    keys = read.split_keys  # one file, one side: its lines move together
     train, val = split_indices(keys, options.split, options.seed)
     result = ConvertResult(options.output, classes, {}, read.report,
                            Counter({classes[k]: n for k, n in read.report.objects.items()}),
@@ -269,8 +344,9 @@ def _write_shards_in_parallel(root, split, indices, progress, max_bytes, pool) -
     folder_name, prefix = tfrecord_format.FOLDERS[split]
     folder = root / folder_name
     folder.mkdir(parents=True, exist_ok=True)
-    parts = pool.map(_parts_chunk, chunked(indices, 256))
-    records = [(i, *p) for i, p in zip(indices, (p for chunk in parts for p in chunk))]
+    parts = _counted(pool.map(_parts_chunk, chunked(indices, 256)), f"measuring {split}",
+                     len(indices), progress)
+    records = [(i, *p) for p, i in zip(parts, indices)]  # parts first: its last count is seen
     sizes = [len(h) + n + len(t) + FRAME_OVERHEAD for _, n, h, t in records]
     counts = shards.plan_shards(sizes, max_bytes)
     files, tasks, start = [], [], 0
@@ -309,5 +385,5 @@ def _write_per_image_split(options, root, split, indices, progress, pool) -> inf
         done += len(task[2])
         if progress:
             progress(split, done, len(indices))
-    files = [{"name": name, "records": len(indices), "bytes": written}]
+    files = [{"name": name, "records": len(indices), "bytes": written}] if indices else []
     return info.SplitInfo(name, len(indices), files)

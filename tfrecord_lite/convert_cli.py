@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
-import time
 import warnings
 from pathlib import Path
+
+from .errors import InputError, SkippedWarning
+from .progress import MIB, ProgressLine
 
 EPILOG = """examples:
   tfrecord-lite convert -a job/output.manifest -i job/images -o dataset --split 0.2
@@ -35,14 +38,34 @@ def _checked(convert, ok, kind: str, rule: str):
     return parse
 
 
-_fraction = _checked(
-    float,
-    lambda v: 0.0 <= v <= 1.0,
-    "a number",
-    "is outside [0, 1]: it is the fraction of images for validation",
-)
+def _fraction(text: str) -> float:
+    value = _checked(
+        float,
+        lambda v: 0.0 <= v <= 1.0,
+        "a number",
+        "is outside [0, 1]: it is the fraction of images for validation",
+    )
+    try:
+        return value(text)
+    except argparse.ArgumentTypeError as exc:
+        try:
+            percent = float(text)
+        except ValueError:
+            raise exc from None
+        if 1 < percent <= 100:
+            raise argparse.ArgumentTypeError(
+                f"{text} is outside [0, 1]: the split is a fraction, so {percent:g}% is "
+                f"-s {percent / 100:g}"
+            ) from None
+        raise
+
+
+MAX_PARTITION_MB = 1 << 20  # 1 TiB: far beyond any file system's comfort, and still a number
 _megabytes = _checked(
-    float, lambda v: 0.0 < v < float("inf"), "a number of MB", "must be a positive number of MB"
+    float,
+    lambda v: 0.0 < v <= MAX_PARTITION_MB,
+    "a number of MB",
+    f"must be a positive number of MB (MiB), at most {MAX_PARTITION_MB}",
 )
 _positive_int = _checked(int, lambda v: v >= 1, "a whole number", "must be at least 1")
 
@@ -93,7 +116,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "-o",
         "--output",
-        type=Path,
         default=env_output,
         metavar="DIR",
         help="output folder, created whole at the end (default: %s)" % (env_output or "required"),
@@ -174,48 +196,49 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="store every image as it came, even those ModelPack cannot decode to 3 channels "
         "(default: convert those once to RGB JPEG/PNG)",
     )
+    p.add_argument(
+        "--max-pixels",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="refuse images of more pixels than this, as decompression bombs "
+        "(default: Pillow's limit, 89478485)",
+    )
+    p.add_argument(
+        "--full-decode",
+        action="store_true",
+        help="decode every image while checking it (finds damage inside the data; the default "
+        "check reads only the end of each file, which finds files cut short)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="read the manifest, find every image and read its header, check the output; "
+        "report every problem a conversion would skip or stop at; write nothing",
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON, for scripts")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
     return p
 
 
-class _Bar:
-    """A one-line progress display on a terminal; silent otherwise."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.start = time.monotonic()
-        self.last = 0.0
-
-    def __call__(self, split: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or (now - self.last < 0.1 and done < total):
-            return
-        self.last = now
-        rate = done / max(now - self.start, 1e-9)
-        width = 30
-        fill = int(width * done / total) if total else width
-        sys.stderr.write(
-            f"\r{split:<10} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} {rate:,.0f} img/s "
-        )
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Skipped items are reported as one plain line each, not as Python warnings."""
-    sys.stderr.write(f"tfrecord-lite convert: warning: skipped: {message}\n")
+    """Skipped items are reported as one plain line each, other warnings as one line too."""
+    what = "skipped: " if issubclass(category, SkippedWarning) else ""
+    sys.stderr.write(f"tfrecord-lite convert: warning: {what}{message}\n")
 
 
 def run(args: argparse.Namespace) -> int:
     from .cli import UsageError
     from .convert import ConvertOptions, convert, keep_warning, split_warning
+    from .groundtruth.images import PILLOW_MAX_PIXELS, ImageChecks
 
     if args.output is None:
         raise UsageError("-o/--output is required (or set TFRECORD_LITE_OUTPUT)")
+    if not args.output.strip():
+        raise UsageError(
+            "-o/--output is empty (an unset shell variable?); name the folder for the dataset"
+        )
     if not args.annotations.is_file():
-        from .errors import InputError
-
         raise InputError(
             str(args.annotations),
             0,
@@ -226,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
     options = ConvertOptions(
         annotations=args.annotations,
         images=images,
-        output=args.output,
+        output=Path(args.output),
         format=args.format,
         split=args.split,
         partition_mb=args.partition,
@@ -239,30 +262,110 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         path_prefix=args.path_prefix,
         keep_image_bytes=args.keep_image_bytes,
+        image_checks=ImageChecks(args.max_pixels or PILLOW_MAX_PIXELS, args.full_decode),
     )
     if split_warning(args.split):
         sys.stderr.write(f"tfrecord-lite convert: warning: {split_warning(args.split)}\n")
-    bar = _Bar(not args.quiet and sys.stderr.isatty())
+    if args.dry_run:
+        return _dry_run(options, args)
+    mode = "off" if args.quiet or args.json else "tty" if sys.stderr.isatty() else "plain"
+    bar = ProgressLine(mode)
     with warnings.catch_warnings():
-        warnings.simplefilter("always")
+        warnings.simplefilter("always", SkippedWarning)
         warnings.showwarning = _show_warning
-        result = convert(options, progress=bar)
+        try:
+            result = convert(options, progress=bar)
+        except InputError as exc:
+            raise _with_dry_run_hint(exc) from None
+        finally:
+            bar.close()
     if result.report.kept_undecodable:
         kept = keep_warning(result.report.kept_undecodable)
         sys.stderr.write(f"tfrecord-lite convert: warning: {kept}\n")
-    if not args.quiet:
-        print(summary(result))
+    try:
+        if not args.quiet:
+            text = json.dumps(summary_data(result)) if args.json else summary(result)
+            _print_summary(text, result.output)
+    except BaseException as exc:  # an interrupt now comes after the dataset is complete
+        exc.after = f"the dataset was published in {result.output}"
+        raise
     return 0
+
+
+def _with_dry_run_hint(exc: InputError) -> InputError:
+    """A run stops at the first bad line; say how to see them all."""
+    if not exc.line:
+        return exc
+    hint = "; ".join(h for h in (exc.hint, "--dry-run lists every problem in the manifest") if h)
+    return InputError(exc.path, exc.line, exc.message, value=exc.value, hint=hint,
+                      reason=exc.reason)
+
+
+def _dry_run(options, args: argparse.Namespace) -> int:
+    from .convert import check
+
+    found = check(options)
+    r = found.read.report
+    would = "stop at the first" if found.would_fail and options.policy == "raise" else "skip"
+    data = {
+        "lines": r.lines,
+        "samples": len(found.read.samples),
+        "train": found.train,
+        "validation": found.validation,
+        "classes": found.read.classes,
+        "label_attribute": r.label_attribute,
+        "task": r.task,
+        "skipped": dict(sorted(r.skipped.items())),
+        "invalid": r.invalid,
+        "would_fail": found.would_fail and options.policy == "raise",
+        "replaces_files": found.replaces,
+    }
+    if args.json:
+        print(json.dumps(data))
+    elif not args.quiet:
+        lines = [
+            f"dry run: {r.lines} lines, {len(found.read.samples)} images would be converted "
+            f"(train {found.train}, validation {found.validation}); nothing was written",
+            f"  label attribute: {r.label_attribute} ({r.task}); "
+            f"{len(found.read.classes)} classes",
+        ]
+        if found.replaces:
+            lines.append(f"  --overwrite would replace a dataset of {found.replaces} files")
+        if r.skipped:
+            lines.append(f"  problems: {sum(r.skipped.values())} ({r.invalid} invalid, which a "
+                         f"conversion would {would}; the rest are always left out)")
+            for reason, n in sorted(r.skipped.items()):
+                lines.append(f"    {reason}: {n}  (first: {r.examples.get(reason, '')})")
+        else:
+            lines.append("  no problems found")
+        _print_summary("\n".join(lines), None)
+    return 1 if data["would_fail"] else 0
+
+
+def _print_summary(text: str, output: Path | None) -> None:
+    """Print the summary; the dataset is published by now, so a stdout that cannot take it
+    (a full disk, a closed pipe) is worth a warning, not a failed run."""
+    try:
+        out = sys.stdout.buffer
+        out.write(text.encode(sys.stdout.encoding or "utf-8", "backslashreplace") + b"\n")
+        out.flush()
+    except (OSError, AttributeError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        done = f"the dataset was published in {output}, but " if output else ""
+        sys.stderr.write(
+            f"tfrecord-lite convert: warning: {done}the summary could not be printed ({why})\n"
+        )
 
 
 def summary(result) -> str:
     """The end-of-run report: what went where, what was skipped or fixed, how long it took."""
     r = result.report
-    lines = [f"wrote {result.output} ({result.bytes / 1e6:.2f} MB in {result.seconds:.2f} s)"]
+    lines = [f"wrote {result.output} ({result.bytes / MIB:.2f} MiB in {result.seconds:.2f} s)"]
     lines.append(f"  label attribute: {r.label_attribute} ({r.task})")
     for split in ("train", "validation"):
         s = result.splits[split]
-        lines.append(f"  {split:<10} {s.samples:>7} images  {len(s.files)} file(s) in {s.folder}/")
+        shards = f"{len(s.files)} file(s) " if s.folder.startswith("tfrecord") else ""
+        lines.append(f"  {split:<10} {s.samples:>7} images  {shards}in {s.folder}/")
     if result.moved_to_fill:
         lines.append(f"  moved {result.moved_to_fill} image(s) so that neither split is empty "
                      "(ModelPack refuses an empty split; chosen by the split hash)")
@@ -271,13 +374,13 @@ def summary(result) -> str:
     for name in result.classes:
         lines.append(f"    {name:<24} {result.objects.get(name, 0):>7} objects")
     lines.append(f"  images without objects: {result.negatives}")
-    fixes = {
-        "boxes clipped to the image": r.clipped_boxes,
-        "zero-area boxes dropped": r.dropped_boxes,
-        "image_size differing from the image": r.size_mismatches,
-        "JPEGs re-encoded upright (EXIF)": r.exif_reencoded,
-    }
-    for what, n in fixes.items():
+    if r.class_clashes:
+        lines.append(f"  class ids differ between lines, classes kept by name: {r.class_clashes}")
+    unused = [n for n in result.classes if not result.objects.get(n)]
+    if unused and r.task == "object-detection":
+        lines.append(f"  classes kept without objects (only on skipped lines, or unused): "
+                     f"{', '.join(unused)}")
+    for what, n in _fixes(r).items():
         if n:
             lines.append(f"  {what}: {n}")
     if r.converted:
@@ -291,3 +394,36 @@ def summary(result) -> str:
             example = r.examples.get(reason, "")
             lines.append(f"    {reason}: {n}" + (f"  (first: {example})" if example else ""))
     return "\n".join(lines)
+
+
+def _fixes(r) -> dict[str, int]:
+    return {
+        "boxes clipped to the image": r.clipped_boxes,
+        "zero-area boxes dropped": r.dropped_boxes,
+        "image_size differing from the image": r.size_mismatches,
+        "JPEGs re-encoded upright (EXIF)": r.exif_reencoded,
+        "lines naming an image an earlier line named (kept on its side)": r.shared_files,
+    }
+
+
+def summary_data(result) -> dict:
+    """The summary for scripts (``--json``): the same facts as the text, as plain values."""
+    r = result.report
+    return {
+        "output": str(result.output),
+        "bytes": result.bytes,
+        "seconds": round(result.seconds, 3),
+        "label_attribute": r.label_attribute,
+        "task": r.task,
+        "splits": {
+            split: {"samples": s.samples, "folder": s.folder, "files": len(s.files)}
+            for split, s in result.splits.items()
+        },
+        "classes": [{"name": n, "objects": result.objects.get(n, 0)} for n in result.classes],
+        "images_without_objects": result.negatives,
+        "fixes": {k: v for k, v in _fixes(r).items() if v},
+        "converted_images": dict(sorted(r.converted.items())),
+        "moved_to_fill_a_split": result.moved_to_fill,
+        "warnings": list(result.warnings),
+        "skipped": dict(sorted(r.skipped.items())),
+    }

@@ -90,6 +90,10 @@ class OutputError(TFRecordLiteError):
     """The output cannot be written (exists, no space, locked by another run)."""
 
 
+class SkippedWarning(UserWarning):
+    """An input item skipped under ``--skip-invalid``; the CLI prints it as one plain line."""
+
+
 #: What to do with one bad input item: stop the run, skip it quietly (counted in the summary), or
 #: skip it and print a warning.  Passed down from the CLI flag ``--skip-invalid`` as a value.
 ErrorPolicy = Literal["raise", "skip", "warn"]

@@ -53,7 +53,16 @@ def write_sample(
     """Write one sample's image and JSON; returns the bytes written."""
     image_name = image_file(stem, sample.name)
     (folder / image_name).write_bytes(image)
-    text = json.dumps(document(sample, image_name), ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
+    text = dump(document(sample, image_name))
     (folder / f"{stem}.json").write_bytes(text)
     return len(image) + len(text)
+
+
+def dump(doc: object) -> bytes:
+    """Compact UTF-8 JSON (polygons are long); a string that UTF-8 cannot hold (a lone
+    surrogate from a manifest's escapes) is written as its ``\\uXXXX`` escape instead, which
+    JSON readers take back as it was."""
+    try:
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(doc, ensure_ascii=True, separators=(",", ":")).encode("ascii")

@@ -1,4 +1,4 @@
-"""The class table: union of per-line class maps, clash detection, compaction, classes file.
+"""The class table: union of per-line class maps, classes keyed by name, classes file.
 
 Ground Truth writes on each line only the classes present on that line, keyed by the job's class
 id, so the dataset's class list has to be assembled from all lines (or fixed by a file shared
@@ -67,35 +67,43 @@ def parse_class_map(raw: object, path: str, line: int, what: str = "class-map") 
 
 @dataclass
 class ClassUnion:
-    """Union of the id -> name maps of one attribute over all lines, with first-seen lines."""
+    """Union of the id -> name maps of one attribute over all lines.
 
-    names: dict[int, tuple[str, int]] = field(default_factory=dict)
-    #: line -> (id, name on that line, name seen first, line seen first); the first clash per line
-    clashes: dict[int, tuple[int, str, str, int]] = field(default_factory=dict)
+    Every box takes its class name from its own line's map, so ids that mean different classes
+    on different lines (Rekognition Custom Labels exports, manifests concatenated from several
+    jobs) are no ambiguity: classes are keyed by name, and the clashes only reported."""
+
+    #: id -> {name: first line with that id and name}, names in the order first seen
+    ids: dict[int, dict[str, int]] = field(default_factory=dict)
 
     def add(self, mapping: dict[int, str], *lines: int) -> None:
-        """Add the map of one or more lines (in manifest order) that all carry ``mapping``: after
-        the first, names are known, so each line has the first line's clash, if any."""
-        clash = None
+        """Add the map of one or more lines (in manifest order) that all carry ``mapping``."""
         for cid, name in mapping.items():
-            known = self.names.get(cid)
-            if known is None:
-                self.names[cid] = (name, lines[0])
-            elif known[0] != name and clash is None:
-                clash = (cid, name, known[0], known[1])
-        if clash is not None:
-            for line in lines:
-                self.clashes.setdefault(line, clash)
+            self.ids.setdefault(cid, {}).setdefault(name, lines[0])
 
-    def check_line(self, path: str, line: int) -> None:
-        """Raise the clash error for a line whose map disagrees with an earlier line."""
-        clash = self.clashes.get(line)
-        if clash is not None:
-            cid, name, first, first_line = clash
-            raise InputError(
-                path, line, f"class id {cid} is {name!r} here but {first!r} on line {first_line}",
-                value=name, hint="one class id must have one name in the whole manifest; fix "
-                f"line {first_line} or line {line}", reason="class-clash")
+    @property
+    def clashes(self) -> dict[int, dict[str, int]]:
+        """The ids that name more than one class, with each name's first line."""
+        return {cid: names for cid, names in sorted(self.ids.items()) if len(names) > 1}
+
+    def describe_clashes(self, limit: int = 5) -> str:
+        parts = [f"id {cid} is " + ", ".join(f"{n!r} (line {ln})" for n, ln in names.items())
+                 for cid, names in self.clashes.items()]
+        more = len(parts) - limit
+        return "; ".join(parts[:limit]) + (f"; and {more} more" if more > 0 else "")
+
+    def ordered_names(self, skip_ids: frozenset[int] = frozenset()) -> list[str]:
+        """One entry per distinct name, ordered by the smallest id naming it, then by the line
+        it first appears on (without clashes: plain id order)."""
+        rank: dict[str, tuple[int, int]] = {}
+        for cid, names in self.ids.items():
+            if cid in skip_ids:
+                continue
+            for name, line in names.items():
+                known = rank.get(name)
+                if known is None or (cid, line) < known:
+                    rank[name] = (cid, line)
+        return sorted(rank, key=rank.__getitem__)
 
 
 @dataclass(frozen=True)
@@ -109,15 +117,9 @@ class ClassTable:
     @classmethod
     def build(cls, union: ClassUnion, fixed: list[str] | None = None,
               fixed_path: str | None = None, skip_ids: frozenset[int] = frozenset()) -> ClassTable:
-        """Compact ids in id order (one entry per distinct name) unless a fixed list is given."""
-        if fixed is not None:
-            names = tuple(fixed)
-        else:
-            ordered: dict[str, None] = {}
-            for cid in sorted(union.names):
-                if cid not in skip_ids:
-                    ordered.setdefault(union.names[cid][0], None)
-            names = tuple(ordered)
+        """One entry per distinct name (see ``ClassUnion.ordered_names``), unless a fixed list
+        is given."""
+        names = tuple(fixed) if fixed is not None else tuple(union.ordered_names(skip_ids))
         return cls(names, {n: i for i, n in enumerate(names)}, fixed_path)
 
     def index(self, name: str, path: str, line: int) -> int:

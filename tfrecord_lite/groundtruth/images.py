@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,25 @@ from .headers import sniff
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", re.DOTALL)
 _ORIENTATION = 0x0112
 _SWAPPING = frozenset({5, 6, 7, 8})
+
+
+#: Pillow's own decompression-bomb limit (``Image.MAX_IMAGE_PIXELS``), without importing Pillow
+PILLOW_MAX_PIXELS = 1024 * 1024 * 1024 // 4 // 3
+_TAIL = 1 << 10  # the end markers are looked for in the last KiB: some writers pad after them
+_ENDS = {"JPEG": b"\xff\xd9", "PNG": b"IEND\xaeB`\x82"}
+
+
+@dataclass(frozen=True)
+class ImageChecks:
+    """What is checked of every image before it is stored, so a training run does not find it
+    broken mid-epoch.  The default costs one read of the file's last KiB: a JPEG must end with
+    its end-of-image marker and a PNG with its IEND chunk, which catches files cut short (the
+    usual damage).  ``full_decode`` also decodes every pixel, which finds damage inside the
+    data as well, at the price of a decode per image.  ``max_pixels`` refuses decompression
+    bombs: a small file that decodes to gigabytes."""
+
+    max_pixels: int = PILLOW_MAX_PIXELS
+    full_decode: bool = False
 
 
 @dataclass(frozen=True)
@@ -175,29 +195,46 @@ def _escape(ref: str, path: str, line: int, what: str) -> InputError:
                       "paths and symlinks pointing outside are refused", reason="path-escape")
 
 
-def read_header(file: str, ref: str, path: str, line: int) -> ImageHeader:
-    """Size (upright) and EXIF decision from the image header; no pixels are decoded."""
+_NO_CHECKS = ImageChecks(max_pixels=0)
+
+
+def read_header(file: str, ref: str, path: str, line: int,
+                checks: ImageChecks = _NO_CHECKS) -> ImageHeader:
+    """Size (upright) and EXIF decision from the image header, and the ``checks``; pixels are
+    decoded only when ``checks.full_decode`` asks for it."""
     try:
         with open(file, "rb", buffering=0) as handle:
             size = os.fstat(handle.fileno()).st_size
             fast = sniff(handle)
             if fast is not None:
                 width, height, orientation = fast.width, fast.height, fast.orientation
-                fmt = fast.format
-                why = decodable.reason(fmt, fast.mode, fast.transparency)
+                kind = fast.format
+                why = decodable.reason(kind, fast.mode, fast.transparency)
             else:
                 from PIL import Image  # only for what the fast sniffer cannot read
 
                 handle.seek(0)
                 with Image.open(handle) as image:
-                    width, height = image.size
-                    fmt, why = image.format, decodable.of_image(image)
+                    kind, (width, height) = image.format, image.size
+                    why = decodable.of_image(image)
                     orientation = 1
                     if image.format in ("JPEG", "MPO"):
                         try:
                             orientation = int(image.getexif().get(_ORIENTATION, 1))
                         except Exception:  # a broken EXIF block: show the image as stored
                             orientation = 1
+            if checks.max_pixels and width * height > checks.max_pixels:
+                raise InputError(
+                    path, line, f"image is too large to decode safely: {file} is {width}x{height}"
+                    f" = {width * height:,} pixels, over the limit of {checks.max_pixels:,}",
+                    value=ref, hint="a decompression bomb, or a really large image: raise the "
+                    "limit with --max-pixels if it is real", reason="too-many-pixels")
+            if checks.max_pixels:  # checks are on: the file must not end early
+                _check_end(handle, kind, size, file, ref, path, line)
+            if checks.full_decode:
+                _decode(handle, file, ref, path, line)
+    except InputError:
+        raise
     except FileNotFoundError as exc:
         raise InputError(path, line, f"image not found: {file}", value=ref,
                          hint="check the images folder", reason="missing-image") from exc
@@ -208,10 +245,36 @@ def read_header(file: str, ref: str, path: str, line: int) -> ImageHeader:
         raise InputError(path, line, f"image has no pixels: {file}", value=ref,
                          reason="bad-image")
     if not 2 <= orientation <= 8:
-        return ImageHeader(width, height, False, size, fmt, why)
+        return ImageHeader(width, height, False, size, kind, why)
     if orientation in _SWAPPING:
         width, height = height, width
-    return ImageHeader(width, height, True, None, fmt, why)
+    return ImageHeader(width, height, True, None, kind, why)
+
+
+def _check_end(handle, kind: str | None, size: int, file: str, ref: str, path: str,
+               line: int) -> None:
+    """A JPEG or PNG cut short lacks its end marker; other formats are left to ``_decode``."""
+    end = _ENDS.get(kind or "")
+    if end is None:
+        return
+    handle.seek(max(0, size - _TAIL))
+    if end not in handle.read(_TAIL):
+        raise InputError(path, line, f"image is truncated: {file} ({kind} without its end "
+                         f"marker, {size} bytes)", value=ref, hint="copy the image again, or "
+                         "drop the line (--skip-invalid skips such images)", reason="truncated")
+
+
+def _decode(handle, file: str, ref: str, path: str, line: int) -> None:
+    from PIL import Image
+
+    handle.seek(0)
+    try:
+        with Image.open(handle) as image:
+            image.load()
+    except Exception as exc:  # PIL raises many types for broken data
+        raise InputError(path, line, f"image does not decode: {file} ({exc})", value=ref,
+                         hint="replace the file or drop the line (--skip-invalid skips it)",
+                         reason="undecodable") from exc
 
 
 class ImageReader:
@@ -297,11 +360,17 @@ def _numbered(name: str, n: int) -> str:
     return _fit(f"{stem}~{n}.{ext}" if dot and stem else f"{name}~{n}")
 
 
+def _same(name: str) -> str:
+    """What file systems may take as the same name: case folded (macOS, Windows) after NFC
+    normalisation (macOS stores names decomposed, so ``été`` in NFC and NFD is one file)."""
+    return name.casefold() if name.isascii() else unicodedata.normalize("NFC", name).casefold()
+
+
 def assign_names(rels: list[str]) -> list[str]:
     """A unique, file-name-safe output name per sample, deterministic for a given manifest.
 
     A file keeps its base name when no other file of the dataset has it (compared
-    case-insensitively, for case-insensitive file systems); colliding files get their parent
+    case-insensitively and after NFC normalisation, see ``_same``); colliding files get their parent
     folder names prepended one level at a time (``a/x.jpg`` -> ``a_x.jpg``) until they differ.
     Anything still equal, and a file used by several lines, gets ``~2``, ``~3``... in manifest
     order.
@@ -309,9 +378,9 @@ def assign_names(rels: list[str]) -> list[str]:
     base_of = {rel: _with_parents(rel, 0) for rel in rels}  # each distinct file, once
     depth: dict[str, int] = {}  # only the files that needed parent folders
     while True:
-        counts = Counter(map(str.casefold, base_of.values()))
+        counts = Counter(map(_same, base_of.values()))
         grow = [rel for rel, base in base_of.items()
-                if counts[base.casefold()] > 1 and depth.get(rel, 0) < rel.count("/")]
+                if counts[_same(base)] > 1 and depth.get(rel, 0) < rel.count("/")]
         del counts
         if not grow:
             break
@@ -324,15 +393,15 @@ def assign_names(rels: list[str]) -> list[str]:
     names = []
     for rel in rels:
         name = name_of.get(rel)
-        key = name.casefold() if name is not None else None
+        key = _same(name) if name is not None else None
         if key is None or key in used:
             base = name or base_of.pop(rel)
             name, n = base, counter.get(base, 1)
-            key = name.casefold()
+            key = _same(name)
             while key in used:
                 n += 1
                 name = _numbered(base, n)
-                key = name.casefold()
+                key = _same(name)
             counter[base] = n
             name_of.setdefault(rel, name)
         used.add(key)

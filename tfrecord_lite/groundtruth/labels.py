@@ -136,6 +136,10 @@ def parse_detection(pair: LabelPair, path: str, line: int) -> DetectionLabel:
         else:  # the slow path names the bad coordinate
             box = (left, top, w, h)
             boxes.append((cid, *(_number(v, k, path, line) for v, k in zip(box, _EDGES))))
+        _, x, y, bw, bh = boxes[-1]
+        if x + bw >= _INF or y + bh >= _INF:
+            raise _bad(path, line, "box reaches beyond any image (left + width or top + height "
+                       "overflows)", ann, "left/top/width/height are pixel numbers of the image")
     return DetectionLabel(tuple(boxes), class_map, _image_size(value.get("image_size")))
 
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..dataset import decodable
 from ..dataset.sample import Boxes, Sample
-from ..errors import ErrorPolicy, InputError
+from ..errors import ErrorPolicy, InputError, SkippedWarning
 from ..parallel import ordered_map
+from ..progress import READ, SCAN, Progress
 from .classes import ClassTable, ClassUnion, read_classes_file
-from .images import ImageIndex, ImageReader, assign_names, read_header
+from .images import ImageChecks, ImageIndex, ImageReader, assign_names, read_header
 from .labels import (
     DetectionLabel,
     SegmentationLabel,
@@ -54,6 +56,7 @@ class ReadOptions:
     policy: ErrorPolicy = "raise"
     drop_rejected: bool = False          # drop images whose label-verification says "wrong"
     workers: int = 1                     # processes validating lines and reading image headers
+    image_checks: ImageChecks = ImageChecks()  # what every image must pass before it is stored
     keep_image_bytes: bool = False       # store images ModelPack cannot decode as they came
 
 
@@ -75,6 +78,9 @@ class ReadReport:
     found_types: dict[str, int] = field(default_factory=dict)  # label type -> lines
     objects: Counter = field(default_factory=Counter)  # class index -> boxes kept
     negatives: int = 0         # samples kept without boxes
+    invalid: int = 0           # of the skipped: bad lines/images that "raise" would stop at
+    shared_files: int = 0      # lines naming a file an earlier line named (kept on its side)
+    class_clashes: str = ""    # ids naming different classes on different lines, described
 
     def add_counts(self, span: ReadReport) -> None:
         """Add the box counts of a span of lines, read in a worker."""
@@ -94,6 +100,7 @@ class ReadResult:
     samples: list[Sample]      # in manifest order
     classes: list[str]
     report: ReadReport
+    split_keys: list[str] = field(default_factory=list)  # per sample: what decides its split
 
 
 class _Skip(Exception):
@@ -117,7 +124,8 @@ class _Context:
     report: ReadReport
 
 
-def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
+def read_manifest(manifest: Path, options: ReadOptions,
+                  progress: Progress | None = None) -> ReadResult:
     """Read a Ground Truth output manifest and the images it names into Samples.
 
     Raises InputError for whole-file problems (empty, no usable labels, missing images folder)
@@ -127,15 +135,21 @@ def read_manifest(manifest: Path, options: ReadOptions) -> ReadResult:
     index = ImageIndex(Path(options.images_dir))
     fixed = read_classes_file(options.classes_file) if options.classes_file else None
     try:
-        return _read(manifest, options, path, index, fixed)
+        return _read(manifest, options, path, index, fixed, progress or _quiet)
     finally:
         _SHARED.clear()
 
 
+def _quiet(phase: str, done: int, total: int) -> None:
+    pass
+
+
 def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
-          fixed: list[str] | None) -> ReadResult:
+          fixed: list[str] | None, progress: Progress) -> ReadResult:
     spans = plan_spans(manifest, SPAN_BYTES)  # both passes hand these to workers
-    census, unions, lines = _first_pass(manifest, spans, options.policy, options.workers)
+    total = spans[-1].end if spans else 0
+    census, unions, lines = _first_pass(manifest, spans, options.policy, options.workers,
+                                        lambda done: progress(SCAN, done, total))
     if not lines:
         raise InputError(path, 0, "the manifest has no lines",
                          hint="expected one JSON object per line", reason="empty")
@@ -148,12 +162,19 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
     if task == "image-classification-multilabel":
         task = "image-classification"  # both become image-level tags
     report = ReadReport(lines, stats.attribute, task, found_types=dict(census.found_types))
+    if union.clashes and fixed is None:
+        report.class_clashes = union.describe_clashes()
+        warnings.warn(f"class ids mean different classes on different lines "
+                      f"({report.class_clashes}): classes are kept by name, each box with its "
+                      "own line's name, and numbered anew", stacklevel=2)
     ctx = _Context(path, options, stats.attribute, stats.type, task, union, table, index,
                    report)
 
     pending = []
     _SHARED["ctx"] = ctx
-    for outcomes, counts in ordered_map(_read_chunk, spans, options.workers):
+    progress(READ, 0, total)
+    for (outcomes, counts), span in zip(ordered_map(_read_chunk, spans, options.workers), spans):
+        progress(READ, span.end, total)
         report.add_counts(counts)
         for kind, value in outcomes:
             if kind == "ok":
@@ -172,9 +193,14 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
     names = assign_names([_stored_name(item, keep) for item in pending])
     samples: list = pending  # turned into Samples in place, so both never exist whole at once
     root = index.root
+    first_ref: dict[str, str] = {}  # file -> the source-ref of the first line naming it
+    split_keys = []
     for k, name in enumerate(names):
         (line_no, _rel, ref, width, height, stored, reencode, boxes, tags, mask, stored_bytes,
          _fmt, why) = pending[k]
+        key = first_ref.setdefault(stored, ref)  # one file, one side (s3://a/x and s3://b/x)
+        report.shared_files += key is not ref
+        split_keys.append(key)
         convert = why is not None and not keep
         reader = ImageReader(root, stored, reencode or convert, path, line_no, rgb=not keep)
         samples[k] = Sample(ref, line_no, name, width, height, reader, Boxes._of(boxes), tags,
@@ -184,7 +210,7 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
             report.converted[why] += 1
         elif why is not None:
             report.kept_undecodable += 1
-    return ReadResult(samples, list(table.names), report)
+    return ReadResult(samples, list(table.names), report, split_keys)
 
 
 _SHARED: dict = {}  # the read context, inherited by forked workers
@@ -209,8 +235,12 @@ def _read_chunk(span: Span) -> tuple[list, ReadReport]:
         except InputError as error:
             out.append(("error", error))
         except Exception as exc:  # belt and braces: a line must never crash the reader
-            out.append(("error", InputError(ctx.path, line_no, f"cannot read line ({exc!r})",
-                                            reason="invalid")))
+            out.append(("error", InputError(
+                ctx.path, line_no, f"cannot read line ({type(exc).__name__}: {exc})",
+                value=raw.decode("utf-8", "replace") if isinstance(raw, bytes) else None,
+                reason="invalid",
+                hint="a line shape tfrecord-lite does not know: please report it with this line "
+                "(--skip-invalid skips it)")))
     return out, ctx.report
 
 
@@ -254,7 +284,8 @@ def _survey_chunk(task: tuple[str, Span]) -> _Survey:
     return survey
 
 
-def _first_pass(manifest: Path, spans: list[Span], policy: ErrorPolicy, workers: int = 1
+def _first_pass(manifest: Path, spans: list[Span], policy: ErrorPolicy, workers: int = 1,
+                done: Callable[[int], None] = lambda n: None,
                 ) -> tuple[AttributeCensus, dict[str, ClassUnion], int]:
     """Count label types per attribute and build each attribute's class union.  Workers tally
     their spans; the tallies are merged here, in manifest order."""
@@ -263,7 +294,9 @@ def _first_pass(manifest: Path, spans: list[Span], policy: ErrorPolicy, workers:
     unions: dict[str, ClassUnion] = {}
     lines = 0
     tasks = ((path, span) for span in spans)
-    for survey in ordered_map(_survey_chunk, tasks, workers):
+    done(0)
+    for survey, span in zip(ordered_map(_survey_chunk, tasks, workers), spans):
+        done(span.end)
         if survey.errors and policy == "raise":
             raise survey.errors[0]
         lines += survey.lines
@@ -277,8 +310,9 @@ def _apply_policy(error: InputError, policy: ErrorPolicy, report: ReadReport) ->
     if policy == "raise":
         raise error
     report.skip(error)
+    report.invalid += 1
     if policy == "warn":
-        warnings.warn(str(error), stacklevel=3)
+        warnings.warn(str(error), SkippedWarning, stacklevel=3)
 
 
 def _soft(ctx: _Context, line: int, message: str, reason: str, value: object = None) -> _Skip:
@@ -305,10 +339,13 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
         raise InputError(ctx.path, line, "line has no source-ref string", value=ref,
                          hint="image lines name their image in 'source-ref'",
                          reason="missing-source-ref")
-    ctx.union.check_line(ctx.path, line)
+    if "\x00" in ref:
+        raise InputError(ctx.path, line, "source-ref contains a NUL character", value=ref,
+                         hint="no file name can hold one: fix the line's source-ref",
+                         reason="bad-source-ref")
     label = parse_label(chosen, ctx.path, line)
     rel, stored = ctx.index.resolve(ref, ctx.path, line)
-    header = read_header(ctx.index.full(stored), ref, ctx.path, line)
+    header = read_header(ctx.index.full(stored), ref, ctx.path, line, ctx.options.image_checks)
     boxes = _NO_BOXES
     tags: tuple[str, ...] = ()
     mask = None
