@@ -260,21 +260,27 @@ def _simplify(points: list[Point], tolerance: float) -> list[Point]:
         keep[i] = True
     stack = list(zip(ends, ends[1:]))
     tol2 = tolerance * tolerance
+    xs = [p[0] for p in ring]
+    ys = [p[1] for p in ring]
     while stack:
         i, j = stack.pop()
         if j - i < 2:
             continue
-        ax, ay = ring[i]
-        bx, by = ring[j]
+        ax, ay, bx, by = xs[i], ys[i], xs[j], ys[j]
         dx, dy = bx - ax, by - ay
         length2 = dx * dx + dy * dy
         best, worst = -1.0, -1
-        for k in range(i + 1, j):  # distance to the segment: a spike along it is kept
-            px, py = ring[k]
-            t = ((px - ax) * dx + (py - ay) * dy) / length2 if length2 else 0.0
-            t = 0.0 if t < 0.0 else 1.0 if t > 1.0 else t
-            ex, ey = px - ax - t * dx, py - ay - t * dy
-            d2 = ex * ex + ey * ey
+        # distance to the segment, not the line: a spike running along it is kept
+        for k, px, py in zip(range(i + 1, j), xs[i + 1 : j], ys[i + 1 : j]):
+            ux, uy = px - ax, py - ay
+            along = ux * dx + uy * dy
+            if along <= 0.0:
+                d2 = ux * ux + uy * uy
+            elif along >= length2:
+                d2 = (px - bx) ** 2 + (py - by) ** 2
+            else:
+                cross = ux * dy - uy * dx
+                d2 = cross * cross / length2
             if d2 > best:
                 best, worst = d2, k
         if best > tol2:
