@@ -65,13 +65,15 @@ protobuf-ends:
 	bash scripts/protobuf_ends.sh $(PY)
 
 # Made anew each time: TensorFlow's side first (it picks its own protobuf, Pillow, ...), a record
-# of what it installed, then our package on top; tests/compat/test_coexistence_compat.py checks
-# that installing ours changed none of those versions and that `pip check` is clean.
-$(TFVENV)/.ok: pyproject.toml benchmarks/requirements-tf.txt
+# of what it installed, then the test-only oracles and our package on top;
+# tests/compat/test_coexistence_compat.py checks that installing ours changed none of those
+# versions and that `pip check` is clean.
+$(TFVENV)/.ok: pyproject.toml benchmarks/requirements-tf.txt tests/compat/requirements-oracle.txt
 	rm -rf $(TFVENV)
 	$(PY) -m venv $(TFVENV)
 	$(TFVENV)/bin/pip install -q --upgrade pip
 	$(TFVENV)/bin/pip install -q -r benchmarks/requirements-tf.txt
+	$(TFVENV)/bin/pip install -q -r tests/compat/requirements-oracle.txt
 	$(TFVENV)/bin/pip list --format=json > $(TFVENV)/before-tfrecord-lite.json
 	$(TFVENV)/bin/pip install -q -e .
 	touch $@

@@ -144,7 +144,7 @@ def main() -> int:
                         help="also convert 20,000 images (a few more minutes; ~1.2 GB on disk)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer images")
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["io", "read", "example", "footprint", "convert"],
+                        choices=["io", "read", "example", "footprint", "convert", "images"],
                         help="sections to leave out")
     parser.add_argument("--memory-lines", type=int, default=100_000,
                         help="lines of the manifest whose conversion's peak memory is measured")
@@ -212,6 +212,13 @@ def main() -> int:
         conv = convert_benchmarks(WORK, sizes, memory_lines, tf_memory=args.full)
         emit(["### Converter (whole process: start-up, imports, reading, writing)", "",
               *convert_table(conv)])
+
+    if "images" not in args.skip:
+        from bench_images import image_benchmarks, image_table
+
+        print("converting segmentation masks and grey JPEGs ...", file=sys.stderr, flush=True)
+        emit(["### Converter image paths (polygons, re-encoding)", "",
+              *image_table(image_benchmarks(WORK / "images", quick=args.quick))])
 
     summary = f"Targets missed: {'; '.join(misses)}." if misses else "All targets met."
     emit([summary, f"(benchmark run took {time.perf_counter() - started:.0f} s)"])

@@ -84,14 +84,16 @@ def write_info(
     classes: list[str] | None = CLASSES,
     prefix: str | None = None,
 ) -> Path:
-    """``dataset_info.yaml`` for the split folders; ``prefix`` rewrites the paths elsewhere."""
-    info: dict = {}
+    """``dataset_info.yaml`` for the split folders, in the keys the converter writes (ModelPack
+    2.2's ``type`` and ``path`` for TFRecords); ``prefix`` rewrites the paths elsewhere."""
+    info: dict = {"type": folder_kind} if folder_kind != "json" else {}
     if classes is not None:
         info["classes"] = list(classes)
     for split, samples in splits.items():
         base = Path(prefix) if prefix else root.resolve()
         folder = str(base / f"{folder_kind}_{FOLDER[split]}")
-        info[split] = {"annotations": folder, "images": folder, "samples": samples}
+        info[split] = {"path": folder} if folder_kind == "tfrecord" else {}
+        info[split].update({"annotations": folder, "images": folder, "samples": samples})
     info["tfrecord_lite"] = {"format": folder_kind, "seed": 0}
     path = root / "dataset_info.yaml"
     path.write_text(yaml.safe_dump(info, sort_keys=False))
@@ -120,16 +122,12 @@ def write_modelpack(
     return root
 
 
-def mask_png(item: Item) -> bytes:
-    """8-bit mask: each box filled with class id + 1."""
-    m = Image.new("L", (item.width, item.height), 0)
-    draw = ImageDraw.Draw(m)
-    for cls, cx, cy, w, h in item.boxes:
-        x0, y0 = (cx - w / 2) * item.width, (cy - h / 2) * item.height
-        draw.rectangle([x0, y0, x0 + w * item.width - 1, y0 + h * item.height - 1], fill=cls + 1)
-    buf = io.BytesIO()
-    m.save(buf, "PNG")
-    return buf.getvalue()
+def box_polygon(item: Item, box) -> list[list[float]]:
+    """A box's outline as a ModelPack ``segment`` polygon (normalised, pixel centres)."""
+    _, cx, cy, w, h = box
+    x0, y0 = round((cx - w / 2) * item.width), round((cy - h / 2) * item.height)
+    x1, y1 = x0 + round(w * item.width) - 1, y0 + round(h * item.height) - 1
+    return [[x / item.width, y / item.height] for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
 
 
 def write_json_dataset(
@@ -138,7 +136,8 @@ def write_json_dataset(
     masks: bool = True,
     classes: list[str] = CLASSES,
 ) -> Path:
-    """A JSON-format dataset (image, ``<stem>.json``, ``<stem>_mask.png``) under ``root``."""
+    """A JSON-format dataset (image and ``<stem>.json`` with boxes and, when ``masks``, each
+    box's outline as a segment) under ``root``."""
     if splits is None:
         splits = {"train": default_items(6), "validation": default_items(2, "val", 6)}
     root.mkdir(parents=True, exist_ok=True)
@@ -150,16 +149,11 @@ def write_json_dataset(
             (folder / item.name).write_bytes(jpeg(item.width, item.height, item.boxes))
             doc: dict = {
                 "image": item.name,
-                "width": item.width,
-                "height": item.height,
-                "objects": [
-                    {"class_id": c, "label": classes[c], "bbox": [cx, cy, w, h]}
-                    for c, cx, cy, w, h in item.boxes
-                ],
+                "dimension": [item.width, item.height],
+                "boxes": [[cx, cy, w, h, c] for c, cx, cy, w, h in item.boxes],
+                "segment": [{"polygon": box_polygon(item, b), "class": b[0]} for b in item.boxes]
+                if masks else [],
             }
-            if masks:
-                (folder / f"{stem}_mask.png").write_bytes(mask_png(item))
-                doc["mask"] = f"{stem}_mask.png"
             (folder / f"{stem}.json").write_text(json.dumps(doc))
     write_info(root, {k: len(v) for k, v in splits.items()}, "json", classes)
     return root

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import re
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gt_helpers import det_line, seg_line, write_manifest
+from gt_helpers import det_line, write_manifest
 from PIL import Image
 
 from tfrecord_lite import decode_example, tf_record_iterator
@@ -76,6 +75,9 @@ def test_tfrecord_layout_and_every_field(tmp_path, capsys) -> None:
         assert re.search(rf"\n +{name} +4 objects\n", summary)
     info = yaml.safe_load((out / "dataset_info.yaml").read_text())
     assert info["classes"] == ["no", "null", "1e3"]  # strings, not False/None/1000.0
+    assert info["type"] == "tfrecord"  # ModelPack 2.2 picks its reader by this key
+    assert info["train"]["path"] == str(out / "tfrecord_train")
+    assert info["validation"]["path"] == str(out / "tfrecord_val")
     assert info["train"]["annotations"] == str(out / "tfrecord_train")
     assert info["validation"]["images"] == str(out / "tfrecord_val")
     train, val = records(out / "tfrecord_train"), records(out / "tfrecord_val")
@@ -220,6 +222,34 @@ def test_split_ends_are_exact(tmp_path, split, train, val) -> None:
     assert len(records(tmp_path / "o" / "tfrecord_val")) == val
 
 
+@pytest.mark.parametrize("n", [2, 3, 10])
+@pytest.mark.parametrize("split", ["0.2", "0", "1"])
+def test_split_rule_keeps_both_sides_or_warns(tmp_path, capsys, n, split) -> None:
+    from tfrecord_lite.dataset.split import unit_hash
+
+    manifest = make_job(tmp_path / "job", n, start=1)  # exactly n lines, n images
+    assert run("-a", manifest, "-o", tmp_path / "o", f"--split={split}") == 0
+    captured = capsys.readouterr()
+    info = yaml.safe_load((tmp_path / "o" / "dataset_info.yaml").read_text())
+    train, val = info["train"]["samples"], info["validation"]["samples"]
+    assert train + val == n
+    assert len(records(tmp_path / "o" / "tfrecord_val")) == val
+    if split == "0.2":
+        assert train and val
+        refs = [f"s3://bucket/job/images/img{i:04d}.jpg" for i in range(1, n + 1)]
+        hashed_val = sum(unit_hash(r, 0) < 0.2 for r in refs)
+        moved = hashed_val in (0, n)
+        assert ("moved 1 image(s) so that neither split is empty" in captured.out) == moved
+        assert val == (1 if hashed_val == 0 else n - 1 if hashed_val == n else hashed_val)
+        assert "warning" not in captured.err + captured.out
+    else:
+        side = "validation" if split == "0" else "train"
+        assert (val, train) == ((0, n) if split == "0" else (n, 0))
+        assert f"--split {split} leaves {side} empty: ModelPack refuses" in captured.err  # start
+        assert f"warning: --split {split} leaves {side} empty" in captured.out  # and summary
+        assert "moved" not in captured.out
+
+
 def test_partition_bounds_every_file_and_fills_shards(tmp_path) -> None:
     manifest = make_job(tmp_path / "job", 60, size=(160, 120), quality=95)
     limit_mb = 0.05
@@ -320,32 +350,7 @@ def test_path_prefix_and_env_defaults(tmp_path, monkeypatch) -> None:
     info = yaml.safe_load((tmp_path / "envout" / "dataset_info.yaml").read_text())
     assert info["train"]["annotations"] == "/data/ds/tfrecord_train"
     assert info["validation"]["images"] == "/data/ds/tfrecord_val"
-
-
-def test_json_format_with_segmentation(tmp_path) -> None:
-    job = tmp_path / "job"
-    (job / "images").mkdir(parents=True)
-    img = Image.new("RGB", (40, 30), (200, 200, 200))
-    img.save(job / "images" / "a.jpg", "JPEG")
-    mask = Image.new("RGB", (40, 30), (255, 255, 255))  # key 0 background is #ffffff
-    mask.paste((255, 0, 0), (0, 0, 20, 30))
-    mask.paste((0, 0, 255), (20, 0, 40, 10))
-    mask.save(job / "a_mask.png")
-    colors = {0: ("BACKGROUND", "#ffffff"), 1: ("road", "#ff0000"), 2: ("sky", "#0000ff")}
-    line = seg_line("s3://b/images/a.jpg", "s3://b/a_mask.png", colors)
-    manifest = write_manifest(job / "output.manifest", [line])
-    out = tmp_path / "out"
-    assert run("-a", manifest, "-o", out, "-q", "-f", "json", "-s", "0") == 0
-    info = yaml.safe_load((out / "dataset_info.yaml").read_text())
-    assert info["train"]["annotations"] == str(out / "json_train")
-    doc = json.loads((out / "json_train" / "a.json").read_text())
-    assert doc["image"] == "a.jpg" and (doc["width"], doc["height"]) == (40, 30)
-    assert (out / "json_train" / "a.jpg").read_bytes() == (job / "images" / "a.jpg").read_bytes()
-    got = Image.open(out / "json_train" / doc["mask"])
-    assert got.mode == "L" and got.size == (40, 30)
-    road, sky = info["classes"].index("road") + 1, info["classes"].index("sky") + 1
-    assert got.getpixel((5, 5)) == road and got.getpixel((30, 5)) == sky
-    assert got.getpixel((30, 20)) == 0
+    assert info["train"]["path"] == "/data/ds/tfrecord_train"
 
 
 def test_workers_auto(tmp_path) -> None:

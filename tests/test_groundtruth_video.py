@@ -101,8 +101,8 @@ def test_all_frames_of_a_sequence_go_to_one_split(tmp_path: Path, capsys) -> Non
         for path in (out / f"json_{split}").glob("*.json"):
             doc = json.loads(path.read_text())
             side.setdefault(doc["image"].split("_frame_")[0], set()).add(split)
-            if doc["objects"]:
-                assert all(o["track"].startswith("obj:") for o in doc["objects"])
+            assert len(doc.get("tracks", [])) == len(doc["boxes"])  # a track per box
+            assert all(t.startswith("obj:") for t in doc.get("tracks", []))
     assert len(side) == 12 and all(len(s) == 1 for s in side.values()), side
     assert {next(iter(s)) for s in side.values()} == {"train", "val"}
 
@@ -112,8 +112,8 @@ def test_video_frames_as_tfrecords(tmp_path: Path) -> None:
     out = tmp_path / "o"
     images = str(tmp_path / "job" / "images")
     assert main(["convert", "-a", str(manifest), "-i", images, "-o", str(out), "-q",
-                 "-s", "0"]) == 0
-    records = [decode_example(r) for p in sorted((out / "tfrecord_train").glob("*.tfrecord"))
+                 "-s", "0.5"]) == 0
+    records = [decode_example(r) for p in sorted(out.glob("tfrecord_*/*.tfrecord"))
                for r in tf_record_iterator(p)]
     assert len(records) == 8
     assert sorted(len(r["objects"]) for r in records) == [0, 0, 0, 0, 1, 1, 2, 2]

@@ -201,12 +201,13 @@ def test_json_format(tmp_path, capsys) -> None:
     objects, sizes, _ = _expected(default_items(6))
     assert train["modelpack"]["objects_per_class"] == objects
     assert train["modelpack"]["image_sizes"] == sizes
-    assert train["modelpack"]["masks"] == 6
+    assert train["modelpack"]["masks"] == sum(1 for item in default_items(6) if item.boxes)
     assert report["shown"][0]["json"]["image"] == "img-000.jpg"
 
 
-def test_converted_sample(tmp_path, capsys) -> None:
-    out = convert_sample(tmp_path / "out")
+@pytest.mark.parametrize("fmt", ["tfrecord", "darknet"])
+def test_converted_sample(tmp_path, capsys, fmt) -> None:
+    out = convert_sample(tmp_path / "out", "-f", fmt)
     capsys.readouterr()
     code, report = inspect_json(capsys, out)
     assert code == 0

@@ -135,8 +135,9 @@ def test_not_modelpack_and_bad_output(tmp_path, capsys) -> None:
     assert code == 2
 
 
-def test_converted_sample(tmp_path, capsys) -> None:
-    out = convert_sample(tmp_path / "out")
+@pytest.mark.parametrize("fmt", ["tfrecord", "darknet"])
+def test_converted_sample(tmp_path, capsys, fmt) -> None:
+    out = convert_sample(tmp_path / "out", "-f", fmt)
     capsys.readouterr()
     png = tmp_path / "sheet.png"
     code, text = preview(capsys, out, "-o", png, "-n", "16")

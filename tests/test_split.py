@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tfrecord_lite.dataset.split import split_indices, unit_hash
+from tfrecord_lite.dataset.split import fill_empty_side, split_indices, unit_hash
 
 KEYS = ["s3://bucket/images/img_000000.jpg", "images/a.png", "", "ünïcødé/画像.jpg", "x\udc80y"]
 KNOWN = {
@@ -39,3 +39,43 @@ def test_split_indices_follow_unit_hash(seed) -> None:
     train, val = split_indices(keys, 0.3, seed)
     assert sorted(val) == [i for i, k in enumerate(keys) if unit_hash(k, seed) < 0.3]
     assert sorted(train + val) == list(range(500))
+
+
+def _sides(keys, fraction, seed):
+    train, val = split_indices(keys, fraction, seed)
+    moved = fill_empty_side(train, val, keys, fraction, seed)
+    return train, val, moved
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+@pytest.mark.parametrize("fraction", [0.01, 0.2, 0.99])
+def test_fill_empty_side_moves_the_image_nearest_the_threshold(n, fraction) -> None:
+    for seed in range(20):
+        keys = [f"s3://b/{seed}/{i}.jpg" for i in range(n)]
+        plain_train, plain_val = split_indices(keys, fraction, seed)
+        train, val, moved = _sides(keys, fraction, seed)
+        assert train and val and sorted(train + val) == list(range(n))
+        hashes = {i: unit_hash(keys[i], seed) for i in range(n)}
+        if plain_train and plain_val:
+            assert moved == 0 and (train, val) == (plain_train, plain_val)
+        elif not plain_val:
+            assert moved == 1 and val == [min(hashes, key=hashes.get)]
+        else:
+            assert moved == 1 and train == [max(hashes, key=hashes.get)]
+
+
+def test_fill_empty_side_moves_every_line_of_the_image_and_never_empties_the_other() -> None:
+    keys = ["a.jpg", "a.jpg", "b.jpg"]
+    train, val = [0, 1, 2], []
+    assert fill_empty_side(train, val, keys, 0.5, 0) in (1, 2)
+    assert {keys[i] for i in train}.isdisjoint(keys[i] for i in val) and train and val
+    same = ["a.jpg", "a.jpg"]  # one image: nothing to move without emptying train
+    train, val = [0, 1], []
+    assert fill_empty_side(train, val, same, 0.5, 0) == 0 and train == [0, 1]
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0])
+def test_fill_empty_side_keeps_the_ends(fraction) -> None:
+    keys = [f"{i}.jpg" for i in range(4)]
+    train, val, moved = _sides(keys, fraction, 0)
+    assert moved == 0 and len(val) == (4 if fraction else 0)

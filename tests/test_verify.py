@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 from pathlib import Path
@@ -14,7 +13,6 @@ from dataset_helpers import (
     convert_sample,
     default_items,
     jpeg,
-    mask_png,
     record,
     write_json_dataset,
     write_modelpack,
@@ -269,26 +267,26 @@ def test_json_problems(tmp_path, capsys) -> None:
     root = write_json_dataset(tmp_path / "js")
     folder = root / "json_train"
     doc = json.loads((folder / "img-003.json").read_text())
-    doc["objects"][0]["bbox"][2] = 1.5
-    doc["objects"][1]["class_id"] = 4
-    doc["width"] = 65
+    doc["boxes"][0][2] = 1.5
+    doc["boxes"][1][4] = 4
+    doc["dimension"] = [65, 48]
+    doc["segment"][0]["polygon"][1][0] = -0.25
+    doc["segment"][1]["polygon"] = [[0.5, 0.5]]
     (folder / "img-003.json").write_text(json.dumps(doc))
     (folder / "img-002.json").write_text("{not json")
     (folder / "img-001.jpg").unlink()
-    big = Item("x", 64, 48, [(3, 0.5, 0.5, 0.5, 0.5)])
-    (folder / "img-004_mask.png").write_bytes(mask_png(Item("x", 32, 48)))
-    m = Image.open(io.BytesIO(mask_png(big))).point(lambda v: 9 if v else 0)
-    m.save(folder / "img-005_mask.png")
+    Image.new("L", (64, 48)).save(folder / "img-005.jpg")  # grey: decode_jpeg gives 1 channel
     code, out = verify(capsys, root)
     assert code == 1
     j = folder / "img-003.json"
-    assert f"{j}: bbox 0 value 1.5 outside [0, 1] (w)" in out
-    assert f"{j}: object 1 class id 4 not in [0, 4)" in out
-    assert f"{j}: width x height is 65x48 but the image is 64x48" in out
+    assert f"{j}: box 0 value 1.5 is outside [0, 1]" in out
+    assert f"{j}: box 1 class 4 is not an index into classes [0, 4)" in out
+    assert f"{j}: dimension is 65x48 but the image is 64x48" in out
+    assert f"{j}: segment 0 polygon value -0.25 is outside [0, 1]" in out
+    assert f"{j}: segment 1 polygon must be 3 or more [x, y] points" in out
     assert f"{folder / 'img-002.json'}: not valid JSON" in out
     assert f"{folder / 'img-001.json'}: image 'img-001.jpg' not found" in out
-    assert "'img-004_mask.png' is 32x48, the image is 64x48" in out
-    assert "'img-005_mask.png' has value 9, above the number of classes (4)" in out
+    assert f"{folder / 'img-005.json'}: image is grey: ModelPack decodes images with " in out
 
 
 # -- end to end on the converter's output ---------------------------------------------------
@@ -298,7 +296,7 @@ def _convert(tmp_path: Path, *extra: str) -> Path:
     return convert_sample(tmp_path / "out", *extra)
 
 
-@pytest.mark.parametrize("fmt", ["tfrecord", "json"])
+@pytest.mark.parametrize("fmt", ["tfrecord", "json", "darknet"])
 def test_converted_sample_verifies(tmp_path, capsys, fmt) -> None:
     out = _convert(tmp_path, "-f", fmt)
     capsys.readouterr()
@@ -334,7 +332,8 @@ def test_converted_sample_listed_files_checked(tmp_path, capsys) -> None:
 
 def test_default_items_are_valid(tmp_path, capsys) -> None:
     # guards the helpers: a dataset with every box shape they make verifies clean
-    root = write_modelpack(tmp_path / "big", {"train": default_items(20)}, max_bytes=1 << 20)
+    items = {"train": default_items(20), "validation": default_items(2, "val", 20)}
+    root = write_modelpack(tmp_path / "big", items, max_bytes=1 << 20)
     assert verify(capsys, root)[0] == 0
 
 

@@ -22,14 +22,16 @@ from pathlib import Path
 from . import __version__, shards
 from .dataset import (
     coco_format,
+    darknet_format,
     edgefirst_format,
     info,
     json_format,
     modelpack,
+    per_image,
     tfrecord_format,
 )
 from .dataset.sample import Sample
-from .dataset.split import split_indices
+from .dataset.split import fill_empty_side, split_indices
 from .errors import ErrorPolicy, InputError, OutputError
 from .groundtruth.images import ImageChecks
 from .groundtruth.reader import ReadOptions, ReadReport, ReadResult, read_manifest
@@ -38,7 +40,9 @@ from .progress import Progress
 from .publish import INFO, Stage, check_output
 from .records import FRAME_OVERHEAD, TFRecordWriter
 
-FORMATS = ("tfrecord", "json", "coco", "edgefirst")
+FORMATS = ("tfrecord", "json", "darknet", "coco", "edgefirst")
+INFO_TYPES = {"tfrecord": "tfrecord", "darknet": "darknet"}  # yaml ``type`` (ModelPack's reader)
+_PER_IMAGE = {"json": json_format, "darknet": darknet_format}  # formats with files per image
 TAG_FORMATS = ("json", "coco")  # the formats that keep image-level class labels
 SPLITS = ("train", "validation")
 _CHUNK = 32  # samples per task handed to a worker
@@ -64,6 +68,7 @@ class ConvertOptions:
     path_prefix: str | None = None
     image_checks: ImageChecks = ImageChecks()
     exif_frame: str = "auto"  # which frame EXIF-rotated images' labels were drawn on
+    keep_image_bytes: bool = False  # store every image as it came, even those ModelPack can't read
 
 
 @dataclass
@@ -76,6 +81,25 @@ class ConvertResult:
     negatives: int = 0  # images with no boxes
     bytes: int = 0
     seconds: float = 0.0
+    moved_to_fill: int = 0  # samples moved so that neither split is empty
+    warnings: list[str] = field(default_factory=list)  # what ModelPack will refuse or may not read
+
+
+def split_warning(fraction: float) -> str | None:
+    """What ModelPack will say about ``--split 0`` or ``1`` (it refuses an empty split)."""
+    if fraction <= 0.0:
+        return "--split 0 leaves validation empty: ModelPack refuses a dataset without " \
+            "validation samples"
+    if fraction >= 1.0:
+        return "--split 1 leaves train empty: ModelPack refuses a dataset without " \
+            "training samples"
+    return None
+
+
+def keep_warning(count: int) -> str:
+    """The one warning ``--keep-image-bytes`` earns when it kept images ModelPack can't read."""
+    return f"--keep-image-bytes: {count} image(s) stored as they came that ModelPack may not " \
+        "read (tf.io.decode_jpeg does not give them 3 channels); convert without the option"
 
 
 # --- work on samples: in forked workers (they see _JOB without pickling it), or here ------------
@@ -89,12 +113,13 @@ def _encode_chunk(indices: Sequence[int]) -> list[tuple[bytes, bytes, bytes]]:
     return [modelpack.parts(samples[i], samples[i].read_image()) for i in indices]
 
 
-def _json_chunk(task: tuple[str, Sequence[int], Sequence[str]]) -> int:
-    folder, indices, stems = task
+def _per_image_chunk(task: tuple[str, str, Sequence[int], Sequence[str]]) -> int:
+    fmt, folder, indices, stems = task
     samples: list[Sample] = _JOB["samples"]
     classes = _JOB["classes"]
+    write = _PER_IMAGE[fmt].write_sample
     return sum(
-        json_format.write_sample(Path(folder), samples[i], stem, samples[i].read_image(), classes)
+        write(Path(folder), samples[i], stem, samples[i].read_image(), classes)
         for i, stem in zip(indices, stems)
     )
 
@@ -221,6 +246,7 @@ def check(options: ConvertOptions) -> CheckResult:
     read = read_manifest(options.annotations, _read_options(options, policy="skip"))
     _refuse_lost_labels(options, read)
     train, val = split_indices(read.split_keys, options.split, options.seed)
+    fill_empty_side(train, val, read.split_keys, options.split, options.seed)
     return CheckResult(read, len(train), len(val), len(replaces))
 
 
@@ -251,6 +277,7 @@ def _read_options(options: ConvertOptions, policy: ErrorPolicy) -> ReadOptions:
         workers=options.workers,
         image_checks=options.image_checks,
         exif_frame=options.exif_frame,
+        keep_image_bytes=options.keep_image_bytes,
     )
 
 
@@ -272,14 +299,22 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
     read = read_manifest(options.annotations, _read_options(options, options.policy), progress)
     _refuse_lost_labels(options, read)
     samples, classes = read.samples, read.classes
-    train, val = split_indices(read.split_keys, options.split, options.seed)
+    keys = read.split_keys  # one file, one side: its lines move together
+    train, val = split_indices(keys, options.split, options.seed)
     result = ConvertResult(options.output, classes, {}, read.report,
                            Counter({classes[k]: n for k, n in read.report.objects.items()}),
                            read.report.negatives)
+    result.moved_to_fill = fill_empty_side(train, val, keys, options.split, options.seed)
+    empty = split_warning(options.split)
+    if empty:
+        result.warnings.append(empty)
+    if read.report.kept_undecodable:
+        result.warnings.append(keep_warning(read.report.kept_undecodable))
     cache = root / ".upright"  # images re-encoded upright, between measuring and writing
     _JOB.update(samples=samples, classes=classes, manifest=options.annotations, cache=str(cache))
-    write_split = {"tfrecord": _write_tfrecord_split, "json": _write_json_split,
-                   "coco": _write_coco_split, "edgefirst": _write_coco_split}[options.format]
+    write_split = {"tfrecord": _write_tfrecord_split, "json": _write_per_image_split,
+                   "darknet": _write_per_image_split, "coco": _write_coco_split,
+                   "edgefirst": _write_coco_split}[options.format]
     target = root / ".coco" if options.format == "edgefirst" else root  # converted from COCO
     try:
         with Workers(options.workers) as pool:  # forked once, now that the samples are known
@@ -304,7 +339,8 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
         "split": options.split,
         "partition_mb": options.partition_mb,
     }
-    text = info.render(classes, result.splits["train"], result.splits["validation"], base, extra)
+    text = info.render(classes, result.splits["train"], result.splits["validation"], base, extra,
+                       kind=INFO_TYPES.get(options.format))
     info.write(root / INFO, text)  # last: the stage is complete once this exists
     return result
 
@@ -361,25 +397,27 @@ def _write_shards_in_parallel(root, split, indices, progress, max_bytes, pool) -
     return info.SplitInfo(folder_name, len(indices), files)
 
 
-def _write_json_split(options, root, split, indices, progress, pool) -> info.SplitInfo:
-    folder = root / json_format.FOLDERS[split]
+def _write_per_image_split(options, root, split, indices, progress, pool) -> info.SplitInfo:
+    """JSON or Darknet: each sample's image and label file, named by a stem unique in the
+    split folder."""
+    name = _PER_IMAGE[options.format].FOLDERS[split]
+    folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
     samples = _JOB["samples"]
-    stems = json_format.stems([samples[i].name for i in indices])
+    stems = per_image.stems([samples[i].name for i in indices])
     tasks = [
-        (str(folder), indices[i : i + _CHUNK], stems[i : i + _CHUNK])
+        (options.format, str(folder), indices[i : i + _CHUNK], stems[i : i + _CHUNK])
         for i in range(0, len(indices), _CHUNK)
     ]
     written = 0
     done = 0
-    for task, nbytes in zip(tasks, pool.map(_json_chunk, tasks)):
+    for task, nbytes in zip(tasks, pool.map(_per_image_chunk, tasks)):
         written += nbytes
-        done += len(task[1])
+        done += len(task[2])
         if progress:
             progress(split, done, len(indices))
-    files = [{"name": json_format.FOLDERS[split], "records": len(indices), "bytes": written}
-             ] if indices else []
-    return info.SplitInfo(json_format.FOLDERS[split], len(indices), files)
+    files = [{"name": name, "records": len(indices), "bytes": written}] if indices else []
+    return info.SplitInfo(name, len(indices), files)
 
 
 def _write_coco_split(options, root, split, indices, progress, pool) -> info.SplitInfo:

@@ -123,11 +123,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "-f",
         "--format",
-        choices=("tfrecord", "json", "coco", "edgefirst"),
+        choices=("tfrecord", "json", "darknet", "coco", "edgefirst"),
         default="tfrecord",
-        help="tfrecord (ModelPack), json (also carries segmentation masks) or coco "
-        "(annotations/instances_{train,val}.json, for COCO tools) or edgefirst (EdgeFirst "
-        "Studio's Arrow dataset; needs the [edgefirst] extra) (default: %(default)s)",
+        help="tfrecord (ModelPack detection), json (ModelPack segmentation and detection), "
+        "darknet (ModelPack, deepview-datasets, YOLO tools), coco (annotations/instances_"
+        "{train,val}.json, for COCO tools) or edgefirst (EdgeFirst Studio's Arrow dataset; "
+        "needs the [edgefirst] extra) (default: %(default)s)",
     )
     p.add_argument(
         "-s",
@@ -203,6 +204,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "apply EXIF) (default: %(default)s)",
     )
     p.add_argument(
+        "--keep-image-bytes",
+        action="store_true",
+        help="store every image as it came, even those ModelPack cannot decode to 3 channels "
+        "(default: convert those once to RGB JPEG/PNG)",
+    )
+    p.add_argument(
         "--max-pixels",
         type=_positive_int,
         default=None,
@@ -235,7 +242,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def run(args: argparse.Namespace) -> int:
     from .cli import UsageError
-    from .convert import ConvertOptions, convert
+    from .convert import ConvertOptions, convert, keep_warning, split_warning
     from .groundtruth.images import PILLOW_MAX_PIXELS, ImageChecks
 
     if args.output is None:
@@ -273,9 +280,12 @@ def run(args: argparse.Namespace) -> int:
         workers=auto_workers(args.annotations) if args.workers == "auto" else args.workers,
         overwrite=args.overwrite,
         path_prefix=args.path_prefix,
+        keep_image_bytes=args.keep_image_bytes,
         image_checks=ImageChecks(args.max_pixels or PILLOW_MAX_PIXELS, args.full_decode),
         exif_frame=args.exif_frame,
     )
+    if split_warning(args.split):
+        sys.stderr.write(f"tfrecord-lite convert: warning: {split_warning(args.split)}\n")
     if args.dry_run:
         return _dry_run(options, args)
     mode = "off" if args.quiet or args.json else "tty" if sys.stderr.isatty() else "plain"
@@ -289,6 +299,9 @@ def run(args: argparse.Namespace) -> int:
             raise _with_dry_run_hint(exc) from None
         finally:
             bar.close()
+    if result.report.kept_undecodable:
+        kept = keep_warning(result.report.kept_undecodable)
+        sys.stderr.write(f"tfrecord-lite convert: warning: {kept}\n")
     try:
         if not args.quiet:
             text = json.dumps(summary_data(result)) if args.json else summary(result)
@@ -373,6 +386,10 @@ def summary(result) -> str:
         s = result.splits[split]
         shards = f"{len(s.files)} file(s) " if s.folder.startswith("tfrecord") else ""
         lines.append(f"  {split:<10} {s.samples:>7} images  {shards}in {s.folder}/")
+    if result.moved_to_fill:
+        lines.append(f"  moved {result.moved_to_fill} image(s) so that neither split is empty "
+                     "(ModelPack refuses an empty split; chosen by the split hash)")
+    lines.extend(f"  warning: {w}" for w in result.warnings)
     lines.append(f"  classes ({len(result.classes)}):")
     for name in result.classes:
         lines.append(f"    {name:<24} {result.objects.get(name, 0):>7} objects")
@@ -389,6 +406,11 @@ def summary(result) -> str:
     for what, n in _fixes(r).items():
         if n:
             lines.append(f"  {what}: {n}")
+    if r.converted:
+        lines.append(f"  images converted to RGB for tf.io.decode_jpeg: {sum(r.converted.values())}"
+                     " (lossless sources to PNG, JPEG to JPEG quality 95, alpha on white)")
+        for why, n in sorted(r.converted.items()):
+            lines.append(f"    {why}: {n}")
     if r.skipped:
         lines.append(f"  skipped lines/images: {sum(r.skipped.values())}")
         for reason, n in sorted(r.skipped.items()):
@@ -429,5 +451,8 @@ def summary_data(result) -> dict:
         "images_without_objects": result.negatives,
         "video": {"sequences": r.sequences, "frames": r.frames},
         "fixes": {k: v for k, v in _fixes(r).items() if v},
+        "converted_images": dict(sorted(r.converted.items())),
+        "moved_to_fill_a_split": result.moved_to_fill,
+        "warnings": list(result.warnings),
         "skipped": dict(sorted(r.skipped.items())),
     }

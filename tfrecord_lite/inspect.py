@@ -215,6 +215,8 @@ class Inspector:
             self.splits.append(report)
             if split.format == "json":
                 self._json_split(split, report)
+            elif split.format == "darknet":
+                self._darknet_split(split, report)
             else:
                 self._tfrecord_split(split, report)
 
@@ -281,6 +283,18 @@ class Inspector:
             ids = list(feats["objects"].int64_list.value)
             report.labels.add(w[0] if w else 0, h[0] if h else 0, ids)
 
+    def _darknet_split(self, split: Split, report: SplitReport) -> None:
+        """Each image and its ``<stem>.txt``: one sample."""
+        from .dataset.darknet_format import read_labels
+        from .verify import image_size
+
+        for path in split.images:
+            label = path.with_suffix(".txt")
+            size = path.stat().st_size + (label.stat().st_size if label.is_file() else 0)
+            report.files.append(FileReport(display(path), 1, size, "none"))
+            w, h = image_size(path) or (0, 0)
+            report.labels.add(w, h, [box[0] for box in read_labels(label)])
+
     def _json_split(self, split: Split, report: SplitReport) -> None:
         labels = report.labels
         for path in split.json_files:
@@ -292,11 +306,11 @@ class Inspector:
                 doc = json.loads(raw)
                 if not isinstance(doc, dict):
                     raise ValueError("not a JSON object")
-                objects = [o for o in doc.get("objects") or () if isinstance(o, dict)]
-                ids = [o["class_id"] for o in objects if isinstance(o.get("class_id"), int)]
-                w, h = doc.get("width"), doc.get("height")
+                boxes = [b for b in doc.get("boxes") or () if isinstance(b, list) and len(b) == 5]
+                ids = [b[4] for b in boxes if isinstance(b[4], int)]
+                w, h = (list(doc.get("dimension") or ()) + [0, 0])[:2]
                 labels.add(w if isinstance(w, int) else 0, h if isinstance(h, int) else 0, ids)
-                if doc.get("mask"):
+                if doc.get("segment"):
                     labels.masks += 1
                 labels.tags.update(str(t) for t in doc.get("tags") or ())
                 image = doc.get("image")

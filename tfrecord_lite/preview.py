@@ -187,10 +187,10 @@ def _pick_split(layout: Layout, name: str | None) -> Split:
     if name:
         return layout.split(name)
     for split in layout.splits:
-        if split.name == "train" and (split.files or split.json_files):
+        if split.name == "train" and (split.files or split.json_files or split.images):
             return split
     for split in layout.splits:
-        if split.files or split.json_files:
+        if split.files or split.json_files or split.images:
             return split
     raise InputError(display(layout.given), 0, "no samples to preview (every split is empty)")
 
@@ -266,20 +266,26 @@ def _json_tile(path: Path, size: int) -> Tile:
         raise InputError(str(path), 0, f"not valid JSON: {exc}") from exc
     name = str(doc.get("image", path.stem))
     boxes = []
-    for obj in doc.get("objects") or ():
+    for box in doc.get("boxes") or ():
         try:
-            cx, cy, w, h = (float(v) for v in obj["bbox"])
-            boxes.append((int(obj["class_id"]), cx, cy, w, h))
-        except (KeyError, TypeError, ValueError):
+            cx, cy, w, h = (float(v) for v in box[:4])
+            boxes.append((int(box[4]), cx, cy, w, h))
+        except (IndexError, TypeError, ValueError):
             continue  # verify reports these; preview draws what it can
     image = _open_image(path.parent / name, size)
     mask = None
-    if doc.get("mask") and image is not None:
-        try:
-            with Image.open(path.parent / str(doc["mask"])) as m:
-                mask = m.convert("L").resize(image.size, Image.Resampling.NEAREST)
-        except OSError:
-            mask = None
+    if doc.get("segment") and image is not None:
+        from PIL import ImageDraw
+
+        mask = Image.new("L", image.size, 0)  # the polygons filled at the thumbnail's scale
+        draw = ImageDraw.Draw(mask)
+        for seg in doc["segment"]:
+            try:
+                points = [(float(x) * image.width, float(y) * image.height)
+                          for x, y in seg["polygon"]]
+                draw.polygon(points, fill=int(seg["class"]) + 1)
+            except (KeyError, TypeError, ValueError):
+                continue
     return Tile(name, image, tuple(boxes), mask)
 
 
@@ -288,6 +294,12 @@ def collect(split: Split, n: int, seed: int | None, size: int = 320) -> list[Til
     if split.format == "json":
         chosen = _choose(enumerate(split.json_files), n, seed)
         return [_json_tile(p, size) for p in chosen]
+    if split.format == "darknet":
+        from .dataset.darknet_format import read_labels
+
+        chosen = _choose(enumerate(split.images), n, seed)
+        return [Tile(p.name, _open_image(p, size), tuple(read_labels(p.with_suffix(".txt"))))
+                for p in chosen]
     chosen = _choose(_records(split), n, seed)
     return [_tfrecord_tile(where, index, data, size) for where, index, data in chosen]
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .dataset import contract
 from .dataset.layout import DataFile, Layout, Split, display, iter_records, resolve
 from .dataset.modelpack import SCHEMA
 from .errors import RecordError
@@ -106,6 +107,9 @@ class Verifier:
     def run(self) -> None:
         for split in self.layout.splits:
             self.split(split)
+        where = display(self.layout.info_path or self.layout.given)
+        for message in contract.info_problems(self.layout, self.per_split):
+            self.report(Problem(where, message))
 
     # -- splits ----------------------------------------------------------------------------
 
@@ -119,6 +123,8 @@ class Verifier:
             count, clean = self.json_split(split)
         elif split.format == "coco":
             count, clean = self.coco_split(split)
+        elif split.format == "darknet":
+            count, clean = self.darknet_split(split)
         else:
             if self.layout.kind != "file":  # one file of a set is checked alone: a folder is
                 for p in shard_problems(split):  # where the set is
@@ -300,6 +306,7 @@ class Verifier:
             out += class_problems(objects, self.n_classes)
         if "image" in ok:
             out += size_problems(ok["image"][0], ok.get("width"), ok.get("height"))
+            out += contract.image_problems(ok["image"][0])
         if "image_name" in ok:
             name = ok["image_name"][0].decode("utf-8", "replace")
             if not name:
@@ -325,11 +332,18 @@ class Verifier:
             self.report(Problem(display(split.annotation_file), message))
         return count, not problems
 
+    def darknet_split(self, split: Split) -> tuple[int, bool]:
+        self.files += len(split.images)
+        self.records += len(split.images)
+        for path, message in contract.darknet_split_problems(split, self.layout.classes):
+            self.report(Problem(display(path), message))
+        return len(split.images), True
+
     def json_split(self, split: Split) -> tuple[int, bool]:
         for path in split.json_files:
             self.files += 1
             self.records += 1
-            for message in json_sample_problems(path, self.layout.classes):
+            for message in contract.json_sample_problems(path, self.layout.classes):
                 self.report(Problem(display(path), message))
         return len(split.json_files), True
 
@@ -431,89 +445,6 @@ def shard_problems(split: Split) -> list[Problem]:
             out.append(Problem(where, f"missing shard {ShardName(prefix, i, total, suffix)}"))
         for i in sorted({i for i in indices if i >= total}):
             out.append(Problem(where, f"shard index {i} is not below its total {total}"))
-    return out
-
-
-def json_sample_problems(path: Path, classes: list[str] | None) -> list[str]:
-    """Everything wrong with one JSON-format sample (its json, image and mask)."""
-    from PIL import Image
-
-    try:
-        doc = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        return [f"not valid JSON: {exc}"]
-    if not isinstance(doc, dict):
-        return [f"expected a JSON object, found {type(doc).__name__}"]
-    out: list[str] = []
-    n_classes = len(classes) if classes is not None else None
-    real: tuple[int, int] | None = None
-    name = doc.get("image")
-    if not isinstance(name, str) or not name:
-        out.append("no 'image' file name")
-    elif not (path.parent / name).is_file():
-        out.append(f"image {name!r} not found in {path.parent}")
-    else:
-        real = image_size(path.parent / name)
-        if real is None:
-            out.append(f"image {name!r} is not an image Pillow can read")
-    w, h = doc.get("width"), doc.get("height")
-    if not (_is_int(w) and _is_int(h)):
-        out.append(f"width/height must be integers, found {w!r}/{h!r}")
-    elif real is not None and (w, h) != real:
-        out.append(f"width x height is {w}x{h} but the image is {real[0]}x{real[1]}")
-    objects = doc.get("objects", [])
-    if not isinstance(objects, list):
-        out.append(f"objects must be a list, found {type(objects).__name__}")
-        objects = []
-    for j, obj in enumerate(objects):
-        if not isinstance(obj, dict):
-            out.append(f"object {j} is not an object")
-            continue
-        cid = obj.get("class_id")
-        if not _is_int(cid):
-            out.append(f"object {j} class_id {cid!r} is not an integer")
-        else:
-            out += [
-                m.replace("object 0 ", f"object {j} ", 1) for m in class_problems([cid], n_classes)
-            ]
-            label = obj.get("label")
-            if classes is not None and 0 <= cid < len(classes) and label is not None:
-                if label != classes[cid]:
-                    out.append(f"object {j} label {label!r} but class {cid} is {classes[cid]!r}")
-        bbox = obj.get("bbox")
-        if (
-            not isinstance(bbox, list)
-            or len(bbox) != 4
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)
-        ):
-            out.append(f"object {j} bbox must be 4 numbers [cx, cy, w, h], found {bbox!r}")
-        else:
-            out += [m.replace("bbox 0 ", f"bbox {j} ", 1) for m in box_problems(bbox)]
-    mask = doc.get("mask")
-    if mask is not None:
-        mask_path = path.parent / str(mask)
-        if not mask_path.is_file():
-            out.append(f"mask {mask!r} not found in {path.parent}")
-        else:
-            try:
-                with Image.open(mask_path) as m:
-                    if m.mode != "L":
-                        out.append(f"mask {mask!r} is mode {m.mode}, expected L (8-bit, 1 channel)")
-                    expected = real or ((w, h) if _is_int(w) and _is_int(h) else None)
-                    if expected is not None and m.size != expected:
-                        out.append(
-                            f"mask {mask!r} is {m.size[0]}x{m.size[1]}, the image is "
-                            f"{expected[0]}x{expected[1]}"
-                        )
-                    if m.mode == "L" and n_classes is not None:
-                        top = m.getextrema()[1]
-                        if top > n_classes:
-                            out.append(
-                                f"mask {mask!r} has value {top}, above the number of classes "
-                                f"({n_classes})"
-                            )
-            except OSError as exc:
-                out.append(f"mask {mask!r} is not an image Pillow can read: {exc}")
     return out
 
 

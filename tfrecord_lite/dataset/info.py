@@ -42,9 +42,13 @@ def render(
     validation: SplitInfo,
     base: str,
     extra: dict[str, Any],
+    kind: str | None = None,
 ) -> str:
     """The YAML text. ``base`` is the folder the split paths hang under (absolute output folder,
-    or the user's ``--path-prefix``)."""
+    or the user's ``--path-prefix``).  ``kind`` is ModelPack's reader ``type`` (``tfrecord`` or
+    ``darknet``; none for the JSON format).  A TFRecord split carries ModelPack 2.2's ``path``
+    beside the seed article's ``annotations``/``images``/``samples``: each reader finds its own
+    keys."""
     base = base.rstrip("/") or "/"
 
     def under(name: str) -> str:
@@ -52,10 +56,12 @@ def render(
 
     def split(info: SplitInfo) -> dict[str, Any]:
         where = under(info.folder)
-        return {"annotations": under(info.annotations) if info.annotations else where,
+        keys = {"path": where} if kind == "tfrecord" else {}
+        return {**keys, "annotations": under(info.annotations) if info.annotations else where,
                 "images": where, "samples": info.samples}
 
     doc = {
+        **({"type": kind} if kind else {}),
         "classes": [_Quoted(c) for c in classes],
         "train": split(train),
         "validation": split(validation),

@@ -1,77 +1,71 @@
-"""json_train/ and json_val/: one image, one JSON and (for segmentation) one mask per sample.
+"""json_train/ and json_val/: ModelPack's JSON format, one image and one ``<stem>.json`` each.
 
-``<stem>.json`` = ``{"image", "width", "height", "objects": [{"class_id", "label", "bbox",
-"track"?}], "mask"?, "tags"?}``; ``<stem>_mask.png`` is 8-bit single channel, 0 = background,
-k + 1 = classes[k].  Unlike TFRecords this format carries segmentation.
+``{"image": "<stem>.<ext>", "dimension": [W, H], "boxes": [[cx, cy, w, h, k], ...],
+"segment": [{"polygon": [[x, y], ...], "class": k}, ...], "tags"?: [...], "tracks"?: [...]}``
+(``tracks``: each box's object in a video job), all coordinates
+normalised by the image's width and height, ``k`` the 0-based index into ``classes``.  A
+segmentation mask becomes one polygon per connected region of each class (``polygons``): what
+ModelPack rasterises itself; it reads no PNG mask, so none is written.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import polygons
+from .per_image import image_file
 from .sample import Sample
 
 FOLDERS = {"train": "json_train", "validation": "json_val"}
 
 
-def stems(names: Sequence[str]) -> list[str]:
-    """A unique file stem per sample name (``a.jpg`` and ``a.png`` must not share ``a.json``)."""
-    seen: set[str] = set()
-    out = []
-    for name in names:
-        stem = name.rsplit(".", 1)[0] if "." in name else name
-        if stem in seen:
-            stem = name.replace(".", "_")
-        n = 1
-        base = stem
-        while stem in seen:
-            n += 1
-            stem = f"{base}_{n}"
-        seen.add(stem)
-        out.append(stem)
-    return out
+def segments(mask_png: bytes, width: int, height: int) -> list[dict]:
+    """ModelPack's ``segment`` list from a class-index mask (0 = background, k + 1 = class k)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(mask_png)) as mask:
+        data = mask.convert("L").tobytes()
+    return [
+        {"polygon": polygons.normalised(outline, width, height), "class": value - 1}
+        for value, outline in polygons.region_outlines(data, width, height)
+    ]
+
+
+def document(sample: Sample, image_name: str) -> dict:
+    """The JSON of one sample."""
+    doc: dict = {
+        "image": image_name,
+        "dimension": [sample.width, sample.height],
+        "boxes": [[b.cx, b.cy, b.w, b.h, b.class_index] for b in sample.boxes],
+        "segment": [] if sample.read_mask is None
+        else segments(sample.read_mask(), sample.width, sample.height),
+    }
+    if sample.tags:
+        doc["tags"] = list(sample.tags)
+    if sample.tracks:  # video jobs: each box's object, in the order of ``boxes``
+        doc["tracks"] = list(sample.tracks)
+    return doc
 
 
 def write_sample(
     folder: Path, sample: Sample, stem: str, image: bytes, classes: Sequence[str]
 ) -> int:
-    """Write one sample's files; returns the bytes written."""
-    ext = sample.name.rsplit(".", 1)[1] if "." in sample.name else "img"
-    image_name = f"{stem}.{ext}"
-    doc: dict = {
-        "image": image_name,
-        "width": sample.width,
-        "height": sample.height,
-        "objects": [
-            {
-                "class_id": b.class_index,
-                "label": classes[b.class_index],
-                "bbox": [b.cx, b.cy, b.w, b.h],
-            }
-            for b in sample.boxes
-        ],
-    }
-    size = len(image)
+    """Write one sample's image and JSON; returns the bytes written."""
+    image_name = image_file(stem, sample.name)
     (folder / image_name).write_bytes(image)
-    if sample.read_mask is not None:
-        mask = sample.read_mask()
-        doc["mask"] = f"{stem}_mask.png"
-        (folder / doc["mask"]).write_bytes(mask)
-        size += len(mask)
-    if sample.tags:
-        doc["tags"] = list(sample.tags)
-    for obj, track in zip(doc["objects"], sample.tracks):  # video jobs: each box's object
-        obj["track"] = track
-    (folder / f"{stem}.json").write_bytes(text := dump(doc))
-    return size + len(text)
+    text = dump(document(sample, image_name))
+    (folder / f"{stem}.json").write_bytes(text)
+    return len(image) + len(text)
 
 
 def dump(doc: object) -> bytes:
-    """UTF-8 JSON; a string that UTF-8 cannot hold (a lone surrogate from a manifest's escapes)
-    is written as its ``\\uXXXX`` escape instead, which JSON readers take back as it was."""
+    """Compact UTF-8 JSON (polygons are long); a string that UTF-8 cannot hold (a lone
+    surrogate from a manifest's escapes) is written as its ``\\uXXXX`` escape instead, which
+    JSON readers take back as it was."""
     try:
-        return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(doc, ensure_ascii=True, indent=1).encode("ascii")
+        return json.dumps(doc, ensure_ascii=True, separators=(",", ":")).encode("ascii")

@@ -53,9 +53,10 @@ class Split:
 
     name: str
     folder: Path | None
-    format: str  # "tfrecord", "json" or "coco"
+    format: str  # "tfrecord", "json", "coco" or "darknet"
     files: list[DataFile] = field(default_factory=list)
     json_files: list[Path] = field(default_factory=list)
+    images: list[Path] = field(default_factory=list)  # Darknet format: the split's images
     declared_samples: int | None = None
     missing: bool = False  # the folder dataset_info.yaml names does not exist
     skipped: list[Path] = field(default_factory=list)  # files of the folder that are not records
@@ -161,7 +162,18 @@ def _listing(folder: Path) -> tuple[list[Path], list[Path], list[Path]]:
     return sorted(records), sorted(jsons), sorted(skipped)
 
 
+DARKNET_IMAGES = (".jpg", ".jpeg", ".png")  # what Darknet readers list, in any letter case
+
+
+def _darknet_split(name: str, folder: Path, declared: int | None = None) -> Split:
+    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in DARKNET_IMAGES
+                    and not p.name.startswith("."))
+    return Split(name, folder, "darknet", images=images, declared_samples=declared)
+
+
 def _folder_split(name: str, folder: Path, declared: int | None = None) -> Split:
+    if folder.name.startswith("darknet_"):
+        return _darknet_split(name, folder, declared)
     records, jsons, skipped = _listing(folder)
     if not records and (jsons or folder.name.startswith("json_")):
         return Split(name, folder, "json", json_files=jsons, declared_samples=declared)
@@ -260,9 +272,13 @@ def _dataset(info_path: Path) -> Layout:
             splits.append(_coco_split(info_path, str(key), raw, declared))
             continue
         folder = _split_folder(info_path, raw)
+        darknet = info.get("type") == "darknet"
         if folder is None or not folder.is_dir():
             guess = "json" if folder is not None and folder.name.startswith("json_") else "tfrecord"
+            guess = "darknet" if darknet else guess
             splits.append(Split(str(key), folder, guess, declared_samples=declared, missing=True))
+        elif darknet:
+            splits.append(_darknet_split(str(key), folder, declared))
         else:
             splits.append(_folder_split(str(key), folder, declared))
     return Layout(
@@ -318,7 +334,7 @@ def resolve(path: str | os.PathLike[str]) -> Layout:
 def _folder_split_name(folder: Path) -> str:
     """``tfrecord_train`` -> ``train``: the split a converter folder holds."""
     name = folder.resolve().name
-    for prefix in ("tfrecord_", "json_"):
+    for prefix in ("tfrecord_", "json_", "darknet_"):
         if name.startswith(prefix) and len(name) > len(prefix):
             return name[len(prefix) :]
     return name

@@ -1,4 +1,4 @@
-"""Width, height and EXIF orientation of a JPEG or PNG from its first bytes.
+"""Width, height, EXIF orientation and pixel layout of a JPEG or PNG from its first bytes.
 
 Opening each image with Pillow just to learn its size costs ~100-300 us; walking the JPEG
 markers ourselves costs a few.  Anything unusual returns None and the caller asks Pillow, so
@@ -22,21 +22,45 @@ class Header(NamedTuple):
     width: int
     height: int
     orientation: int  # EXIF orientation, 1 when absent
+    mode: str = "RGB"  # Pillow's name of the pixel layout; 16-bit PNGs are "I;16", "RGB;16"...
+    transparency: bool = False  # a PNG tRNS chunk (a transparent colour or palette alpha)
+
+
+_PNG_MODES = {0: "L", 2: "RGB", 3: "P", 4: "LA", 6: "RGBA"}  # IHDR colour type -> mode
+_JPEG_MODES = {1: "L", 3: "RGB", 4: "CMYK"}  # frame components -> mode (CMYK or YCCK)
 
 
 def sniff(handle: BinaryIO) -> Header | None:
     """The header of the open file, or None when it is not a plain JPEG/PNG we can read fast."""
     head = handle.read(_READ)
     if head.startswith(_PNG):
-        if len(head) >= 24 and head[12:16] == b"IHDR":
-            width, height = struct.unpack(">II", head[16:24])
-            return Header("PNG", width, height, 1)
-        return None
+        return _png(head)
     if head[:2] == b"\xff\xd8":
         try:
             return _jpeg(handle, head)
         except (struct.error, IndexError, ValueError):
             return None
+    return None
+
+
+def _png(head: bytes) -> Header | None:
+    """IHDR, then the chunks up to the first IDAT, for a tRNS; None when they do not fit in
+    ``head`` (a large text or ICC chunk first: Pillow judges)."""
+    if len(head) < 26 or head[12:16] != b"IHDR":
+        return None
+    width, height, bits, colour = struct.unpack(">IIBB", head[16:26])
+    mode = _PNG_MODES.get(colour)
+    if mode is None:
+        return None
+    if bits == 16:
+        mode = "I;16" if mode == "L" else f"{mode};16"
+    pos, transparency = 8, False
+    while pos + 8 <= len(head):
+        length, kind = struct.unpack(">I4s", head[pos : pos + 8])
+        if kind == b"IDAT":
+            return Header("PNG", width, height, 1, mode, transparency)
+        transparency |= kind == b"tRNS"
+        pos += 12 + length
     return None
 
 
@@ -66,6 +90,8 @@ def _jpeg(handle: BinaryIO, buf: bytes) -> Header | None:
         length = (buf[pos + 2] << 8) | buf[pos + 3]
         if length < 2:
             return None
+        if marker == 0xE2 and (pos + 8 > len(buf) or buf[pos + 4 : pos + 8] == b"MPF\x00"):
+            return None  # a multi-picture file (MPO), or unsure: Pillow names it
         if marker in _SOF or (marker == 0xE1 and orientation == 1):
             if pos + 2 + length > len(buf):
                 handle.seek(base + pos)
@@ -79,7 +105,10 @@ def _jpeg(handle: BinaryIO, buf: bytes) -> Header | None:
                 if len(segment) < 5:
                     return None
                 height, width = struct.unpack(">HH", segment[1:5])
-                return Header("JPEG", width, height, orientation)
+                mode = _JPEG_MODES.get(segment[5]) if len(segment) > 5 else None
+                if segment[0] != 8 or mode is None:
+                    return None  # 12-bit or odd components: Pillow judges
+                return Header("JPEG", width, height, orientation, mode)
             if segment[:6] == b"Exif\x00\x00":
                 found = _orientation(segment[6:])
                 if found is None:

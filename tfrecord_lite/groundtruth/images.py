@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..dataset import decodable
 from ..errors import InputError
 from .headers import clear_orientation, sniff
 
@@ -50,12 +51,15 @@ AS_STORED, UPRIGHT, RAW_FRAME = 0, 1, 2
 
 @dataclass(frozen=True)
 class ImageHeader:
-    """What the header says, in the upright frame: size and whether EXIF requires a re-encode."""
+    """What the header says, in the upright frame: size, whether EXIF requires a re-encode, and
+    why ModelPack could not decode the file as it is (``decodable.reason``)."""
 
     width: int
     height: int
     reencode: int  # AS_STORED, UPRIGHT (EXIF rotates it) or RAW_FRAME (its tag to be cleared)
     stored_bytes: int | None = None  # the file's size: the image bytes, unless re-encoded
+    format: str | None = "JPEG"  # as Pillow names it
+    convert: str | None = None  # why it must become RGB JPEG/PNG; None: it decodes as it is
     orientation: int = 1  # EXIF orientation (2-8 rotate or mirror the stored pixels)
     file_bytes: int = 0
 
@@ -68,8 +72,8 @@ class ImageHeader:
     def raw_frame(self) -> ImageHeader:
         """The same image taken as stored, its orientation tag cleared (same length)."""
         width, height = self.raw_size
-        return ImageHeader(width, height, RAW_FRAME, self.file_bytes, self.orientation,
-                           self.file_bytes)
+        return ImageHeader(width, height, RAW_FRAME, self.file_bytes, self.format,
+                           self.convert, self.orientation, self.file_bytes)
 
 
 class ImageIndex:
@@ -222,13 +226,16 @@ def read_header(file: str, ref: str, path: str, line: int,
             size = os.fstat(handle.fileno()).st_size
             fast = sniff(handle)
             if fast is not None:
-                kind, width, height, orientation = fast
+                width, height, orientation = fast.width, fast.height, fast.orientation
+                kind = fast.format
+                why = decodable.reason(kind, fast.mode, fast.transparency)
             else:
                 from PIL import Image  # only for what the fast sniffer cannot read
 
                 handle.seek(0)
                 with Image.open(handle) as image:
                     kind, (width, height) = image.format, image.size
+                    why = decodable.of_image(image)
                     orientation = 1
                     if image.format in ("JPEG", "MPO"):
                         try:
@@ -257,10 +264,10 @@ def read_header(file: str, ref: str, path: str, line: int,
         raise InputError(path, line, f"image has no pixels: {file}", value=ref,
                          reason="bad-image")
     if not 2 <= orientation <= 8:
-        return ImageHeader(width, height, AS_STORED, size)
+        return ImageHeader(width, height, AS_STORED, size, kind, why)
     if orientation in _SWAPPING:
         width, height = height, width
-    return ImageHeader(width, height, UPRIGHT, None, orientation, size)
+    return ImageHeader(width, height, UPRIGHT, None, kind, why, orientation, size)
 
 
 def _check_end(handle, kind: str | None, size: int, file: str, ref: str, path: str,
@@ -291,16 +298,20 @@ def _decode(handle, file: str, ref: str, path: str, line: int) -> None:
 
 class ImageReader:
     """``Sample.read_image``: the file's bytes, or the image as its labels were drawn when EXIF
-    rotates it (``reencode``: one of AS_STORED, UPRIGHT, RAW_FRAME)."""
+    rotates it (``reencode``: AS_STORED, UPRIGHT or RAW_FRAME); re-encoded once as RGB JPEG/PNG
+    when ModelPack could not decode it (``convert``, with ``rgb``)."""
 
-    __slots__ = ("root", "stored", "reencode", "manifest", "line")
+    __slots__ = ("root", "stored", "reencode", "manifest", "line", "rgb", "convert")
 
-    def __init__(self, root: str, stored: str, reencode: int, manifest: str, line: int) -> None:
+    def __init__(self, root: str, stored: str, reencode: int, manifest: str, line: int,
+                 rgb: bool = False, convert: bool = False) -> None:
         self.root = root          # shared by all samples
         self.stored = stored      # relative to root, or absolute
-        self.reencode = reencode
+        self.reencode = reencode  # AS_STORED, UPRIGHT (decode, EXIF applied) or RAW_FRAME
         self.manifest = manifest
         self.line = line
+        self.rgb = rgb            # a decoded image becomes RGB JPEG/PNG; else keeps its mode
+        self.convert = convert    # decode even as stored: ModelPack could not decode the file
 
     @property
     def file(self) -> str:
@@ -308,7 +319,7 @@ class ImageReader:
 
     def __call__(self) -> bytes:
         try:
-            if self.reencode != UPRIGHT:
+            if self.reencode != UPRIGHT and not self.convert:
                 with open(self.file, "rb", buffering=0) as handle:  # no buffer to copy through
                     data: bytes = handle.read()
                 if self.reencode == RAW_FRAME:
@@ -320,12 +331,15 @@ class ImageReader:
             from PIL import Image, ImageOps
 
             with Image.open(self.file) as image:
-                upright = ImageOps.exif_transpose(image)
-                if upright.mode not in ("RGB", "L", "CMYK"):
-                    upright = upright.convert("RGB")
-                out = io.BytesIO()
+                upright = self.reencode == UPRIGHT and image.format in ("JPEG", "MPO")
+                view = ImageOps.exif_transpose(image) if upright else image
                 icc = image.info.get("icc_profile")
-                upright.save(out, "JPEG", quality=95, **({"icc_profile": icc} if icc else {}))
+                if self.rgb:
+                    return decodable.encode(decodable.to_rgb(view), image.format, icc)
+                if view.mode not in ("RGB", "L", "CMYK"):
+                    view = view.convert("RGB")
+                out = io.BytesIO()
+                view.save(out, "JPEG", quality=95, **({"icc_profile": icc} if icc else {}))
                 return out.getvalue()
         except Exception as exc:
             raise InputError(self.manifest, self.line, f"cannot read image {self.file}: {exc}",
@@ -333,7 +347,8 @@ class ImageReader:
                              reason="bad-image") from exc
 
     def __repr__(self) -> str:
-        return f"ImageReader({self.file!r}, reencode={self.reencode})"
+        return (f"ImageReader({self.file!r}, reencode={self.reencode}, rgb={self.rgb}, "
+                f"convert={self.convert})")
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\ud800-\udfff]')  # lone surrogates: not UTF-8

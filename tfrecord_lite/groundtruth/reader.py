@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
 
+from ..dataset import decodable
 from ..dataset.sample import Boxes, Sample
 from ..errors import ErrorPolicy, InputError, SkippedWarning
 from ..parallel import ordered_map
@@ -69,6 +70,7 @@ class ReadOptions:
     workers: int = 1                     # processes validating lines and reading image headers
     image_checks: ImageChecks = ImageChecks()  # what every image must pass before it is stored
     exif_frame: str = "auto"  # which frame labels of EXIF-rotated images were drawn on
+    keep_image_bytes: bool = False       # store images ModelPack cannot decode as they came
 
 
 @dataclass
@@ -84,6 +86,8 @@ class ReadReport:
     dropped_boxes: int = 0
     size_mismatches: int = 0
     exif_reencoded: int = 0
+    converted: Counter = field(default_factory=Counter)  # reason -> images made RGB JPEG/PNG
+    kept_undecodable: int = 0  # --keep-image-bytes: images stored that ModelPack may not decode
     found_types: dict[str, int] = field(default_factory=dict)  # label type -> lines
     objects: Counter = field(default_factory=Counter)  # class index -> boxes kept
     negatives: int = 0         # samples kept without boxes
@@ -212,7 +216,8 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
         raise InputError(path, 0, f"no usable samples for label attribute {stats.attribute!r}",
                          hint=f"lines skipped by reason: {reasons}; label types found: "
                          f"{census.describe()}", reason="no-labels")
-    names = assign_names([item.rel for item in pending])
+    keep = options.keep_image_bytes
+    names = assign_names([_stored_name(item, keep) for item in pending])
     samples: list = pending  # turned into Samples in place, so both never exist whole at once
     root = index.root
     first_ref: dict[str, str] = {}  # file -> the source-ref of the first line naming it
@@ -223,10 +228,16 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
         key = first_ref.setdefault(p.stored, own)  # one file, one side (s3://a/x and s3://b/x)
         report.shared_files += key is not own
         split_keys.append(key)
-        reader = ImageReader(root, p.stored, p.reencode, path, p.line)
+        convert = p.convert is not None and not keep
+        reader = ImageReader(root, p.stored, p.reencode, path, p.line, rgb=not keep,
+                             convert=convert)
         samples[k] = Sample(p.ref, p.line, name, p.width, p.height, reader, Boxes._of(p.boxes),
-                            p.tags, p.mask, p.stored_bytes, p.tracks)
+                            p.tags, p.mask, None if convert else p.stored_bytes, p.tracks)
         report.exif_reencoded += p.reencode == UPRIGHT
+        if convert:
+            report.converted[p.convert] += 1
+        elif p.convert is not None:
+            report.kept_undecodable += 1
     return ReadResult(samples, list(table.names), report, split_keys)
 
 
@@ -245,6 +256,8 @@ class _Pending(NamedTuple):
     tags: tuple[str, ...]
     mask: object
     stored_bytes: int | None
+    format: str | None = None  # as Pillow names it
+    convert: str | None = None  # why ModelPack could not decode it as it is; None: it can
     group: str | None = None  # decides the split instead of the file (a video's sequence)
     tracks: tuple[str, ...] = ()
 
@@ -417,7 +430,7 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
     else:
         ctx.report.negatives += 1
     return _Pending(line, rel, ref, header.width, header.height, stored, header.reencode,
-                    boxes._v, tags, mask, header.stored_bytes)
+                    boxes._v, tags, mask, header.stored_bytes, header.format, header.convert)
 
 
 #: From Chrome 81 (2020-04-07; Safari 13.1 and Firefox 77 that spring) browsers show JPEGs with
@@ -496,9 +509,20 @@ def _read_video(ctx: _Context, line: int, ref: str, label: VideoLabel, pair: Lab
             report.negatives += 1
         name = f"{video}_{rel.rsplit('/', 1)[-1]}"
         out.append(_Pending(line, name, frame_ref, header.width, header.height, stored,
-                            header.reencode, values, (), None, header.stored_bytes, ref,
-                            tuple(tracks)))
+                            header.reencode, values, (), None, header.stored_bytes,
+                            header.format, header.convert, ref, tuple(tracks)))
     return out
+
+
+def _stored_name(item: _Pending, keep: bool) -> str:
+    """The image's path with the extension of the format it is stored in (a converted BMP is
+    a PNG, a JPEG named ``.png`` is a JPEG), before names are made unique."""
+    rel, upright, fmt, why = item.rel, item.reencode == UPRIGHT, item.format, item.convert
+    if why is not None and not keep:
+        return decodable.renamed(rel, decodable.stored_format(fmt))
+    if fmt in ("JPEG", "PNG") or (upright and fmt == "MPO"):
+        return decodable.renamed(rel, "JPEG" if upright else fmt)
+    return rel
 
 
 def _rejected(pairs: list[LabelPair]) -> bool:
