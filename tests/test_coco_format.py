@@ -54,6 +54,10 @@ def test_coco_layout_and_boxes_equal_the_manifest(tmp_path: Path) -> None:
             assert a["area"] == w * h and a["iscrowd"] == 0
             seen[im["file_name"]].append((cats[a["category_id"]], x, y, w, h))
     assert {k: sorted(v) for k, v in seen.items()} == {k: sorted(v) for k, v in truth.items()}
+    docs = [json.loads(p.read_text()) for p in sorted((out / "annotations").glob("*.json"))]
+    image_ids = [im["id"] for d in docs for im in d["images"]]
+    ann_ids = [a["id"] for d in docs for a in d["annotations"]]
+    assert len(set(image_ids)) == len(image_ids) and len(set(ann_ids)) == len(ann_ids)
     assert main(["convert", "-a", str(manifest), "-o", str(out), "-f", "coco", "-q",
                  "--overwrite"]) == 0  # the inventory covers COCO too
 

@@ -124,16 +124,20 @@ def _per_image_chunk(task: tuple[str, str, Sequence[int], Sequence[str]]) -> int
     )
 
 
-def _image_chunk(task: tuple[str, Sequence[int]]) -> int:
-    """Write each sample's image into ``folder`` under its output name; returns the bytes."""
+def _coco_chunk(task: tuple[str, Sequence[int]]) -> tuple[int, list[list]]:
+    """Write each sample's image into ``folder`` under its output name, and trace its mask;
+    returns the bytes written and each sample's COCO polygons."""
     folder, indices = task
     samples: list[Sample] = _JOB["samples"]
     written = 0
+    regions = []
     for i in indices:
-        data = samples[i].read_image()
-        with open(os.path.join(folder, samples[i].name), "wb") as f:
-            written += f.write(data)
-    return written
+        sample = samples[i]
+        with open(os.path.join(folder, sample.name), "wb") as f:
+            written += f.write(sample.read_image())
+        regions.append([] if sample.read_mask is None else coco_format.mask_polygons(
+            sample.read_mask(), sample.width, sample.height))
+    return written, regions
 
 
 def _cached(i: int) -> str:
@@ -427,15 +431,21 @@ def _write_coco_split(options, root, split, indices, progress, pool) -> info.Spl
     samples: list[Sample] = _JOB["samples"]
     tasks = [(str(folder), indices[i : i + _CHUNK]) for i in range(0, len(indices), _CHUNK)]
     written = done = 0
-    for task, nbytes in zip(tasks, pool.map(_image_chunk, tasks)):
+    regions: list[list] = []
+    for task, (nbytes, polygons) in zip(tasks, pool.map(_coco_chunk, tasks)):
         written += nbytes
+        regions += polygons
         done += len(task[1])
         if progress:
             progress(split, done, len(indices))
     images, annotations = [], []
-    for image_id, i in enumerate(indices, 1):
-        images.append(coco_format.image_entry(image_id, samples[i]))
-        annotations += coco_format.annotation_entries(image_id, samples[i], len(annotations) + 1)
+    ids = _JOB.setdefault("coco_ids", [1, 1])  # image and annotation ids unique in the dataset,
+    for i, polygons in zip(indices, regions):  # so tools that merge the splits keep them apart
+        images.append(coco_format.image_entry(ids[0], samples[i]))
+        entries = coco_format.annotation_entries(ids[0], samples[i], ids[1], polygons)
+        annotations += entries
+        ids[0] += 1
+        ids[1] += len(entries)
     doc = coco_format.document(_JOB["classes"], images, annotations)
     written += coco_format.write_annotations(root / coco_format.ANNOTATIONS[split], doc)
     files = [{"name": coco_format.ANNOTATIONS[split], "records": len(indices), "bytes": written}]

@@ -101,3 +101,68 @@ def test_format_edgefirst_is_what_au_zones_tool_makes(tmp_path: Path) -> None:
     assert set(groups.values()) == {"train", "val"}
     assert len(list((out / "cards").iterdir())) == 12
     assert convert(manifest, out, "edgefirst", "--overwrite") == 0
+
+
+def segmentation_job(root: Path, count: int = 4) -> tuple[Path, dict[str, object]]:
+    """Semantic-segmentation lines with generated masks (tests/mask_cases.py: blobs, roads,
+    holes, border regions, specks) as palette PNGs; returns file stem -> mask (class keys)."""
+    from gt_helpers import make_image, seg_line, write_manifest
+    from mask_cases import realistic_mask
+
+    colors = {0: ("BACKGROUND", "#ffffff"), 1: ("road", "#1f77b4"), 2: ("car", "#ff7f0e"),
+              3: ("tree", "#2ca02c"), 4: ("sign", "#d62728")}
+    palette = []
+    for k in range(256):
+        hexcolor = colors.get(k, ("", "#000000"))[1]
+        palette += [int(hexcolor[i : i + 2], 16) for i in (1, 3, 5)]
+    masks, lines = {}, []
+    for i in range(count):
+        name = f"scene{i}"
+        make_image(root / "images" / f"{name}.jpg", 160, 120)
+        mask = realistic_mask(160, 120, seed=i)
+        png = mask.convert("P")
+        png.putpalette(palette)
+        (root / "masks").mkdir(parents=True, exist_ok=True)
+        png.save(root / "masks" / f"{name}.png")
+        masks[name] = mask
+        lines.append(seg_line(f"s3://b/images/{name}.jpg", f"s3://b/masks/{name}.png", colors))
+    return write_manifest(root / "output.manifest", lines), masks
+
+
+def _coco_iou(coco: COCO, masks: dict) -> list[float]:
+    """IoU of each class's COCO polygons, rasterised by pycocotools, against the source mask."""
+    import numpy as np
+
+    names = {c["id"]: c["name"] for c in coco.cats.values()}
+    keys = {"road": 1, "car": 2, "tree": 3, "sign": 4}
+    out = []
+    for image_id, image in coco.imgs.items():
+        source = np.array(masks[image["file_name"].rsplit(".", 1)[0]])
+        union: dict[int, np.ndarray] = {}
+        for ann in coco.loadAnns(coco.getAnnIds(imgIds=[image_id])):
+            key = keys[names[ann["category_id"]]]
+            drawn = coco.annToMask(ann).astype(bool)
+            union[key] = union.get(key, np.zeros_like(drawn)) | drawn
+        for key in keys.values():
+            truth = source == key
+            if not truth.any():
+                continue
+            got = union.get(key, np.zeros_like(truth))
+            out.append((got & truth).sum() / (got | truth).sum())
+    return out
+
+
+def test_segmentation_polygons_survive_coco_and_the_arrow_round_trip(tmp_path: Path) -> None:
+    manifest, masks = segmentation_job(tmp_path / "job")
+    out = tmp_path / "o"
+    assert convert(manifest, out, "coco") == 0
+    ious = []
+    for split in ("train", "val"):
+        ious += _coco_iou(COCO(str(out / "annotations" / f"instances_{split}.json")), masks)
+    assert ious and min(ious) >= 0.97, ious
+    ef = tmp_path / "scenes"
+    assert convert(manifest, ef, "edgefirst") == 0
+    back = tmp_path / "back.json"
+    edgefirst_client.arrow_to_coco(str(ef / "scenes.arrow"), str(back), True, [], None)
+    round_trip = _coco_iou(COCO(str(back)), masks)
+    assert round_trip and min(round_trip) >= 0.97, round_trip

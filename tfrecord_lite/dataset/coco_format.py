@@ -23,6 +23,16 @@ ANNOTATIONS = {"train": "annotations/instances_train.json",
 Polygon = tuple[int, list[float]]
 
 
+def mask_polygons(mask_png: bytes, width: int, height: int) -> list[Polygon]:
+    """A segmentation mask's regions as COCO polygons: the same tracing as -f json, taken on
+    the pixels' outer edges, since COCO's coordinates are continuous (pixel ``i`` spans
+    ``[i, i + 1)``) and its readers rasterise the area a polygon encloses."""
+    from . import polygons
+
+    return [(value - 1, [round(c, 3) + 0.0 for x, y in outline for c in (x, y)])
+            for value, outline in polygons.mask_outlines(mask_png, width, height, on_edges=True)]
+
+
 def _pixels(value: float) -> float:
     """A coordinate in pixels, without the float noise of normalising and back."""
     return round(value, 3) + 0.0

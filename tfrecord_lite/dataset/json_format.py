@@ -10,7 +10,6 @@ ModelPack rasterises itself; it reads no PNG mask, so none is written.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,13 +23,9 @@ FOLDERS = {"train": "json_train", "validation": "json_val"}
 
 def segments(mask_png: bytes, width: int, height: int) -> list[dict]:
     """ModelPack's ``segment`` list from a class-index mask (0 = background, k + 1 = class k)."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(mask_png)) as mask:
-        data = mask.convert("L").tobytes()
     return [
         {"polygon": polygons.normalised(outline, width, height), "class": value - 1}
-        for value, outline in polygons.region_outlines(data, width, height)
+        for value, outline in polygons.mask_outlines(mask_png, width, height)
     ]
 
 

@@ -208,6 +208,17 @@ class _Ring:
         self.rightward[top].append(o2)
         self.cut.update({o1: 0.5, o2: 0.5, h1: -0.5, h2: -0.5})
 
+    def corners(self, start: int) -> list[Point]:
+        """The loop from ``start`` as traced: on the pixels' edges, where pixel ``(x, y)``
+        spans ``[x, x + 1) x [y, y + 1)`` (COCO's coordinates)."""
+        out = []
+        i = start
+        while True:
+            out.append((self.xs[i], self.ys[i]))
+            i = self.nxt[i]
+            if i == start:
+                return out
+
     def centres(self, start: int, saddles: set[tuple[int, int]]) -> list[Point]:
         """The loop from ``start``, each corner moved half a pixel into the region (onto the
         boundary pixels' centres: right of the way round, for both the edges meeting there),
@@ -317,11 +328,24 @@ def _rows_of(mask: bytes, width: int, value: int, x: int, y: int) -> int:
     return y
 
 
+def mask_outlines(mask_png: bytes, width: int, height: int, on_edges: bool = False
+                  ) -> list[tuple[int, list[Point]]]:
+    """``region_outlines`` of a class-index mask PNG (0 = background, k + 1 = class k)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(mask_png)) as mask:
+        data = mask.convert("L").tobytes()
+    return region_outlines(data, width, height, on_edges=on_edges)
+
+
 def region_outlines(
-    mask: bytes, width: int, height: int, tolerance: float = TOLERANCE
+    mask: bytes, width: int, height: int, tolerance: float = TOLERANCE, on_edges: bool = False
 ) -> list[tuple[int, list[Point]]]:
     """``(value, polygon)`` per 8-connected region of each non-zero value of an 8-bit mask
-    (``width * height`` bytes, row by row), vertices on boundary pixels' centres, holes joined
+    (``width * height`` bytes, row by row), vertices on boundary pixels' centres (``on_edges``:
+    on the pixels' outer edges, for readers that rasterise areas, like COCO's), holes joined
     in; ordered by value, then by the region's first pixel."""
     out = []
     stride = width + 1
@@ -338,8 +362,8 @@ def region_outlines(
                 ty, column = min((y, x) for x, y in hole)
                 top = _rows_of(mask, width, value, column, ty)
                 ring.join(hole, top, column)
-            out.append((value, _at_least_three(_simplify(ring.centres(start, saddles),
-                                                          tolerance))))
+            loop = ring.corners(start) if on_edges else ring.centres(start, saddles)
+            out.append((value, _at_least_three(_simplify(loop, tolerance))))
     return out
 
 
