@@ -101,6 +101,9 @@ def test_format_edgefirst_is_what_au_zones_tool_makes(tmp_path: Path) -> None:
     assert set(groups.values()) == {"train", "val"}
     assert len(list((out / "cards").iterdir())) == 12
     assert convert(manifest, out, "edgefirst", "--overwrite") == 0
+    assert main(["verify", str(out)]) == 0
+    (out / "cards.arrow").write_bytes(b"not arrow")
+    assert main(["verify", str(out)]) == 1
 
 
 def segmentation_job(root: Path, count: int = 4) -> tuple[Path, dict[str, object]]:

@@ -53,14 +53,14 @@ class Split:
 
     name: str
     folder: Path | None
-    format: str  # "tfrecord", "json", "coco" or "darknet"
+    format: str  # "tfrecord", "json", "darknet", "coco" or "edgefirst"
     files: list[DataFile] = field(default_factory=list)
     json_files: list[Path] = field(default_factory=list)
     images: list[Path] = field(default_factory=list)  # Darknet format: the split's images
     declared_samples: int | None = None
     missing: bool = False  # the folder dataset_info.yaml names does not exist
     skipped: list[Path] = field(default_factory=list)  # files of the folder that are not records
-    annotation_file: Path | None = None  # COCO: the split's instances_*.json
+    annotation_file: Path | None = None  # COCO's instances_*.json, EdgeFirst's <name>.arrow
 
 
 @dataclass
@@ -243,13 +243,17 @@ def _beside(info_path: Path, written: str, parts: int) -> Path:
     return info_path.parent.joinpath(*Path(written).parts[-parts:])
 
 
-def _coco_split(info_path: Path, name: str, raw: dict[str, Any], declared: int | None) -> Split:
-    annotations = _beside(info_path, raw["annotations"], 2)
+def _annotated_split(info_path: Path, name: str, raw: dict[str, Any], declared: int | None
+                     ) -> Split:
+    """A split whose annotations are one file beside an images folder: COCO's
+    ``annotations/instances_*.json``, or the EdgeFirst Dataset Format's ``<name>.arrow``."""
+    coco = raw["annotations"].endswith(".json")
+    annotations = _beside(info_path, raw["annotations"], 2 if coco else 1)
     images = raw.get("images")
     folder = _beside(info_path, images, 1) if isinstance(images, str) else None
     missing = not annotations.is_file() or folder is None or not folder.is_dir()
-    return Split(name, folder, "coco", declared_samples=declared, missing=missing,
-                 annotation_file=annotations)
+    return Split(name, folder, "coco" if coco else "edgefirst", declared_samples=declared,
+                 missing=missing, annotation_file=annotations)
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -268,8 +272,8 @@ def _dataset(info_path: Path) -> Layout:
         samples = raw.get("samples")
         declared = samples if isinstance(samples, int) and not isinstance(samples, bool) else None
         annotations = raw.get("annotations")
-        if isinstance(annotations, str) and annotations.endswith(".json"):  # COCO
-            splits.append(_coco_split(info_path, str(key), raw, declared))
+        if isinstance(annotations, str) and annotations.endswith((".json", ".arrow")):
+            splits.append(_annotated_split(info_path, str(key), raw, declared))  # COCO, EdgeFirst
             continue
         folder = _split_folder(info_path, raw)
         darknet = info.get("type") == "darknet"
