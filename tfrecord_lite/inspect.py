@@ -15,6 +15,7 @@ import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,53 +59,29 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 @dataclass
-class FeatureStats:
-    """A feature's types and how many values it holds per record (where present)."""
+class CountStats:
+    """A feature's (or a feature list's) types, and how many values (steps) it holds per
+    record where present."""
 
+    unit: str = "values"
     types: Counter[str] = field(default_factory=Counter)
     records: int = 0
     min: int = 0
     max: int = 0
 
-    def add(self, kind: str, n: int) -> None:
-        if self.records == 0 or n < self.min:
-            self.min = n
-        if n > self.max:
-            self.max = n
-        self.records += 1
-        self.types[kind] += 1
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "type": "|".join(sorted(self.types)),
-            "records": self.records,
-            "values_min": self.min,
-            "values_max": self.max,
-        }
-
-
-@dataclass
-class ListStats:
-    """A feature list's types and how many steps it has per record (where present)."""
-
-    types: Counter[str] = field(default_factory=Counter)
-    records: int = 0
-    min: int = 0
-    max: int = 0
-
-    def add(self, kinds: set[str], n: int) -> None:
+    def add(self, kinds: Iterable[str], n: int) -> None:
         if self.records == 0 or n < self.min:
             self.min = n
         self.max = max(self.max, n)
         self.records += 1
-        self.types.update(kinds or {"empty"})
+        self.types.update(kinds)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "type": "|".join(sorted(self.types)),
             "records": self.records,
-            "steps_min": self.min,
-            "steps_max": self.max,
+            f"{self.unit}_min": self.min,
+            f"{self.unit}_max": self.max,
         }
 
 
@@ -177,8 +154,8 @@ class SplitReport:
     folder: str | None
     declared: int | None
     files: list[FileReport] = field(default_factory=list)
-    features: dict[str, FeatureStats] = field(default_factory=dict)
-    feature_lists: dict[str, ListStats] = field(default_factory=dict)
+    features: dict[str, CountStats] = field(default_factory=dict)
+    feature_lists: dict[str, CountStats] = field(default_factory=dict)
     labels: Labels = field(default_factory=Labels)
     missing: bool = False
     skipped: list[str] = field(default_factory=list)
@@ -271,12 +248,13 @@ class Inspector:
             n = len(getattr(feat, kind).value) if kind else 0
             stats = features.get(key)
             if stats is None:
-                stats = features[key] = FeatureStats()
-            stats.add(_KINDS.get(kind, "empty"), n)
+                stats = features[key] = CountStats()
+            stats.add((_KINDS.get(kind, "empty"),), n)
         if lists is not None:
             for key, fl in lists.items():
                 kinds = {_KINDS.get(f.WhichOneof("kind"), "empty") for f in fl.feature}
-                report.feature_lists.setdefault(key, ListStats()).add(kinds, len(fl.feature))
+                lists_stats = report.feature_lists.setdefault(key, CountStats("steps"))
+                lists_stats.add(kinds or {"empty"}, len(fl.feature))
         if "objects" in feats and "width" in feats and "height" in feats:
             w = feats["width"].int64_list.value
             h = feats["height"].int64_list.value
