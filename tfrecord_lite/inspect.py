@@ -391,30 +391,28 @@ def _feature_values(feat: Any, full: bool) -> dict[str, Any]:
     return {"type": _KINDS.get(kind, "empty"), "values": rendered}
 
 
+def _printable(value: bytes) -> str | None:
+    """The bytes as text when they are printable UTF-8."""
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if text.isprintable() else None
+
+
 def _one_bytes(value: bytes, full: bool) -> Any:
     """Readable bytes, or with ``full`` exactly: printable UTF-8 as a string, else base64."""
     if not full:
         return readable_bytes(value)
-    try:
-        text = value.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        if text.isprintable():
-            return text
-    return {"base64": base64.b64encode(value).decode("ascii")}
+    text = _printable(value)
+    return text if text is not None else {"base64": base64.b64encode(value).decode("ascii")}
 
 
 def readable_bytes(value: bytes) -> str:
     """Short utf-8 as text; anything else as ``<N bytes: hexprefix...>``."""
-    if len(value) <= _SHORT_BYTES:
-        try:
-            text = value.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            if text.isprintable():
-                return text
+    text = _printable(value) if len(value) <= _SHORT_BYTES else None
+    if text is not None:
+        return text
     hex_prefix = value[:8].hex()
     return f"<{len(value)} bytes: {hex_prefix}{'...' if len(value) > 8 else ''}>"
 
