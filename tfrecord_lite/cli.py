@@ -53,6 +53,7 @@ class _Signals:
     def __init__(self) -> None:
         self.finishing = False
         self.raised = False
+        self._lost: BaseException | None = None
         self._previous: dict[int, object] = {}
         self._hook = sys.unraisablehook
 
@@ -66,6 +67,9 @@ class _Signals:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
         sys.unraisablehook = self._hook
+        if self._lost is not None or signal.getsignal(signal.SIGALRM) == self._deliver:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
 
     def _handle(self, signum: int, frame: object) -> None:
         if self.finishing or self.raised:
@@ -76,11 +80,18 @@ class _Signals:
     def _unraisable(self, info: sys.UnraisableHookArgs) -> None:
         exc = info.exc_value
         if self.raised and isinstance(exc, (KeyboardInterrupt, Terminated)):
-            self.raised = False  # lost in a callback: deliver it again, outside
-            signal.raise_signal(signal.SIGINT if isinstance(exc, KeyboardInterrupt)
-                                else signal.SIGTERM)
+            # lost in a callback: raise it again 10 ms from now, once this hook (where an
+            # exception would be lost too) has returned; lost again, it comes back here
+            self._lost = exc
+            signal.signal(signal.SIGALRM, self._deliver)
+            signal.setitimer(signal.ITIMER_REAL, 0.01)
             return
         self._hook(info)
+
+    def _deliver(self, signum: int, frame: object) -> None:
+        lost, self._lost = self._lost, None
+        if lost is not None and not self.finishing:
+            raise lost
 
 
 class _Parser(argparse.ArgumentParser):
