@@ -331,7 +331,7 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
     if cache.exists():
         shutil.rmtree(cache)
     if options.format == "edgefirst":
-        _coco_to_edgefirst(options, root, target, result, classes)
+        _coco_to_edgefirst(options, root, target, result)
     base = options.path_prefix or str(Path(os.path.abspath(options.output)))
     extra = {
         "version": __version__,
@@ -453,8 +453,7 @@ def _write_coco_split(options, root, split, indices, progress, pool) -> info.Spl
                           annotations=coco_format.ANNOTATIONS[split])
 
 
-def _coco_to_edgefirst(options, root: Path, coco: Path, result: ConvertResult,
-                       classes: list[str]) -> None:
+def _coco_to_edgefirst(options, root: Path, coco: Path, result: ConvertResult) -> None:
     """Turn the staged COCO dataset into ``<name>.arrow`` + ``<name>/`` with Au-Zone's client."""
     name = edgefirst_format.name_for(options.output)
     arrow = root / f"{name}.arrow"

@@ -38,15 +38,18 @@ def _checked(convert, ok, kind: str, rule: str):
     return parse
 
 
+_unit_fraction = _checked(
+    float,
+    lambda v: 0.0 <= v <= 1.0,
+    "a number",
+    "is outside [0, 1]: it is the fraction of images for validation",
+)
+
+
 def _fraction(text: str) -> float:
-    value = _checked(
-        float,
-        lambda v: 0.0 <= v <= 1.0,
-        "a number",
-        "is outside [0, 1]: it is the fraction of images for validation",
-    )
+    """A fraction in [0, 1]; a percentage gets the fraction it meant in its error."""
     try:
-        return value(text)
+        return _unit_fraction(text)
     except argparse.ArgumentTypeError as exc:
         try:
             percent = float(text)
@@ -284,8 +287,9 @@ def run(args: argparse.Namespace) -> int:
         image_checks=ImageChecks(args.max_pixels or PILLOW_MAX_PIXELS, args.full_decode),
         exif_frame=args.exif_frame,
     )
-    if split_warning(args.split):
-        sys.stderr.write(f"tfrecord-lite convert: warning: {split_warning(args.split)}\n")
+    empty = split_warning(args.split)
+    if empty:
+        sys.stderr.write(f"tfrecord-lite convert: warning: {empty}\n")
     if args.dry_run:
         return _dry_run(options, args)
     mode = "off" if args.quiet or args.json else "tty" if sys.stderr.isatty() else "plain"
@@ -326,7 +330,8 @@ def _dry_run(options, args: argparse.Namespace) -> int:
 
     found = check(options)
     r = found.read.report
-    would = "stop at the first" if found.would_fail and options.policy == "raise" else "skip"
+    stops = found.would_fail and options.policy == "raise"
+    would = "stop at the first" if stops else "skip"
     data = {
         "lines": r.lines,
         "samples": len(found.read.samples),
@@ -337,7 +342,7 @@ def _dry_run(options, args: argparse.Namespace) -> int:
         "task": r.task,
         "skipped": dict(sorted(r.skipped.items())),
         "invalid": r.invalid,
-        "would_fail": found.would_fail and options.policy == "raise",
+        "would_fail": stops,
         "replaces_files": found.replaces,
     }
     if args.json:
@@ -359,7 +364,7 @@ def _dry_run(options, args: argparse.Namespace) -> int:
         else:
             lines.append("  no problems found")
         _print_summary("\n".join(lines), None)
-    return 1 if data["would_fail"] else 0
+    return 1 if stops else 0
 
 
 def _print_summary(text: str, output: Path | None) -> None:

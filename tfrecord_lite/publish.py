@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .dataset import tfrecord_format
 from .dataset.info import FILENAME as INFO
 from .errors import OutputError
 
@@ -116,7 +117,7 @@ def _inventory(folder: Path) -> set[str] | None:
         if ours["format"] != "tfrecord":
             return None
         files = {INFO}
-        for split, folder_name in (("train", "tfrecord_train"), ("validation", "tfrecord_val")):
+        for split, (folder_name, _) in tfrecord_format.FOLDERS.items():
             files.add(f"{folder_name}/")
             files |= {f"{folder_name}/{f['name']}" for f in ours["files"][split]}
         return files
@@ -274,6 +275,13 @@ class Stage:
         """Move the finished dataset into place (``dataset_info.yaml`` must be in the stage)."""
         _write_inventory(self.dir)
         try:
+            changed = self._changed()
+            if changed:
+                self.discard()
+                raise OutputError(
+                    f"{self.target} was filled by someone else while converting "
+                    f"({_shown(changed)}); nothing was published"
+                )
             if self.in_place:
                 self._publish_in_place()
             else:
@@ -288,17 +296,7 @@ class Stage:
             return []
         return [f for f in _files_under(self.target) if f not in self._old]
 
-    def _refuse_changed(self, changed: list[str]) -> None:
-        self.discard()
-        raise OutputError(
-            f"{self.target} was filled by someone else while converting ({_shown(changed)}); "
-            "nothing was published"
-        )
-
     def _publish_by_rename(self) -> None:
-        changed = self._changed()
-        if changed:
-            self._refuse_changed(changed)
         old = None
         if self._old:
             old = self.target.parent / f".{self.target.name}.{self.dir.name.split('.')[-1]}"
@@ -327,9 +325,6 @@ class Stage:
                 os.rename(old, old.with_name(old.name.replace("tfrecord-lite-old", "kept")))
 
     def _publish_in_place(self) -> None:
-        changed = self._changed()
-        if changed:
-            self._refuse_changed(changed)
         info = self.target / INFO
         if info.exists():
             info.unlink()  # first, so old shards never stand beside a dataset_info.yaml

@@ -338,12 +338,10 @@ class Verifier:
         return count, False
 
     def coco_split(self, split: Split) -> tuple[int, bool]:
-        from .dataset import coco_format
-
         assert split.annotation_file is not None and split.folder is not None
         self.files += 1
-        count, problems = coco_format.problems(split.annotation_file, split.folder,
-                                               self.layout.classes)
+        count, problems = contract.coco_problems(split.annotation_file, split.folder,
+                                                 self.layout.classes)
         self.records += count
         for message in problems:
             self.report(Problem(display(split.annotation_file), message))
@@ -463,10 +461,6 @@ def shard_problems(split: Split) -> list[Problem]:
         for i in sorted({i for i in indices if i >= total}):
             out.append(Problem(where, f"shard index {i} is not below its total {total}"))
     return out
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def run(args: argparse.Namespace) -> int:

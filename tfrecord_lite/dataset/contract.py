@@ -182,3 +182,57 @@ def darknet_split_problems(split: Split, classes: list[str] | None) -> list[tupl
             out += [(label, f"{where}: {m}") for m in
                     _unit("box", values) + _class_problem("box", k, n_classes)]
     return out
+
+
+def coco_problems(path: Path, images: Path, classes: Sequence[str] | None) -> tuple[int, list[str]]:
+    """Check one annotation file against the COCO schema and its images folder: how many
+    images it lists, and what is wrong (every box must lie inside its image)."""
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        return 0, [f"not valid JSON: {exc}"]
+    if not isinstance(doc, dict) or not all(
+            isinstance(doc.get(k), list) for k in ("images", "annotations", "categories")):
+        return 0, ["not COCO: images, annotations and categories must be lists"]
+    out: list[str] = []
+    categories = {c.get("id"): c.get("name") for c in doc["categories"] if isinstance(c, dict)}
+    if classes is not None and [categories.get(k + 1) for k in range(len(classes))] != list(
+            classes):
+        out.append("categories do not match dataset_info.yaml's classes (id k+1 = classes[k])")
+    sizes: dict[object, tuple[int, int]] = {}
+    for im in doc["images"]:
+        if not isinstance(im, dict) or not all(
+                _is_int(im.get(k)) and im[k] >= 0 for k in ("id", "width", "height")):
+            out.append(f"image entry without integer id, width and height: {im!r:.120}")
+            continue
+        if im["id"] in sizes:
+            out.append(f"image id {im['id']} is used twice")
+        sizes[im["id"]] = (im["width"], im["height"])
+        name = im.get("file_name")
+        if not isinstance(name, str) or not (images / name).is_file():
+            out.append(f"image {name!r} (id {im['id']}) not found in {images}")
+    ids = set()
+    for a in doc["annotations"]:
+        if not isinstance(a, dict):
+            out.append(f"annotation is not an object: {a!r:.120}")
+            continue
+        where = f"annotation {a.get('id')!r}"
+        if a.get("id") in ids:
+            out.append(f"{where}: id used twice")
+        ids.add(a.get("id"))
+        if a.get("category_id") not in categories:
+            out.append(f"{where}: category_id {a.get('category_id')!r} is not a category")
+        size = sizes.get(a.get("image_id"))
+        if size is None:
+            out.append(f"{where}: image_id {a.get('image_id')!r} is not an image")
+            continue
+        box = a.get("bbox")
+        if not (isinstance(box, list) and len(box) == 4 and all(_is_num(v) for v in box)):
+            out.append(f"{where}: bbox must be [x, y, w, h], found {box!r}")
+            continue
+        x, y, w, h = box
+        if x < 0 or y < 0 or w <= 0 or h <= 0 or x + w > size[0] + 1e-3 or \
+                y + h > size[1] + 1e-3:
+            out.append(f"{where}: bbox {box} is not inside its {size[0]}x{size[1]} image")
+    return len(sizes), out
+
