@@ -102,37 +102,39 @@ def keep_warning(count: int) -> str:
         "read (tf.io.decode_jpeg does not give them 3 channels); convert without the option"
 
 
-# --- work on samples: in forked workers (they see _JOB without pickling it), or here ------------
-
-_JOB: dict = {}
+# --- work on samples: in forked workers (they inherit the job without pickling it), or here ---
 
 
-def _encode_chunk(indices: Sequence[int]) -> list[tuple[bytes, bytes, bytes]]:
-    """Each sample's record as ``(prefix, image, suffix)``: written without joining them."""
-    samples: list[Sample] = _JOB["samples"]
-    return [modelpack.parts(samples[i], samples[i].read_image()) for i in indices]
+@dataclass(frozen=True)
+class _Job:
+    """What every task on samples needs; handed to each call, inherited by forked workers."""
+
+    samples: list[Sample]
+    classes: list[str]
+    manifest: Path
+    cache: Path  # images re-encoded upright, kept between measuring and writing
+
+    def cached(self, i: int) -> Path:
+        return self.cache / str(i)
 
 
-def _per_image_chunk(task: tuple[str, str, Sequence[int], Sequence[str]]) -> int:
+def _per_image_chunk(job: _Job, task: tuple[str, str, Sequence[int], Sequence[str]]) -> int:
     fmt, folder, indices, stems = task
-    samples: list[Sample] = _JOB["samples"]
-    classes = _JOB["classes"]
     write = _PER_IMAGE[fmt].write_sample
     return sum(
-        write(Path(folder), samples[i], stem, samples[i].read_image(), classes)
+        write(Path(folder), job.samples[i], stem, job.samples[i].read_image(), job.classes)
         for i, stem in zip(indices, stems)
     )
 
 
-def _coco_chunk(task: tuple[str, Sequence[int]]) -> tuple[int, list[list]]:
+def _coco_chunk(job: _Job, task: tuple[str, Sequence[int]]) -> tuple[int, list[list]]:
     """Write each sample's image into ``folder`` under its output name, and trace its mask;
     returns the bytes written and each sample's COCO polygons."""
     folder, indices = task
-    samples: list[Sample] = _JOB["samples"]
     written = 0
     regions = []
     for i in indices:
-        sample = samples[i]
+        sample = job.samples[i]
         with open(os.path.join(folder, sample.name), "wb") as f:
             written += f.write(sample.read_image())
         regions.append([] if sample.read_mask is None else coco_format.mask_polygons(
@@ -140,45 +142,34 @@ def _coco_chunk(task: tuple[str, Sequence[int]]) -> tuple[int, list[list]]:
     return written, regions
 
 
-def _cached(i: int) -> str:
-    """Where sample ``i``'s upright image is kept between measuring and writing."""
-    return os.path.join(_JOB["cache"], str(i))
-
-
-def _parts_chunk(indices: Sequence[int]) -> list[tuple[int, bytes, bytes]]:
+def _measure_chunk(job: _Job, indices: Sequence[int]) -> list[tuple[int, bytes, bytes]]:
     """Each sample's image size and record prefix and suffix.  An image whose size is not known
-    in advance (re-encoded upright) is made here and kept in the stage's cache until written."""
-    samples: list[Sample] = _JOB["samples"]
+    in advance (re-encoded upright) is made here and kept in the job's cache until written."""
     out = []
     for i in indices:
-        sample = samples[i]
+        sample = job.samples[i]
         size = sample.image_bytes
         if size is None:
             data = sample.read_image()
-            os.makedirs(_JOB["cache"], exist_ok=True)
-            with open(_cached(i), "wb") as f:
-                f.write(data)
+            job.cache.mkdir(parents=True, exist_ok=True)
+            job.cached(i).write_bytes(data)
             size = len(data)
         out.append((size, *modelpack.sample_parts(sample, size)))
     return out
 
 
-def _range_task(task: tuple[str, int, list[tuple[int, int, bytes, bytes]]]) -> int:
-    """Write a run of a shard's records from byte ``offset`` of its file (laid out in advance,
-    so several workers can fill one shard at once); returns how many records."""
+def _range_task(job: _Job, task: tuple[str, int, list[tuple[int, int, bytes, bytes]]]) -> int:
+    """Write one planned range of a shard's records from byte ``offset`` of its file; returns
+    how many records."""
     path, offset, records = task
-    samples: list[Sample] = _JOB["samples"]
     with TFRecordWriter(path, offset=offset) as writer:
         for i, size, prefix, suffix in records:
-            sample = samples[i]
-            if sample.image_bytes is None:
-                with open(_cached(i), "rb") as f:
-                    image = f.read()
-            else:
-                image = sample.read_image()
+            sample = job.samples[i]
+            image = job.cached(i).read_bytes() if sample.image_bytes is None \
+                else sample.read_image()
             if len(image) != size:
                 raise InputError(
-                    str(_JOB["manifest"]),
+                    str(job.manifest),
                     sample.line,
                     f"image changed while converting ({size} bytes, now {len(image)})",
                     value=sample.source_ref,
@@ -314,22 +305,18 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
         result.warnings.append(empty)
     if read.report.kept_undecodable:
         result.warnings.append(keep_warning(read.report.kept_undecodable))
-    cache = root / ".upright"  # images re-encoded upright, between measuring and writing
-    _JOB.update(samples=samples, classes=classes, manifest=options.annotations, cache=str(cache))
+    job = _Job(samples, classes, options.annotations, root / ".upright")
     write_split = {"tfrecord": _write_tfrecord_split, "json": _write_per_image_split,
-                   "darknet": _write_per_image_split, "coco": _write_coco_split,
-                   "edgefirst": _write_coco_split}[options.format]
+                   "darknet": _write_per_image_split, "coco": _CocoSplits().write,
+                   "edgefirst": _CocoSplits().write}[options.format]
     target = root / ".coco" if options.format == "edgefirst" else root  # converted from COCO
-    try:
-        with Workers(options.workers) as pool:  # forked once, now that the samples are known
-            for split, indices in zip(SPLITS, (train, val)):
-                split_info = write_split(options, target, split, indices, progress, pool)
-                result.splits[split] = split_info
-                result.bytes += sum(f["bytes"] for f in split_info.files)
-    finally:
-        _JOB.clear()
-    if cache.exists():
-        shutil.rmtree(cache)
+    with Workers(options.workers, job) as pool:  # forked once, now that the samples are known
+        for split, indices in zip(SPLITS, (train, val)):
+            split_info = write_split(options, target, split, indices, progress, pool)
+            result.splits[split] = split_info
+            result.bytes += sum(f["bytes"] for f in split_info.files)
+    if job.cache.exists():
+        shutil.rmtree(job.cache)
     if options.format == "edgefirst":
         _coco_to_edgefirst(options, root, target, result)
     base = options.path_prefix or str(Path(os.path.abspath(options.output)))
@@ -359,45 +346,26 @@ def _counted(items: Iterator[list], split: str, total: int, progress: Progress |
 
 
 def _write_tfrecord_split(options, root, split, indices, progress, pool) -> info.SplitInfo:
-    max_bytes = max(1, int(options.partition_mb * 1024 * 1024))
-    if pool.workers > 1 and indices:
-        return _write_shards_in_parallel(root, split, indices, progress, max_bytes, pool)
-    records = _counted(
-        map(_encode_chunk, chunked(indices, _CHUNK)),
-        split,
-        len(indices),
-        progress,
-    )
-    return tfrecord_format.write_split(root, split, records, max_bytes)
-
-
-def _write_shards_in_parallel(root, split, indices, progress, max_bytes, pool) -> info.SplitInfo:
-    """Lay the shards out from the records' sizes (known before any image is read), then let
-    the workers write them in byte ranges of about ``_RANGE_BYTES``: reading, encoding and
-    writing all run in parallel, a shard's tail never leaves a worker idle, and the files are
-    the same bytes the one-process writer makes."""
+    """Measure every record (its size is known before any image is read), plan the shards from
+    the sizes, then write the plan's ranges: in the workers, or here with one.  The bytes depend
+    on the plan alone, so they are the same for any number of workers."""
     folder_name, prefix = tfrecord_format.FOLDERS[split]
     folder = root / folder_name
     folder.mkdir(parents=True, exist_ok=True)
-    parts = _counted(pool.map(_parts_chunk, chunked(indices, 256)), f"measuring {split}",
-                     len(indices), progress)
-    records = [(i, *p) for p, i in zip(parts, indices)]  # parts first: its last count is seen
+    measured = _counted(pool.map(_measure_chunk, chunked(indices, 256)), f"measuring {split}",
+                        len(indices), progress)
+    records = [(i, *m) for m, i in zip(measured, indices)]  # measured first: its last count
     sizes = [len(h) + n + len(t) + FRAME_OVERHEAD for _, n, h, t in records]
-    counts = shards.plan_shards(sizes, max_bytes)
-    files, tasks, start = [], [], 0
-    for k, count in enumerate(counts):
-        name = str(shards.ShardName(prefix, k, len(counts)))
-        offset = 0
-        for run in shards.plan_shards(sizes[start : start + count], _RANGE_BYTES):
-            tasks.append((str(folder / name), offset, records[start : start + run]))
-            offset += sum(sizes[start : start + run])
-            start += run
-        files.append({"name": name, "records": count, "bytes": offset})
+    max_bytes = max(1, int(options.partition_mb * 1024 * 1024))
+    plan = shards.plan_split(sizes, max_bytes, prefix, _RANGE_BYTES)
+    tasks = [(str(folder / plan.shards[r.shard].name), r.offset,
+              records[r.first : r.first + r.count]) for r in plan.ranges]
     done = 0
     for written in pool.map(_range_task, tasks):
         done += written
         if progress:
             progress(split, done, len(indices))
+    files = [{"name": s.name, "records": s.count, "bytes": s.bytes} for s in plan.shards]
     return info.SplitInfo(folder_name, len(indices), files)
 
 
@@ -407,7 +375,7 @@ def _write_per_image_split(options, root, split, indices, progress, pool) -> inf
     name = _PER_IMAGE[options.format].FOLDERS[split]
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
-    samples = _JOB["samples"]
+    samples = pool.state.samples
     stems = per_image.stems([samples[i].name for i in indices])
     tasks = [
         (options.format, str(folder), indices[i : i + _CHUNK], stems[i : i + _CHUNK])
@@ -424,33 +392,42 @@ def _write_per_image_split(options, root, split, indices, progress, pool) -> inf
     return info.SplitInfo(name, len(indices), files)
 
 
-def _write_coco_split(options, root, split, indices, progress, pool) -> info.SplitInfo:
-    """Images written by the workers; the split's annotation file assembled here, in order."""
-    folder = root / coco_format.FOLDERS[split]
-    folder.mkdir(parents=True, exist_ok=True)
-    samples: list[Sample] = _JOB["samples"]
-    tasks = [(str(folder), indices[i : i + _CHUNK]) for i in range(0, len(indices), _CHUNK)]
-    written = done = 0
-    regions: list[list] = []
-    for task, (nbytes, polygons) in zip(tasks, pool.map(_coco_chunk, tasks)):
-        written += nbytes
-        regions += polygons
-        done += len(task[1])
-        if progress:
-            progress(split, done, len(indices))
-    images, annotations = [], []
-    ids = _JOB.setdefault("coco_ids", [1, 1])  # image and annotation ids unique in the dataset,
-    for i, polygons in zip(indices, regions):  # so tools that merge the splits keep them apart
-        images.append(coco_format.image_entry(ids[0], samples[i]))
-        entries = coco_format.annotation_entries(ids[0], samples[i], ids[1], polygons)
-        annotations += entries
-        ids[0] += 1
-        ids[1] += len(entries)
-    doc = coco_format.document(_JOB["classes"], images, annotations)
-    written += coco_format.write_annotations(root / coco_format.ANNOTATIONS[split], doc)
-    files = [{"name": coco_format.ANNOTATIONS[split], "records": len(indices), "bytes": written}]
-    return info.SplitInfo(coco_format.FOLDERS[split], len(indices), files,
-                          annotations=coco_format.ANNOTATIONS[split])
+class _CocoSplits:
+    """Writes COCO splits whose image and annotation ids are unique in the dataset, so that
+    tools merging the splits keep them apart."""
+
+    def __init__(self) -> None:
+        self.image_id = self.annotation_id = 1
+
+    def write(self, options, root, split, indices, progress, pool) -> info.SplitInfo:
+        """Images written by the workers; the split's annotation file assembled here, in
+        order."""
+        folder = root / coco_format.FOLDERS[split]
+        folder.mkdir(parents=True, exist_ok=True)
+        job: _Job = pool.state
+        tasks = [(str(folder), indices[i : i + _CHUNK]) for i in range(0, len(indices), _CHUNK)]
+        written = done = 0
+        regions: list[list] = []
+        for task, (nbytes, polygons) in zip(tasks, pool.map(_coco_chunk, tasks)):
+            written += nbytes
+            regions += polygons
+            done += len(task[1])
+            if progress:
+                progress(split, done, len(indices))
+        images, annotations = [], []
+        for i, polygons in zip(indices, regions):
+            sample = job.samples[i]
+            images.append(coco_format.image_entry(self.image_id, sample))
+            entries = coco_format.annotation_entries(self.image_id, sample, self.annotation_id,
+                                                     polygons)
+            annotations += entries
+            self.image_id += 1
+            self.annotation_id += len(entries)
+        doc = coco_format.document(job.classes, images, annotations)
+        written += coco_format.write_annotations(root / coco_format.ANNOTATIONS[split], doc)
+        name = coco_format.ANNOTATIONS[split]
+        files = [{"name": name, "records": len(indices), "bytes": written}]
+        return info.SplitInfo(coco_format.FOLDERS[split], len(indices), files, annotations=name)
 
 
 def _coco_to_edgefirst(options, root: Path, coco: Path, result: ConvertResult) -> None:

@@ -1,9 +1,9 @@
 """Ordered work over forked processes: one piece of code for the reader and the encoder.
 
-``func`` finds its shared state (samples, class table, ...) in module globals set before the
-fork; workers inherit them, so nothing large is pickled.  Results come back in task order, so
-output never depends on the number of workers, and at most ``2 * workers`` tasks are ahead of
-the caller, so a long input is never queued whole.
+``func(state, task)`` is handed the pool's ``state`` (samples, class table, ...): it exists
+before the fork, so workers inherit it and nothing large is pickled.  Results come back in task
+order, so output never depends on the number of workers, and at most ``2 * workers`` tasks are
+ahead of the caller, so a long input is never queued whole.
 
 A small pool of our own rather than ``multiprocessing.Pool``: each worker has a pipe each way
 and ignores Ctrl-C, so an interrupt reaches the parent alone, which kills the workers and cleans
@@ -18,8 +18,9 @@ import os
 import signal
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, Pipe, wait
-from typing import TypeVar
+from typing import Generic, TypeVar
 
+S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -33,7 +34,7 @@ class _Child:
         self.replies = replies
 
     @classmethod
-    def fork(cls, siblings: list[_Child]) -> _Child:
+    def fork(cls, siblings: list[_Child], state: object) -> _Child:
         task_r, task_w = Pipe(duplex=False)
         reply_r, reply_w = Pipe(duplex=False)
         # signals wait until the worker has set its own handlers: a Ctrl-C landing in the
@@ -47,7 +48,7 @@ class _Child:
                 signal.pthread_sigmask(signal.SIG_SETMASK, held)
                 for conn in [task_w, reply_r, *(c for s in siblings for c in (s.tasks, s.replies))]:
                     conn.close()
-                _serve(task_r, reply_w)
+                _serve(task_r, reply_w, state)
             finally:
                 os._exit(1)
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
@@ -75,7 +76,7 @@ class _Child:
         self.replies.close()
 
 
-def _serve(tasks: Connection, replies: Connection) -> None:
+def _serve(tasks: Connection, replies: Connection, state: object) -> None:
     """A worker's life: run tasks until told to stop or the parent is gone; never returns."""
     code = 0
     try:
@@ -88,7 +89,7 @@ def _serve(tasks: Connection, replies: Connection) -> None:
                 break
             func, task = message
             try:
-                reply = (True, func(task))
+                reply = (True, func(state, task))
             except Exception as exc:  # noqa: BLE001 - handed to the parent, raised there
                 reply = (False, exc)
             try:
@@ -100,13 +101,14 @@ def _serve(tasks: Connection, replies: Connection) -> None:
     os._exit(code)
 
 
-class Workers:
-    """Forked worker processes that serve several ordered maps in turn (``with Workers(n) as w:
-    w.map(...)``).  They are forked on entry and see module globals as they were then; with
+class Workers(Generic[S]):
+    """Forked worker processes that serve several ordered maps in turn (``with Workers(n, state)
+    as w: w.map(func, tasks)``), each call ``func(state, task)``.  They are forked on entry; with
     ``n <= 1`` (or no fork on this platform) ``map`` runs here."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, state: S) -> None:
         self.workers = workers if hasattr(os, "fork") else 1
+        self.state = state
         self._children: list[_Child] = []
 
     def __enter__(self) -> Workers:
@@ -116,7 +118,7 @@ class Workers:
             gc.freeze()
             try:
                 for _ in range(self.workers):
-                    self._children.append(_Child.fork(self._children))
+                    self._children.append(_Child.fork(self._children, self.state))
             except BaseException:
                 self.__exit__(True)
                 raise
@@ -130,10 +132,12 @@ class Workers:
             self._children = []
             gc.unfreeze()
 
-    def map(self, func: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
-        """``func(task)`` for each task, in order; a task's exception is raised in its turn."""
+    def map(self, func: Callable[[S, T], R], tasks: Iterable[T]) -> Iterator[R]:
+        """``func(state, task)`` for each task, in order; a task's exception is raised in its
+        turn."""
         if not self._children:
-            yield from map(func, tasks)
+            for task in tasks:
+                yield func(self.state, task)
             return
         pending = iter(tasks)
         idle = list(self._children)
@@ -183,9 +187,11 @@ def _drain(busy: dict[Connection, tuple[_Child, int]]) -> None:
     busy.clear()
 
 
-def ordered_map(func: Callable[[T], R], tasks: Iterable[T], workers: int) -> Iterator[R]:
-    """``func(task)`` for each task, in order; in ``workers`` forked processes when > 1."""
-    with Workers(workers) as pool:
+def ordered_map(
+    func: Callable[[S, T], R], state: S, tasks: Iterable[T], workers: int
+) -> Iterator[R]:
+    """``func(state, task)`` for each task, in order; in ``workers`` forked processes when > 1."""
+    with Workers(workers, state) as pool:
         yield from pool.map(func, tasks)
 
 

@@ -16,7 +16,16 @@ from pathlib import Path
 
 from .records import FRAME_OVERHEAD, TFRecordOptions, TFRecordWriter, _Compressor
 
-__all__ = ["ShardName", "ShardedWriter", "plan_rollover", "plan_shards"]
+__all__ = [
+    "PlannedRange",
+    "PlannedShard",
+    "ShardName",
+    "ShardPlan",
+    "ShardedWriter",
+    "plan_rollover",
+    "plan_shards",
+    "plan_split",
+]
 
 _NAME = re.compile(r"^(?P<prefix>.+)-(?P<index>\d{5,})-of-(?P<count>\d{5,})(?P<suffix>\..*)?$")
 
@@ -69,6 +78,60 @@ def plan_shards(framed_sizes: list[int], max_bytes: int) -> list[int]:
         counts[-1] += 1
         current += size
     return counts
+
+
+@dataclass(frozen=True)
+class PlannedShard:
+    """One file of a split: records ``first .. first + count - 1`` of it, ``bytes`` long."""
+
+    name: str
+    first: int
+    count: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class PlannedRange:
+    """A run of records that one task writes into shard ``shard`` from byte ``offset``.
+
+    Its bytes depend on the plan alone, so tasks may run in any process, in any order, or again
+    after a failure, and the files come out the same.
+    """
+
+    shard: int
+    offset: int
+    first: int
+    count: int
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    shards: tuple[PlannedShard, ...]
+    ranges: tuple[PlannedRange, ...]
+
+
+def plan_split(
+    framed_sizes: Sequence[int],
+    max_bytes: int,
+    prefix: str,
+    range_bytes: int,
+    suffix: str = ".tfrecord",
+) -> ShardPlan:
+    """The shards of one split of uncompressed records of these framed sizes (each record's
+    length + 16), at most ``max_bytes`` a file, each cut into ranges of about ``range_bytes``."""
+    counts = plan_shards(list(framed_sizes), max_bytes)
+    planned: list[PlannedShard] = []
+    ranges: list[PlannedRange] = []
+    first = 0
+    for k, count in enumerate(counts):
+        offset = 0
+        for run in plan_shards(list(framed_sizes[first : first + count]), range_bytes):
+            ranges.append(PlannedRange(k, offset, first, run))
+            offset += sum(framed_sizes[first : first + run])
+            first += run
+        planned.append(PlannedShard(str(ShardName(prefix, k, len(counts), suffix)),
+                                    first - count, count, offset))
+    return ShardPlan(tuple(planned), tuple(ranges))
 
 
 class ShardedWriter:

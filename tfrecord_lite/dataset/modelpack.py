@@ -139,16 +139,10 @@ def sample_parts(sample: Sample, image_len: int) -> tuple[bytes, bytes]:
     )
 
 
-def parts(sample: Sample, image: bytes) -> tuple[bytes, bytes, bytes]:
-    """``(prefix, image, suffix)``: the serialised Example in pieces, for a writer that need not
-    join them (``TFRecordWriter.write_parts``)."""
-    prefix, suffix = sample_parts(sample, len(image))
-    return prefix, image, suffix
-
-
 def encode(sample: Sample, image: bytes) -> bytes:
     """The serialised Example for one sample, given the bytes to store as ``image``."""
-    return b"".join(parts(sample, image))
+    prefix, suffix = sample_parts(sample, len(image))
+    return b"".join((prefix, image, suffix))
 
 
 @dataclass(frozen=True)

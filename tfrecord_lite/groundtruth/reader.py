@@ -159,10 +159,7 @@ def read_manifest(manifest: Path, options: ReadOptions,
     path = str(manifest)
     index = ImageIndex(Path(options.images_dir))
     fixed = read_classes_file(options.classes_file) if options.classes_file else None
-    try:
-        return _read(manifest, options, path, index, fixed, progress or _quiet)
-    finally:
-        _SHARED.clear()
+    return _read(manifest, options, path, index, fixed, progress or _quiet)
 
 
 def _quiet(phase: str, done: int, total: int) -> None:
@@ -198,9 +195,9 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
                    report)
 
     pending = []
-    _SHARED["ctx"] = ctx
     progress(READ, 0, total)
-    for (outcomes, counts), span in zip(ordered_map(_read_chunk, spans, options.workers), spans):
+    chunks = ordered_map(_read_chunk, ctx, spans, options.workers)
+    for (outcomes, counts), span in zip(chunks, spans):
         progress(READ, span.end, total)
         report.add_counts(counts)
         for kind, value in outcomes:
@@ -262,14 +259,12 @@ class _Pending(NamedTuple):
     tracks: tuple[str, ...] = ()
 
 
-_SHARED: dict = {}  # the read context, inherited by forked workers
 _NO_BOXES = Boxes()
 
 
-def _read_chunk(span: Span) -> tuple[list, ReadReport]:
+def _read_chunk(shared: _Context, span: Span) -> tuple[list, ReadReport]:
     """Read a span's lines into pending samples, soft skips and errors, keeping their order; the
     policy is applied by the caller.  Runs in a worker process when ``workers > 1``."""
-    shared: _Context = _SHARED["ctx"]
     ctx = replace(shared, report=ReadReport(0, shared.attribute, shared.task))
     out: list[tuple[str, object]] = []
     for line_no, raw in iter_raw_lines(Path(ctx.path), span):
@@ -308,8 +303,7 @@ class _Survey:
     maps: list[tuple[str, dict[int, str], list[int]]] = field(default_factory=list)
 
 
-def _survey_chunk(task: tuple[str, Span]) -> _Survey:
-    path, span = task
+def _survey_chunk(path: str, span: Span) -> _Survey:
     survey = _Survey()
     last_run: dict[str, tuple[str, dict[int, str], list[int]]] = {}
     for line_no, raw in iter_raw_lines(Path(path), span):
@@ -345,9 +339,8 @@ def _first_pass(manifest: Path, spans: list[Span], policy: ErrorPolicy, workers:
     census = AttributeCensus()
     unions: dict[str, ClassUnion] = {}
     lines = 0
-    tasks = ((path, span) for span in spans)
     done(0)
-    for survey, span in zip(ordered_map(_survey_chunk, tasks, workers), spans):
+    for survey, span in zip(ordered_map(_survey_chunk, path, spans, workers), spans):
         done(span.end)
         if survey.errors and policy == "raise":
             raise survey.errors[0]
