@@ -117,12 +117,6 @@ def sample_parts(sample: Sample, image_len: int) -> tuple[bytes, bytes]:
     )
 
 
-def encode(sample: Sample, image: bytes) -> bytes:
-    """The serialised Example for one sample, given the bytes to store as ``image``."""
-    prefix, suffix = sample_parts(sample, len(image))
-    return b"".join((prefix, image, suffix))
-
-
 @dataclass(frozen=True)
 class Record:
     """One ModelPack record read back."""
