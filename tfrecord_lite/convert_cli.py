@@ -9,6 +9,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from . import s3store
 from .errors import InputError, SkippedWarning
 from .progress import MIB, ProgressLine
 
@@ -104,24 +105,26 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "-a",
         "--annotations",
         required=True,
-        type=Path,
+        type=s3store.path_or_url,
         metavar="MANIFEST",
-        help="the Ground Truth output manifest (JSON Lines)",
+        help="the Ground Truth output manifest (JSON Lines), a file or s3://BUCKET/KEY",
     )
     p.add_argument(
         "-i",
         "--images",
-        type=Path,
+        type=s3store.path_or_url,
         default=env_images,
         metavar="DIR",
-        help="folder holding the images (default: %s)" % (env_images or "the manifest's folder"),
+        help="folder or s3:// prefix holding the images (default: %s; for an s3:// manifest, "
+        "each image where its source-ref points)" % (env_images or "the manifest's folder"),
     )
     p.add_argument(
         "-o",
         "--output",
         default=env_output,
         metavar="DIR",
-        help="output folder, created whole at the end (default: %s)" % (env_output or "required"),
+        help="output folder or s3:// prefix, created whole at the end (default: %s)"
+        % (env_output or "required"),
     )
     p.add_argument(
         "-f",
@@ -234,6 +237,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON, for scripts")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+    s3store.add_arguments(p)
     return p
 
 
@@ -245,8 +249,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def run(args: argparse.Namespace) -> int:
     from .cli import UsageError
-    from .convert import ConvertOptions, convert, keep_warning, split_warning
-    from .groundtruth.images import PILLOW_MAX_PIXELS, ImageChecks
 
     if args.output is None:
         raise UsageError("-o/--output is required (or set TFRECORD_LITE_OUTPUT)")
@@ -260,6 +262,22 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "-o/--output is empty (an unset shell variable?); name the folder for the dataset"
         )
+    if s3store.used(args):  # fetched into a local cache, built locally, uploaded at the end
+        bar = _progress(args)
+        with s3store.remote(args, bar) as remote:
+            return _run(remote.args, remote, bar)
+    return _run(args, None, _progress(args))
+
+
+def _progress(args: argparse.Namespace) -> ProgressLine:
+    mode = "off" if args.quiet or args.json else "tty" if sys.stderr.isatty() else "plain"
+    return ProgressLine(mode)
+
+
+def _run(args: argparse.Namespace, remote: s3store.Remote | None, bar: ProgressLine) -> int:
+    from .convert import ConvertOptions, convert, keep_warning, split_warning
+    from .groundtruth.images import PILLOW_MAX_PIXELS, ImageChecks
+
     if not args.annotations.is_file():
         raise InputError(
             str(args.annotations),
@@ -287,18 +305,20 @@ def run(args: argparse.Namespace) -> int:
         image_checks=ImageChecks(args.max_pixels or PILLOW_MAX_PIXELS, args.full_decode),
         exif_frame=args.exif_frame,
     )
+    if remote is not None:
+        options = remote.options(options)
     empty = split_warning(args.split)
     if empty:
         sys.stderr.write(f"tfrecord-lite convert: warning: {empty}\n")
     if args.dry_run:
-        return _dry_run(options, args)
-    mode = "off" if args.quiet or args.json else "tty" if sys.stderr.isatty() else "plain"
-    bar = ProgressLine(mode)
+        return _dry_run(options, args, remote)
     with warnings.catch_warnings():
         warnings.simplefilter("always", SkippedWarning)
-        warnings.showwarning = _show_warning
+        warnings.showwarning = _show_warning if remote is None else remote.showing(_show_warning)
         try:
             result = convert(options, progress=bar)
+            if remote is not None:
+                remote.finish(result, bar)
         except InputError as exc:
             raise _with_dry_run_hint(exc) from None
         finally:
@@ -325,10 +345,12 @@ def _with_dry_run_hint(exc: InputError) -> InputError:
                       reason=exc.reason)
 
 
-def _dry_run(options, args: argparse.Namespace) -> int:
+def _dry_run(options, args: argparse.Namespace, remote: s3store.Remote | None = None) -> int:
     from .convert import check
 
     found = check(options)
+    if remote is not None:
+        remote.dry_run(found)
     r = found.read.report
     stops = found.would_fail and options.policy == "raise"
     would = "stop at the first" if stops else "skip"
