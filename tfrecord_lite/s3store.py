@@ -46,6 +46,7 @@ CONCURRENCY = 16  # objects in flight at once (--s3-concurrency)
 MULTIPART = 16 << 20  # files from this size on are uploaded in parts of this size
 HEAD_BYTES = 256 << 10  # what a header-only fetch (--dry-run) reads of an image's start ...
 TAIL_BYTES = 1 << 10  # ... and of its end (the JPEG/PNG end-marker check)
+RETRIES = 5  # botocore's retries of each request
 ATTEMPTS = 5  # our own tries of a body read; botocore retries each request on top
 _CACHE = re.compile(r"^tfrecord-lite-s3-(\d+)-[0-9a-f]{8}$")
 _DENIED = {"AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch",
@@ -133,9 +134,10 @@ def _make_client(settings: Settings):
     endpoint = settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or \
         os.environ.get("AWS_ENDPOINT_URL") or None
     config = Config(
-        retries={"max_attempts": 10, "mode": "standard"},  # throttling, 5xx, connection errors
+        # throttling, 5xx and connection errors, with jittered exponential backoff
+        retries={"max_attempts": RETRIES + 1, "mode": "standard"},
         max_pool_connections=max(10, settings.concurrency + 4),
-        connect_timeout=10,
+        connect_timeout=5,
         read_timeout=60,
         s3={"addressing_style": "path"} if endpoint else {},  # S3-compatible stores want paths
     )
@@ -181,7 +183,7 @@ def _transient() -> tuple[type[BaseException], ...]:
     """Errors while a body streams in, which botocore's request retries do not cover."""
     from botocore import exceptions as e
 
-    found = [e.ConnectionError, e.ReadTimeoutError, e.IncompleteReadError]
+    found = [e.ReadTimeoutError, e.IncompleteReadError]
     found += [getattr(e, n) for n in ("ResponseStreamingError",) if hasattr(e, n)]
     with contextlib.suppress(ImportError):
         from urllib3.exceptions import ProtocolError
