@@ -388,6 +388,9 @@ def test_a_killed_overwrite_is_cleaned_without_touching_other_objects(
     upload = s3.create_multipart_upload(Bucket=bucket, Key="ds/tfrecord_train/big.tfrecord")
     journal["files"].append("tfrecord_train/big.tfrecord")
     s3.put_object(Bucket=bucket, Key=f"ds/{s3store.JOURNAL}", Body=json.dumps(journal).encode())
+    before = keys(s3, bucket, "ds/")
+    assert convert(endpoint, "-a", f"{cards}/output.manifest", "-o", out, "--dry-run") == 0
+    assert keys(s3, bucket, "ds/") == before  # a dry run removes nothing
     assert convert(endpoint, "-a", f"{cards}/output.manifest", "-o", out) == 0
     assert keys(s3, bucket, "ds/") == files and keys(s3, bucket, "ds-other/") == ["keep.txt"]
     uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])

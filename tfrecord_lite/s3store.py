@@ -494,8 +494,9 @@ class Upload:
 
     def __init__(self, s3, target: S3Url, overwrite: bool,
                  inputs: Iterable[tuple[str, S3Url]] = (),
-                 concurrency: int = CONCURRENCY) -> None:
+                 concurrency: int = CONCURRENCY, dry_run: bool = False) -> None:
         self.s3, self.target, self.overwrite = s3, target, overwrite
+        self.dry_run = dry_run  # check only: a killed run's leftovers are counted, not removed
         self.concurrency = concurrency
         self.run = uuid.uuid4().hex
         self.published = False
@@ -524,7 +525,9 @@ class Upload:
     def _replaceable(self) -> set[str]:
         present = _list(self.s3, self.target)
         present.pop("", None)  # a console's folder marker for the prefix itself
-        if JOURNAL in present:
+        if JOURNAL in present and self.dry_run:
+            present = {k: v for k, v in present.items() if k not in self._leftovers(present)}
+        elif JOURNAL in present:
             self._clean_interrupted(present)
             present = _list(self.s3, self.target)
             present.pop("", None)
@@ -557,15 +560,20 @@ class Upload:
     def _clean_interrupted(self, present: dict[str, int]) -> None:
         """Remove what a killed run left, as its journal lists it; a complete dataset (its
         ``dataset_info.yaml`` stands: nothing was touched yet, or all was done) is kept."""
+        leftovers = self._leftovers(present)
+        if INFO not in present:
+            self._abort_multipart(leftovers)
+        self._delete(sorted(f for f in leftovers if f in present))
+
+    def _leftovers(self, present: dict[str, int]) -> set[str]:
+        """The keys a killed run's journal says are its own: all it lists unless a complete
+        dataset stands (then nothing was touched yet, or all was done), and the journal."""
         journal = self._get_json(JOURNAL) or {}
         if _alive_here(journal):
             raise OutputError(f"another conversion (pid {journal['pid']}) is writing into "
                               f"{self.target}; wait for it to finish")
         listed = {f for f in journal.get("files", ()) if isinstance(f, str)}
-        if INFO not in present:
-            self._abort_multipart(listed)
-            self._delete(sorted(f for f in listed if f in present and f != JOURNAL))
-        self._delete([JOURNAL])
+        return {JOURNAL} if INFO in present else listed | {JOURNAL}
 
     def _delete(self, rels: list[str]) -> None:
         for start in range(0, len(rels), 1000):
@@ -735,7 +743,8 @@ class Remote:
         output = args.output
         if is_s3(args.output):
             target = S3Url.parse(args.output, folder=True)
-            self.upload = Upload(self.s3, target, args.overwrite, inputs, args.s3_concurrency)
+            self.upload = Upload(self.s3, target, args.overwrite, inputs, args.s3_concurrency,
+                                 args.dry_run)
             name = target.key.rstrip("/").rpartition("/")[2] or target.bucket
             output = str(cache / "out" / name)
             (cache / "out").mkdir(parents=True)
