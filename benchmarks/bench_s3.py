@@ -49,7 +49,7 @@ def measure(images: int, repeats: int) -> dict:
     from synth import average_image_bytes, make_dataset
     from timing import Contender, race
 
-    from tfrecord_lite import s3store
+    from tfrecord_lite.pipeline import s3store
 
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                        "AWS_CONFIG_FILE": "/nonexistent",

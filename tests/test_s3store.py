@@ -19,8 +19,8 @@ import yaml
 from gt_helpers import FIXTURES, det_line, images_for_manifest, make_image, write_manifest
 from PIL import Image
 
-from tfrecord_lite import s3store
-from tfrecord_lite.cli import main
+from tfrecord_lite.pipeline import s3store
+from tfrecord_lite.tools.cli import main
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sample"
 S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -426,7 +426,7 @@ def test_without_boto3_an_s3_path_says_what_to_install(endpoint, tmp_path, capsy
 
 
 def test_local_paths_never_import_boto3(tmp_path) -> None:
-    code = ("import sys; from tfrecord_lite.cli import main; "
+    code = ("import sys; from tfrecord_lite.tools.cli import main; "
             f"rc = main(['convert', '-q', '-a', {str(SAMPLE / 'output.manifest')!r}, '-o', "
             f"{str(tmp_path / 'o')!r}]); print(rc, 'boto3' in sys.modules, "
             "'botocore' in sys.modules)")
