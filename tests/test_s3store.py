@@ -433,3 +433,13 @@ def test_local_paths_never_import_boto3(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["0", "False", "False"]
+
+
+def test_the_command_imports_s3store_only_for_s3_paths() -> None:
+    from tfrecord_lite.tools import s3_cli
+
+    assert s3_cli.CONCURRENCY == s3store.CONCURRENCY  # the --s3-concurrency default
+    code = "import sys, tfrecord_lite.tools.convert_cli; print('s3store' in str(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"

@@ -19,16 +19,8 @@ from pathlib import Path
 
 from tfrecord_lite.format.errors import TFRecordLiteError
 from tfrecord_lite.pipeline.errors import InputError, OutputError
-from tfrecord_lite.pipeline.s3store import (
-    CONCURRENCY,
-    S3Error,
-    S3Url,
-    Settings,
-    Upload,
-    client,
-    fetch_inputs,
-    is_s3,
-)
+
+CONCURRENCY = 16  # s3store.CONCURRENCY; s3store itself is imported only when a path is s3://
 
 _CACHE = re.compile(r"^tfrecord-lite-s3-(\d+)-[0-9a-f]{8}$")
 
@@ -55,6 +47,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--s3-concurrency", type=_positive, default=CONCURRENCY, metavar="N",
                    help="objects fetched or uploaded at once with s3:// paths (default: "
                    "%(default)s)")
+
+
+def is_s3(value: object) -> bool:
+    return isinstance(value, str) and value[:5].lower() == "s3://"
 
 
 def used(args: argparse.Namespace) -> bool:
@@ -84,6 +80,8 @@ class Remote:
     """One ``convert`` run with ``s3://`` paths: the local paths it works on, what it shows."""
 
     def __init__(self, args: argparse.Namespace, cache: Path, progress) -> None:
+        from tfrecord_lite.pipeline.s3store import S3Url, Settings, Upload, client, fetch_inputs
+
         self.settings = Settings(args.profile, args.endpoint_url, args.s3_concurrency)
         self.s3 = client(self.settings)
         self.cache = cache
@@ -122,6 +120,8 @@ class Remote:
         return text
 
     def error(self, exc: TFRecordLiteError) -> TFRecordLiteError:
+        from tfrecord_lite.pipeline.s3store import S3Error
+
         if isinstance(exc, InputError):
             return InputError(self.show(exc.path), exc.line, self.show(exc.message),
                               value=exc.value, hint=self.show(exc.hint), reason=exc.reason)
