@@ -96,7 +96,7 @@ edgefirst: $(EFVENV)/.ok
 bench: $(TFVENV)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py
 
-bench-full: $(TFVENV)/.ok
+bench-full: $(TFVENV)/.ok $(BIN)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py --full
 
 golden: $(TFVENV)/.ok
