@@ -14,6 +14,7 @@ to build/bench/results.md instead; `--out` picks the file).  Run it in `.venv-tf
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import platform
 import statistics
@@ -192,11 +193,9 @@ def main() -> int:
     started = time.perf_counter()
     WORK.mkdir(parents=True, exist_ok=True)
     command = " ".join(["benchmarks/run.py", *sys.argv[1:]])
-    try:
-        import tfrecord as tfrecord_pkg  # type: ignore[import-not-found]
-
-        tfrecord_version = getattr(tfrecord_pkg, "__version__", "installed")
-    except ImportError:
+    try:  # by its metadata: importing it beside TensorFlow clashes in protobuf's pool
+        tfrecord_version = importlib.metadata.version("tfrecord")
+    except importlib.metadata.PackageNotFoundError:
         tfrecord_version = "not installed"
     out: list[str] = [
         "# Benchmarks",
