@@ -33,7 +33,7 @@ test: lint proto-check matrix protobuf-ends compat edgefirst dist-check
 check: lint unit
 
 lint: $(BIN)/.ok
-	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts
+	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts fuzz
 
 unit: $(BIN)/.ok
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/compat --ignore=tests/edgefirst

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 
 import pytest
 
 from tfrecord_lite import ShardedWriter, ShardName, tf_record_iterator
+from tfrecord_lite.format import shards
 
 
 def test_name_template_formats_and_parses() -> None:
@@ -84,3 +87,47 @@ def test_write_parts_lays_out_as_write(tmp_path) -> None:
             b.write_parts((r[:10], r[10:]))
     assert a.records_per_shard == b.records_per_shard
     assert [p.read_bytes() for p in a.paths] == [p.read_bytes() for p in b.paths]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_plan_split_lays_out_what_sharded_writer_writes(tmp_path, seed) -> None:
+    """The converter's plan and the streaming writer make the same files for the same records:
+    same names, same records per shard, same bytes per shard."""
+    rng = random.Random(seed)
+    records = [bytes(rng.randrange(256) for _ in range(rng.randrange(0, 400))) for _ in range(60)]
+    limit = rng.randrange(300, 3000)
+    with ShardedWriter(tmp_path, "t", limit) as w:
+        w.write_many(records)
+    plan = shards.plan_split([len(r) + 16 for r in records], limit, "t", range_bytes=700)
+    assert [s.name for s in plan.shards] == [p.name for p in w.paths]
+    assert [s.count for s in plan.shards] == w.records_per_shard
+    assert [s.bytes for s in plan.shards] == w.bytes_per_shard
+    # the ranges cover every record once, in order, and each starts where the last one ended
+    assert [r.first for r in plan.ranges] == list(
+        itertools.accumulate([0] + [r.count for r in plan.ranges[:-1]]))
+    assert sum(r.count for r in plan.ranges) == len(records)
+    for r in plan.ranges:
+        shard = plan.shards[r.shard]
+        assert shard.first <= r.first and r.first + r.count <= shard.first + shard.count
+        assert r.offset == sum(len(x) + 16 for x in records[shard.first : r.first])
+        assert r.count >= 1
+
+
+def test_plan_split_of_no_records_is_no_shards() -> None:
+    assert shards.plan_split([], 100, "t", 10) == shards.ShardPlan((), ())
+
+
+def test_plan_split_gives_an_oversized_record_a_shard_of_its_own() -> None:
+    plan = shards.plan_split([50, 500, 50], 100, "t", 1000)
+    assert [(s.first, s.count, s.bytes) for s in plan.shards] == [(0, 1, 50), (1, 1, 500),
+                                                                 (2, 1, 50)]
+    assert plan.shards[1].name == "t-00001-of-00003.tfrecord"
+
+
+def test_sharded_writer_creates_its_folder_with_the_first_record(tmp_path) -> None:
+    folder = tmp_path / "new" / "train"
+    with ShardedWriter(folder, "t", 1000) as w:
+        assert not folder.exists()  # nothing written yet, nothing made
+        w.write(b"x")
+    assert [p.name for p in folder.iterdir()] == ["t-00000-of-00001.tfrecord"]
+    assert list(tf_record_iterator(w.paths[0])) == [b"x"]
