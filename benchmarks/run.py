@@ -200,7 +200,8 @@ def main() -> int:
     out: list[str] = [
         "# Benchmarks",
         "",
-        f"Written by `make bench` (`{command}`) on {time.strftime('%Y-%m-%d %H:%M')}: "
+        f"Written by `{command}` (`make bench` runs it without arguments) on "
+        f"{time.strftime('%Y-%m-%d %H:%M')}: "
         f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"tfrecord_lite {tfrecord_lite.__version__}, TensorFlow {tf.__version__}, the "
         f"`tfrecord` package {tfrecord_version}.",
