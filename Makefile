@@ -100,8 +100,9 @@ edgefirst: $(EFVENV)/.ok
 bench: $(TFVENV)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py
 
-# the same plus the TF converter's peak memory on the 100,000-line manifest
-bench-full: $(TFVENV)/.ok
+# the same plus the TF converter's peak memory on the 100,000-line manifest and fetching images
+# from S3 (benchmarks/bench_s3.py in .venv, which has boto3 and moto)
+bench-full: $(TFVENV)/.ok $(BIN)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py --full
 
 golden: $(TFVENV)/.ok
