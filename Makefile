@@ -9,7 +9,7 @@ DISTVENV := .venv-dist
 GRPCIO_TOOLS := grpcio-tools==1.80.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test lint unit matrix edgefirst dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
+.PHONY: all venv demo test check lint unit matrix edgefirst dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
 
 all: test
 
@@ -28,6 +28,9 @@ demo: $(BIN)/.ok
 	@echo "dataset: build/demo   preview picture: build/demo-preview.png"
 
 test: lint proto-check matrix protobuf-ends compat edgefirst dist-check
+
+# the fast loop while editing: ruff and the unit suite in .venv (a minute or two, no TensorFlow)
+check: lint unit
 
 lint: $(BIN)/.ok
 	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts fuzz
@@ -93,9 +96,12 @@ $(EFVENV)/.ok: pyproject.toml
 edgefirst: $(EFVENV)/.ok
 	$(EFVENV)/bin/python -m pytest -q -p no:cacheprovider tests/edgefirst
 
+# every table, side by side with TensorFlow and the tfrecord package; writes benchmarks/RESULTS.md
 bench: $(TFVENV)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py
 
+# the same plus the TF converter's peak memory on the 100,000-line manifest and fetching images
+# from S3 (benchmarks/bench_s3.py in .venv, which has boto3 and moto)
 bench-full: $(TFVENV)/.ok $(BIN)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py --full
 
