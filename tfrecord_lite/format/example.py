@@ -73,10 +73,14 @@ _FLOAT32_MAX = 3.4028234663852886e38
 Parts = tuple[list, int]
 
 
+_SHORT_BYTES_HEADS = [field_head(0x0A, n) for n in range(0x80)]  # BytesList.value heads
+
+
 def _bytes_list(key: str, values) -> Parts:
     parts: list = []
     size = 0
-    head_of = field_head  # a local: this loop runs once per value
+    head_of = field_head  # a local: this loop runs once per value, and
+    short = _SHORT_BYTES_HEADS  # most values are short: their head is a lookup, not a call
     for v in values:
         if type(v) is not bytes:
             if isinstance(v, str):
@@ -88,7 +92,8 @@ def _bytes_list(key: str, values) -> Parts:
                     f"feature {key!r}: mixed value types: {type(v).__name__} {v!r} "
                     "in a list of bytes/str"
                 )
-        h = head_of(0x0A, len(v))
+        n = len(v)
+        h = short[n] if n < 0x80 else head_of(0x0A, n)
         parts += (h, v)
         size += len(h) + len(v)
     head = field_head(0x0A, size)  # Feature.bytes_list = 1
