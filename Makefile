@@ -31,7 +31,7 @@ demo: $(BIN)/.ok
 test: lint proto-check matrix protobuf-ends compat edgefirst beam dist-check
 
 lint: $(BIN)/.ok
-	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts
+	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts fuzz
 
 unit: $(BIN)/.ok
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam

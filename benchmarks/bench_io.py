@@ -23,7 +23,7 @@ from tfrecord_lite import (
     tf_record_batches,
     tf_record_iterator,
 )
-from tfrecord_lite.dataset.modelpack import encode_record
+from tfrecord_lite.pipeline.formats.modelpack import encode_record
 
 Row = dict[str, Any]
 

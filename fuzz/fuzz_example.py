@@ -9,8 +9,8 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from tfrecord_lite.errors import ExampleError
-    from tfrecord_lite.example import (
+    from tfrecord_lite.format.errors import ExampleError
+    from tfrecord_lite.format.example import (
         BytesValues,
         FloatValues,
         IntValues,

@@ -10,8 +10,8 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from tfrecord_lite.errors import InputError
-    from tfrecord_lite.groundtruth.reader import ReadOptions, read_manifest
+    from tfrecord_lite.pipeline.errors import InputError
+    from tfrecord_lite.pipeline.groundtruth.reader import ReadOptions, read_manifest
 
 _DIR = Path(tempfile.mkdtemp(prefix="fuzz-manifest-"))
 _IMAGES = _DIR / "images"

@@ -8,8 +8,8 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from tfrecord_lite.errors import RecordError
-    from tfrecord_lite.records import tf_record_iterator
+    from tfrecord_lite.format.errors import RecordError
+    from tfrecord_lite.format.records import tf_record_iterator
 
 
 def test_one_input(data: bytes) -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 import yaml
 from PIL import Image, ImageDraw
 
-from tfrecord_lite.dataset import modelpack
-from tfrecord_lite.dataset.sample import Box, Sample
-from tfrecord_lite.shards import ShardedWriter
+from tfrecord_lite.format.shards import ShardedWriter
+from tfrecord_lite.pipeline.formats import modelpack
+from tfrecord_lite.pipeline.sample import Box, Sample
 
 CLASSES = ["hearts", "diamonds", "clubs", "spades"]
 FOLDER = {"train": "train", "validation": "val"}  # split key -> folder/shard suffix
@@ -164,7 +164,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sample"
 
 def convert_sample(out: Path, *extra: str) -> Path:
     """The built-in sample dataset converted into ``out`` (through the CLI)."""
-    from tfrecord_lite.cli import main
+    from tfrecord_lite.tools.cli import main
 
     args = ["convert", "-a", str(SAMPLE / "output.manifest"), "-i", str(SAMPLE), "-o", str(out)]
     assert main([*args, "-q", *extra]) == 0

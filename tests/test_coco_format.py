@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from gt_helpers import cls_line, det_line, make_image, write_manifest
 
-from tfrecord_lite.cli import main
+from tfrecord_lite.tools.cli import main
 
 
 def boxes_job(root: Path, n: int = 10) -> tuple[Path, dict[str, list[tuple]]]:

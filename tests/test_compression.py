@@ -18,7 +18,7 @@ from tfrecord_lite import (
     TFRecordWriter,
     tf_record_iterator,
 )
-from tfrecord_lite.compression import detect_compression
+from tfrecord_lite.format.compression import detect_compression
 
 RNG = random.Random(17)
 RECORDS = [RNG.randbytes(RNG.randrange(0, 400)) for _ in range(200)] + [b"z" * 70_000]

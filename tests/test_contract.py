@@ -11,7 +11,7 @@ from PIL import Image
 from test_convert import make_job, run
 from test_verify import verify
 
-from tfrecord_lite.shards import ShardedWriter
+from tfrecord_lite.format.shards import ShardedWriter
 
 
 def _edit_info(root, change) -> None:

@@ -16,8 +16,8 @@ from gt_helpers import det_line, write_manifest
 from PIL import Image
 
 from tfrecord_lite import decode_example, tf_record_iterator
-from tfrecord_lite.cli import main
-from tfrecord_lite.shards import ShardName
+from tfrecord_lite.format.shards import ShardName
+from tfrecord_lite.tools.cli import main
 
 COLORS = {0: (230, 30, 30), 1: (30, 200, 30), 2: (30, 30, 230)}
 NAMES = {0: "no", 1: "null", 2: "1e3"}  # YAML would read these as bool, null, number
@@ -119,7 +119,7 @@ def test_reproducible_and_independent_of_workers(tmp_path) -> None:
 def test_shards_written_in_byte_ranges_by_several_workers(tmp_path, monkeypatch,
                                                           range_bytes) -> None:
     # each shard is cut into ranges (one record each, or a few) that any worker may write
-    from tfrecord_lite import convert
+    from tfrecord_lite.pipeline import convert
 
     manifest = make_job(tmp_path / "job", 40)
     assert run("-a", manifest, "-o", tmp_path / "one", "-q", "-p", "0.01", "--workers", 1) == 0
@@ -134,7 +134,7 @@ def test_shards_written_in_byte_ranges_by_several_workers(tmp_path, monkeypatch,
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("fmt", ["tfrecord", "json"])
 def test_progress_counts_every_image_of_each_split(tmp_path, monkeypatch, workers, fmt) -> None:
-    from tfrecord_lite import convert
+    from tfrecord_lite.pipeline import convert
 
     monkeypatch.setattr(convert, "_RANGE_BYTES", 5000)
     manifest = make_job(tmp_path / "job", 40)
@@ -143,7 +143,7 @@ def test_progress_counts_every_image_of_each_split(tmp_path, monkeypatch, worker
                                      split=0.3, partition_mb=0.01, workers=workers)
     result = convert.convert(options, lambda split, done, total: seen.setdefault(
         split, []).append((done, total)))
-    from tfrecord_lite.progress import READ, SCAN
+    from tfrecord_lite.pipeline.progress import READ, SCAN
 
     size = manifest.stat().st_size
     for phase, calls in seen.items():
@@ -165,7 +165,7 @@ def test_json_format_is_independent_of_workers(tmp_path) -> None:
 
 
 def test_workers_with_exif_images_give_the_same_bytes(tmp_path, monkeypatch) -> None:
-    from tfrecord_lite import convert
+    from tfrecord_lite.pipeline import convert
 
     monkeypatch.setattr(convert, "_RANGE_BYTES", 20_000)  # several ranges a shard
     sample = Path(__file__).resolve().parents[1] / "examples" / "sample"
@@ -183,7 +183,7 @@ def test_converting_plain_jpegs_loads_neither_protobuf_nor_pillow(tmp_path) -> N
     # both cost start-up time (about 50 ms together) and the converter needs neither: records
     # are written by hand and JPEG/PNG headers are read without Pillow
     manifest = make_job(tmp_path / "job", 6)
-    code = ("import sys; from tfrecord_lite.cli import main; "
+    code = ("import sys; from tfrecord_lite.tools.cli import main; "
             f"rc = main(['convert', '-a', {str(manifest)!r}, '-o', {str(tmp_path / 'out')!r}, "
             "'--quiet']); print(rc, sorted({m.split('.')[0] for m in sys.modules} & "
             "{'google', 'PIL'}))")
@@ -224,7 +224,7 @@ def test_split_ends_are_exact(tmp_path, split, train, val) -> None:
 @pytest.mark.parametrize("n", [2, 3, 10])
 @pytest.mark.parametrize("split", ["0.2", "0", "1"])
 def test_split_rule_keeps_both_sides_or_warns(tmp_path, capsys, n, split) -> None:
-    from tfrecord_lite.dataset.split import unit_hash
+    from tfrecord_lite.pipeline.split import unit_hash
 
     manifest = make_job(tmp_path / "job", n, start=1)  # exactly n lines, n images
     assert run("-a", manifest, "-o", tmp_path / "o", f"--split={split}") == 0
@@ -353,7 +353,7 @@ def test_path_prefix_and_env_defaults(tmp_path, monkeypatch) -> None:
 
 
 def test_workers_auto(tmp_path) -> None:
-    from tfrecord_lite.convert_cli import auto_workers
+    from tfrecord_lite.tools.convert_cli import auto_workers
 
     small = make_job(tmp_path / "job", 3)
     assert auto_workers(small) == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from gt_helpers import det_line, make_image, write_manifest
 
-from tfrecord_lite.cli import main
+from tfrecord_lite.tools.cli import main
 
 
 def surrogate_job(root: Path) -> Path:

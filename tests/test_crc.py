@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tfrecord_lite import crc
+from tfrecord_lite.format import crc
 
 
 @pytest.mark.parametrize(
@@ -34,8 +34,8 @@ def test_fallback_warns_once_and_agrees() -> None:
         "import sys, warnings; sys.modules['crc32c'] = None; sys.modules['google_crc32c'] = None\n"
         "with warnings.catch_warnings(record=True) as w:\n"
         "    warnings.simplefilter('always')\n"
-        "    from tfrecord_lite import crc\n"
-        "    from tfrecord_lite import records\n"
+        "    from tfrecord_lite.format import crc\n"
+        "    from tfrecord_lite.format import records\n"
         "print(crc.BACKEND, len(w), hex(crc.masked_crc(b'foo')),\n"
         "      hex(crc.crc32c_unlocked(b'56789', crc.crc32c_unlocked(b'1234'))))\n"
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import yaml
 from test_convert import make_job, run
 
-from tfrecord_lite.dataset.darknet_format import label_text
-from tfrecord_lite.dataset.sample import Box, Sample
+from tfrecord_lite.pipeline.formats.darknet_format import label_text
+from tfrecord_lite.pipeline.sample import Box, Sample
 
 
 def test_label_text_has_one_line_per_box_with_six_decimals() -> None:

@@ -12,7 +12,7 @@ from image_cases import H, W, cases
 from PIL import Image
 from test_convert import records, run
 
-from tfrecord_lite.dataset import decodable
+from tfrecord_lite.pipeline import decodable
 
 
 def _job(root: Path) -> Path:

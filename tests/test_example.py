@@ -220,7 +220,7 @@ def test_sequence_example_errors() -> None:
 
 def test_payload_kind() -> None:
     from tfrecord_lite import encode_sequence_example
-    from tfrecord_lite.example import payload_kind
+    from tfrecord_lite.format.example import payload_kind
 
     assert payload_kind(encode_example(VALUES)) == "Example"
     assert payload_kind(b"") == "Example"
@@ -288,7 +288,7 @@ def test_numpy_float64_outside_float32_is_refused() -> None:
 
 def test_float32_array_is_packed_without_a_python_loop(monkeypatch) -> None:
     np = pytest.importorskip("numpy")
-    import tfrecord_lite.example as ex
+    import tfrecord_lite.format.example as ex
 
     def no_loop(*_args):
         raise AssertionError("float32 arrays must not go through the per-value path")
@@ -306,7 +306,7 @@ def test_float32_array_is_packed_without_a_python_loop(monkeypatch) -> None:
 
 def _by_messages(data: bytes):
     """decode_example's answer the protobuf way (what the direct decoder must equal)."""
-    from tfrecord_lite.example import _values
+    from tfrecord_lite.format.example import _values
 
     example = Example.FromString(data)
     return {k: _values(f) for k, f in sorted(example.features.feature.items())}
@@ -329,7 +329,7 @@ _VALUE = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.text(max_size=12), _VALUE, max_size=8))
 def test_direct_decoder_equals_protobuf(features) -> None:
-    from tfrecord_lite.example import _decode_plain
+    from tfrecord_lite.format.example import _decode_plain
 
     data = encode_example(features)
     direct = _decode_plain(data)

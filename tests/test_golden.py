@@ -29,7 +29,7 @@ from tfrecord_lite import (
     encode_example,
     tf_record_iterator,
 )
-from tfrecord_lite.crc import crc32c, masked_crc
+from tfrecord_lite.format.crc import crc32c, masked_crc
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 INFO: dict[str, Any] = json.loads((GOLDEN / "golden.json").read_text())

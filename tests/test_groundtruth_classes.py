@@ -1,4 +1,4 @@
-"""The class table: union, clashes, compaction, classes file (tfrecord_lite.groundtruth.classes)."""
+"""The class table: union, clashes, compaction, classes file."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from gt_helpers import det_line, make_image, write_manifest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tfrecord_lite.errors import InputError
-from tfrecord_lite.groundtruth.classes import (
+from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.groundtruth.classes import (
     ClassTable,
     ClassUnion,
     class_id,
     parse_class_map,
     read_classes_file,
 )
-from tfrecord_lite.groundtruth.reader import ReadOptions, read_manifest
+from tfrecord_lite.pipeline.groundtruth.reader import ReadOptions, read_manifest
 
 
 def test_class_id_spellings() -> None:

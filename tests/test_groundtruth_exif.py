@@ -15,7 +15,7 @@ from gt_helpers import det_line, write_manifest
 from PIL import Image, ImageOps
 
 from tfrecord_lite import decode_example, tf_record_iterator
-from tfrecord_lite.cli import main
+from tfrecord_lite.tools.cli import main
 
 RAW = (120, 80)  # the stored pixels
 RED_RAW = (10, 50, 40, 25)  # left, top, width, height of the red object in the stored pixels

@@ -8,7 +8,7 @@ import struct
 import pytest
 from PIL import Image
 
-from tfrecord_lite.groundtruth.headers import sniff
+from tfrecord_lite.pipeline.groundtruth.headers import sniff
 
 
 def _jpeg(size=(37, 23), orientation=None, progressive=False, pad=0, big_endian=False) -> bytes:

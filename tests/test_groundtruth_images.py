@@ -10,8 +10,13 @@ import pytest
 from gt_helpers import make_image, symlink
 from PIL import Image
 
-from tfrecord_lite.errors import InputError
-from tfrecord_lite.groundtruth.images import ImageIndex, ImageReader, assign_names, read_header
+from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.groundtruth.images import (
+    ImageIndex,
+    ImageReader,
+    assign_names,
+    read_header,
+)
 
 
 @pytest.fixture()

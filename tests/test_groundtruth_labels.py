@@ -1,4 +1,4 @@
-"""Per-task label parsing and box geometry (tfrecord_lite.groundtruth.labels)."""
+"""Per-task label parsing and box geometry (tfrecord_lite.pipeline.groundtruth.labels)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import json
 import pytest
 from gt_helpers import cls_line, det_line, seg_line
 
-from tfrecord_lite.dataset.sample import Box
-from tfrecord_lite.errors import InputError
-from tfrecord_lite.groundtruth.classes import ClassTable, ClassUnion
-from tfrecord_lite.groundtruth.labels import (
+from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.groundtruth.classes import ClassTable, ClassUnion
+from tfrecord_lite.pipeline.groundtruth.labels import (
     DetectionLabel,
     SegmentationLabel,
     TagLabel,
@@ -19,7 +18,8 @@ from tfrecord_lite.groundtruth.labels import (
     parse_label,
     to_yolo,
 )
-from tfrecord_lite.groundtruth.manifest import find_pairs
+from tfrecord_lite.pipeline.groundtruth.manifest import find_pairs
+from tfrecord_lite.pipeline.sample import Box
 
 
 def pair(line: dict, attr: str | None = None):

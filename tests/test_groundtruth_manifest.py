@@ -1,4 +1,4 @@
-"""Manifest streaming, label pairs and attribute choice (tfrecord_lite.groundtruth.manifest)."""
+"""Manifest streaming, label pairs and attribute choice."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ from gt_helpers import FIXTURES, det_line, write_manifest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tfrecord_lite.errors import InputError
-from tfrecord_lite.groundtruth import manifest as mf
-from tfrecord_lite.groundtruth.labels import class_map_of, parse_label, task_of
-from tfrecord_lite.groundtruth.manifest import (
+from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.groundtruth import manifest as mf
+from tfrecord_lite.pipeline.groundtruth.labels import class_map_of, parse_label, task_of
+from tfrecord_lite.pipeline.groundtruth.manifest import (
     AttributeCensus,
     find_pairs,
     iter_lines,
     orphan_types,
     parse_date,
 )
-from tfrecord_lite.groundtruth.reader import ReadOptions, read_manifest
+from tfrecord_lite.pipeline.groundtruth.reader import ReadOptions, read_manifest
 
 
 def test_crlf_bom_and_blank_lines_keep_line_numbers(tmp_path: Path) -> None:

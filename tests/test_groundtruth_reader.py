@@ -22,10 +22,10 @@ from gt_helpers import (
 )
 from PIL import Image
 
-from tfrecord_lite.dataset import decodable
-from tfrecord_lite.errors import InputError
-from tfrecord_lite.groundtruth import reader
-from tfrecord_lite.groundtruth.reader import ReadOptions, read_manifest
+from tfrecord_lite.pipeline import decodable
+from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.groundtruth import reader
+from tfrecord_lite.pipeline.groundtruth.reader import ReadOptions, read_manifest
 
 # video jobs' lines name sequence files and SeqLabel.json files: test_groundtruth_video.py
 ALL_FIXTURES = sorted(p for p in FIXTURES.glob("*.manifest")

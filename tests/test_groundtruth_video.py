@@ -1,5 +1,5 @@
 """Video frame jobs end to end: sequence files, SeqLabel.json, one sample per frame, one split
-per sequence (tfrecord_lite.groundtruth.video, through the reader and the CLI).
+per sequence (tfrecord_lite.pipeline.groundtruth.video, through the reader and the CLI).
 
 The jobs are generated here after the real files in tests/fixtures/sagemaker (string
 ``frame-no`` and ``class-id``, ``frame-no`` a position unlike the number in the file name,
@@ -16,9 +16,9 @@ import pytest
 from gt_helpers import FIXTURES, key_path, make_image, write_manifest
 
 from tfrecord_lite import decode_example, tf_record_iterator
-from tfrecord_lite.cli import main
-from tfrecord_lite.errors import InputError
-from tfrecord_lite.groundtruth.reader import ReadOptions, read_manifest
+from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.groundtruth.reader import ReadOptions, read_manifest
+from tfrecord_lite.tools.cli import main
 
 TYPE = "groundtruth/video-object-tracking"
 

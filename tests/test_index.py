@@ -9,8 +9,7 @@ import random
 import pytest
 
 from tfrecord_lite import LengthCRCError, TFRecordWriter, tf_record_iterator
-from tfrecord_lite.cli import main
-from tfrecord_lite.index import (
+from tfrecord_lite.format.index import (
     IndexedReader,
     IndexError_,
     build_index,
@@ -20,6 +19,7 @@ from tfrecord_lite.index import (
     shard_bounds,
     write_index,
 )
+from tfrecord_lite.tools.cli import main
 
 RNG = random.Random(9)
 RECORDS = [RNG.randbytes(RNG.randrange(0, 2000)) for _ in range(101)]

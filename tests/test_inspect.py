@@ -16,10 +16,10 @@ from dataset_helpers import (
 )
 
 from tfrecord_lite import TFRecordWriter, encode_example
-from tfrecord_lite.cli import main
-from tfrecord_lite.crc import masked_crc
-from tfrecord_lite.dataset.layout import detect_compression, resolve
-from tfrecord_lite.inspect import readable_bytes
+from tfrecord_lite.format.crc import masked_crc
+from tfrecord_lite.tools.cli import main
+from tfrecord_lite.tools.inspection import readable_bytes
+from tfrecord_lite.tools.layout import detect_compression, resolve
 
 
 def inspect_json(capsys, *args) -> tuple[int, dict]:

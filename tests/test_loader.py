@@ -8,8 +8,9 @@ import types
 
 import pytest
 
-from tfrecord_lite import TFRecordWriter, decode_example, encode_example, loader
-from tfrecord_lite.index import write_index
+from tfrecord_lite import TFRecordWriter, decode_example, encode_example
+from tfrecord_lite.format import loader
+from tfrecord_lite.format.index import write_index
 
 RECORDS = [encode_example({"i": i}) for i in range(50)]
 
@@ -95,7 +96,7 @@ def test_the_core_does_not_import_torch() -> None:
 
     code = (
         "import sys, tfrecord_lite as t; t.tf_record_iterator; t.encode_example; "
-        "import tfrecord_lite.index; print('torch' in sys.modules)"
+        "import tfrecord_lite.format.index; print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

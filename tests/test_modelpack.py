@@ -7,8 +7,8 @@ import random
 import pytest
 
 from tfrecord_lite import ExampleError, FloatValues, IntValues, encode_example
-from tfrecord_lite.dataset import modelpack
-from tfrecord_lite.dataset.sample import Box, Sample
+from tfrecord_lite.pipeline.formats import modelpack
+from tfrecord_lite.pipeline.sample import Box, Sample
 
 RNG = random.Random(3)
 

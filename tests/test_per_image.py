@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tfrecord_lite.dataset.per_image import image_file, stems
+from tfrecord_lite.pipeline.formats.per_image import image_file, stems
 
 
 def test_stems_are_unique_ignoring_case_and_keep_plain_names() -> None:

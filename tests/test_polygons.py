@@ -13,7 +13,7 @@ import pytest
 from mask_cases import filled, iou, plane, realistic_mask
 from PIL import Image
 
-from tfrecord_lite.dataset import polygons
+from tfrecord_lite.pipeline.formats import polygons
 
 
 def _regions(mask: Image.Image, value: int) -> int:

@@ -14,9 +14,9 @@ from dataset_helpers import (
 from PIL import Image
 
 from tfrecord_lite import TFRecordWriter, encode_example
-from tfrecord_lite.cli import main
-from tfrecord_lite.dataset.layout import resolve
-from tfrecord_lite.preview import OUTLINE, TINT, box_rect, class_color, collect, tile_geometry
+from tfrecord_lite.tools.cli import main
+from tfrecord_lite.tools.layout import resolve
+from tfrecord_lite.tools.preview import OUTLINE, TINT, box_rect, class_color, collect, tile_geometry
 
 BOXES = [(0, 0.25, 0.5, 0.3, 0.5), (2, 0.7, 0.4, 0.4, 0.4)]
 

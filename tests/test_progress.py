@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from tfrecord_lite.progress import READ, ProgressLine
+from tfrecord_lite.pipeline.progress import READ, ProgressLine
 
 
 def test_a_log_gets_plain_lines_per_phase_with_rates_and_eta() -> None:

@@ -15,8 +15,8 @@ import pytest
 import yaml
 from test_convert import make_job, records
 
-from tfrecord_lite.cli import main
-from tfrecord_lite.publish import INVENTORY, Stage
+from tfrecord_lite.pipeline.publish import INVENTORY, Stage
+from tfrecord_lite.tools.cli import main
 
 DATASET = [INVENTORY, "dataset_info.yaml", "tfrecord_train", "tfrecord_val"]
 
@@ -94,7 +94,7 @@ def test_two_runs_racing_for_one_output(tmp_path) -> None:
 
 def _failing_writes(monkeypatch, after: int) -> None:
     """The disk fills up after ``after`` of the writers' system calls."""
-    import tfrecord_lite.records as records
+    import tfrecord_lite.format.records as records
 
     real = records._WRITEV
     count = {"n": 0}

@@ -24,7 +24,7 @@ from tfrecord_lite import (
     TruncatedRecordError,
     tf_record_iterator,
 )
-from tfrecord_lite.crc import masked_crc
+from tfrecord_lite.format.crc import masked_crc
 
 FOO_FILE = base64.b64decode("AwAAAAAAAACwmUkOZm9vYYq+/g==")
 RECORDS = [b"", b"foo", b"\x00" * 1000, bytes(range(256)) * 50]
@@ -215,7 +215,7 @@ def test_a_dropped_writer_still_writes_what_it_holds(tmp_path) -> None:
 
 def test_short_writes_are_continued(tmp_path, monkeypatch) -> None:
     # the kernel may write less than asked (a signal, a nearly full disk): the rest follows
-    from tfrecord_lite import records
+    from tfrecord_lite.format import records
 
     real = os.writev
 
@@ -242,7 +242,7 @@ def _varied(total: int, seed: int = 7) -> list[bytes]:
 
 def test_many_gathers_written_behind_stay_in_order(tmp_path, monkeypatch) -> None:
     # several MiB: full gathers go to the helper thread, which here is slow and uneven
-    from tfrecord_lite import records
+    from tfrecord_lite.format import records
 
     real, rng = os.writev, random.Random(3)
 
@@ -260,7 +260,7 @@ def test_many_gathers_written_behind_stay_in_order(tmp_path, monkeypatch) -> Non
 
 
 def test_an_error_of_the_helper_thread_reaches_the_caller(tmp_path, monkeypatch) -> None:
-    from tfrecord_lite import records
+    from tfrecord_lite.format import records
 
     def full_disk(fd, pieces):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -363,7 +363,7 @@ def test_any_mix_of_calls_frames_like_one_record_at_a_time(calls) -> None:
 def test_byte_ranges_written_at_offsets_make_the_whole_file(tmp_path, monkeypatch, writev) -> None:
     # how several processes write one shard: each its own records, from its own offset, in any
     # order; the file is the records framed one after another
-    from tfrecord_lite import records
+    from tfrecord_lite.format import records
 
     if not writev:
         monkeypatch.setattr(records, "_WRITEV", None)
@@ -404,7 +404,7 @@ def test_many_files_a_list_or_a_glob(tmp_path) -> None:
 
 @pytest.mark.parametrize("chunk", [1, 5, 12, 13, 100, 4096])
 def test_records_cut_by_any_read_size(chunk) -> None:
-    from tfrecord_lite.records import _iter_frames
+    from tfrecord_lite.format.records import _iter_frames
 
     rng = random.Random(chunk)
     records = [rng.randbytes(rng.randrange(0, 3000)) for _ in range(60)]

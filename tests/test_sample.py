@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from tfrecord_lite.dataset.sample import Box, Boxes, Sample, class_indices, yolo_values
+from tfrecord_lite.pipeline.sample import Box, Boxes, Sample, class_indices, yolo_values
 
 BOXES = (Box(2, 0.5, 0.25, 0.1, 0.2), Box(0, 0.9, 0.8, 0.05, 0.04))
 

@@ -8,7 +8,8 @@ import random
 
 import pytest
 
-from tfrecord_lite import ShardedWriter, ShardName, shards, tf_record_iterator
+from tfrecord_lite import ShardedWriter, ShardName, tf_record_iterator
+from tfrecord_lite.format import shards
 
 
 def test_name_template_formats_and_parses() -> None:

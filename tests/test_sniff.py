@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tfrecord_lite import LengthCRCError, RecordError, TFRecordWriter, tf_record_iterator
-from tfrecord_lite.sniff import describe
+from tfrecord_lite.format.sniff import describe
 
 
 def png() -> bytes:

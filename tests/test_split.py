@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tfrecord_lite.dataset.split import fill_empty_side, split_indices, unit_hash
+from tfrecord_lite.pipeline.split import fill_empty_side, split_indices, unit_hash
 
 KEYS = ["s3://bucket/images/img_000000.jpg", "images/a.png", "", "ünïcødé/画像.jpg", "x\udc80y"]
 KNOWN = {

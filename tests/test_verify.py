@@ -20,8 +20,8 @@ from dataset_helpers import (
 from PIL import Image
 
 from tfrecord_lite import TFRecordWriter, encode_example, tf_record_iterator
-from tfrecord_lite.cli import main
-from tfrecord_lite.dataset.sample import Box
+from tfrecord_lite.pipeline.sample import Box
+from tfrecord_lite.tools.cli import main
 
 
 def verify(capsys, *args: str) -> tuple[int, str]:

@@ -1,11 +1,11 @@
-"""Protobuf wire-format pieces written by hand (tfrecord_lite.wire): known answers from the
+"""Protobuf wire-format pieces written by hand (tfrecord_lite.format.wire): known answers from the
 protobuf encoding spec (https://protobuf.dev/programming-guides/encoding/)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tfrecord_lite.wire import field_head, varint
+from tfrecord_lite.format.wire import field_head, varint
 
 
 @pytest.mark.parametrize(("n", "encoded"), [

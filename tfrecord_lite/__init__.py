@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "errors": (
+    "format.errors": (
         "DataCRCError",
         "DataLossError",
         "ExampleError",
-        "InputError",
         "LengthCRCError",
         "RecordError",
         "TFRecordLiteError",
         "TruncatedRecordError",
     ),
-    "example": (
+    "pipeline.errors": ("InputError", "OutputError"),
+    "format.example": (
         "BytesList",
         "BytesValues",
         "Example",
@@ -41,8 +41,13 @@ _EXPORTS = {
         "encode_example",
         "encode_sequence_example",
     ),
-    "records": ("TFRecordOptions", "TFRecordWriter", "tf_record_batches", "tf_record_iterator"),
-    "shards": ("ShardedWriter", "ShardName"),
+    "format.records": (
+        "TFRecordOptions",
+        "TFRecordWriter",
+        "tf_record_batches",
+        "tf_record_iterator",
+    ),
+    "format.shards": ("ShardedWriter", "ShardName"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -63,17 +68,16 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .errors import (
+    from tfrecord_lite.format.errors import (
         DataCRCError,
         DataLossError,
         ExampleError,
-        InputError,
         LengthCRCError,
         RecordError,
         TFRecordLiteError,
         TruncatedRecordError,
     )
-    from .example import (
+    from tfrecord_lite.format.example import (
         BytesList,
         BytesValues,
         Example,
@@ -89,5 +93,11 @@ if TYPE_CHECKING:
         encode_example,
         encode_sequence_example,
     )
-    from .records import TFRecordOptions, TFRecordWriter, tf_record_batches, tf_record_iterator
-    from .shards import ShardedWriter, ShardName
+    from tfrecord_lite.format.records import (
+        TFRecordOptions,
+        TFRecordWriter,
+        tf_record_batches,
+        tf_record_iterator,
+    )
+    from tfrecord_lite.format.shards import ShardedWriter, ShardName
+    from tfrecord_lite.pipeline.errors import InputError, OutputError

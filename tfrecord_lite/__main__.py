@@ -1,3 +1,3 @@
-from .cli import entry
+from tfrecord_lite.tools.cli import entry
 
 raise SystemExit(entry())

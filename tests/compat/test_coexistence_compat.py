@@ -59,10 +59,10 @@ NO_TF = r"""
 import importlib, importlib.util, pkgutil, sys, io, contextlib
 import tfrecord_lite
 assert "tensorflow" not in sys.modules, "import tfrecord_lite imported tensorflow"
-from tfrecord_lite.cli import COMMANDS
+from tfrecord_lite.tools.cli import COMMANDS
 # subcommands whose module exists (they land one by one); each one's --help imports it
 present = [name for name, mod in COMMANDS.items() if importlib.util.find_spec(mod) is not None]
-from tfrecord_lite.cli import main  # what the console script and python -m run, in process
+from tfrecord_lite.tools.cli import main  # what the console script and python -m run, in process
 for argv in [["--help"]] + [[name, "--help"] for name in present]:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         main(argv)

@@ -21,7 +21,7 @@ from gt_helpers import det_line, make_image, write_manifest  # noqa: E402
 from test_groundtruth_exif import RAW, RED_RAW, rotated_jpeg  # noqa: E402
 from test_groundtruth_video import video_job  # noqa: E402
 
-from tfrecord_lite.cli import main  # noqa: E402
+from tfrecord_lite.tools.cli import main  # noqa: E402
 
 
 def parsed(tf: Any, out: Path, split: str = "train") -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from compat_util import run_python, tf_records
 
-from tfrecord_lite.index import IndexedReader, index_path, write_index
+from tfrecord_lite.format.index import IndexedReader, index_path, write_index
 
 RNG = random.Random(2024)
 RECORDS = [RNG.randbytes(RNG.randrange(0, 5000)) for _ in range(97)]

@@ -18,7 +18,7 @@ from tfrecord_lite import (
     encode_sequence_example,
     tf_record_iterator,
 )
-from tfrecord_lite.example import payload_kind
+from tfrecord_lite.format.example import payload_kind
 
 
 def tf_sequence(tf: Any, i: int) -> Any:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tfrecord_lite.cli import main
+from tfrecord_lite.tools.cli import main
 
 
 def tf_write(tf: Any, path: Path, records: list[bytes], kind: str = "") -> Path:

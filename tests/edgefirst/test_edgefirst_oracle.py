@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the unit suite's
 
 from test_coco_format import boxes_job  # noqa: E402
 
-from tfrecord_lite.cli import main  # noqa: E402
+from tfrecord_lite.tools.cli import main  # noqa: E402
 
 
 def convert(manifest: Path, out: Path, fmt: str, *extra: str) -> int:

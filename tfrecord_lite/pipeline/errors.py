@@ -1,0 +1,67 @@
+"""The converter's errors and its error policy; all are ``TFRecordLiteError``, so callers catch
+one family and print it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from tfrecord_lite.format.errors import TFRecordLiteError
+
+
+class InputError(TFRecordLiteError):
+    """Bad user input (manifest, image, mask, classes file): names where, what, and what to do.
+
+    ``path`` and ``line`` locate the problem (line is 1-based, 0 when not line-bound), ``value``
+    is the offending value (shortened), ``hint`` says what to do, ``reason`` is a short stable
+    key used to count skipped items in the summary (e.g. ``"bad-json"``, ``"missing-image"``).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        line: int,
+        message: str,
+        *,
+        value: object = None,
+        hint: str = "",
+        reason: str = "invalid",
+    ) -> None:
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        self.value = value
+        self.hint = hint
+        self.reason = reason
+        where = f"{self.path}:{line}" if line else self.path
+        text = f"{where}: {message}"
+        if value is not None:
+            shown = repr(value)
+            if len(shown) > 200:
+                shown = shown[:197] + "..."
+            text += f" (value: {shown})"
+        if hint:
+            text += f"; {hint}"
+        super().__init__(text)
+
+    def __reduce__(self):  # survive pickling between worker processes
+        return (
+            _rebuild_input_error,
+            (type(self), self.path, self.line, self.message, self.value, self.hint, self.reason),
+        )
+
+
+def _rebuild_input_error(cls, path, line, message, value, hint, reason):  # noqa: ANN001
+    return cls(path, line, message, value=value, hint=hint, reason=reason)
+
+
+class OutputError(TFRecordLiteError):
+    """The output cannot be written (exists, no space, locked by another run)."""
+
+
+class SkippedWarning(UserWarning):
+    """An input item skipped under ``--skip-invalid``; the CLI prints it as one plain line."""
+
+
+#: What to do with one bad input item: stop the run, skip it quietly (counted in the summary), or
+#: skip it and print a warning.  Passed down from the CLI flag ``--skip-invalid`` as a value.
+ErrorPolicy = Literal["raise", "skip", "warn"]

@@ -1,0 +1,158 @@
+"""The class table: union of per-line class maps, classes keyed by name, classes file.
+
+Ground Truth writes on each line only the classes present on that line, keyed by the job's class
+id, so the dataset's class list has to be assembled from all lines (or fixed by a file shared
+between datasets so they agree on indices).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tfrecord_lite.pipeline.errors import InputError
+
+
+def class_id(value: object) -> int | None:
+    """A class id as Ground Truth writes it: an int, or a string / float holding one."""
+    if type(value) is int:
+        return value if value >= 0 else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        return int(value.strip())
+    return None
+
+
+def class_name(value: object) -> str | None:
+    """A usable class name: a non-empty string, surrounding whitespace removed."""
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+#: The last map parsed and its result: consecutive lines usually repeat the same class-map.
+_last_map: tuple[object, dict[int, str]] = (None, {})
+
+
+def parse_class_map(raw: object, path: str, line: int, what: str = "class-map") -> dict[int, str]:
+    """Turn ``{"<id>": "<name>"}`` into ``{id: name}``; anything else is an InputError.
+
+    The result is shared with later calls for an equal map: callers must not modify it.
+    """
+    global _last_map
+    if raw is None:
+        return {}
+    last_raw, last_result = _last_map
+    if type(raw) is dict and type(last_raw) is dict and raw == last_raw:
+        return last_result
+    if not isinstance(raw, dict):
+        raise InputError(path, line, f"{what} is not an object", value=raw,
+                         hint='expected {"<class id>": "<class name>", ...}', reason="bad-label")
+    result = {}
+    for key, name in raw.items():
+        cid, cname = class_id(key), class_name(name)
+        if cid is None or cname is None:
+            raise InputError(path, line, f"{what} entry is not '<id>: <name>'",
+                             value={key: name}, hint="class ids are non-negative integers and "
+                             "names non-empty strings", reason="bad-label")
+        result[cid] = cname
+    _last_map = (raw, result)
+    return result
+
+
+@dataclass
+class ClassUnion:
+    """Union of the id -> name maps of one attribute over all lines.
+
+    Every box takes its class name from its own line's map, so ids that mean different classes
+    on different lines (Rekognition Custom Labels exports, manifests concatenated from several
+    jobs) are no ambiguity: classes are keyed by name, and the clashes only reported."""
+
+    #: id -> {name: first line with that id and name}, names in the order first seen
+    ids: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, mapping: dict[int, str], *lines: int) -> None:
+        """Add the map of one or more lines (in manifest order) that all carry ``mapping``."""
+        for cid, name in mapping.items():
+            self.ids.setdefault(cid, {}).setdefault(name, lines[0])
+
+    @property
+    def clashes(self) -> dict[int, dict[str, int]]:
+        """The ids that name more than one class, with each name's first line."""
+        return {cid: names for cid, names in sorted(self.ids.items()) if len(names) > 1}
+
+    def describe_clashes(self, limit: int = 5) -> str:
+        parts = [f"id {cid} is " + ", ".join(f"{n!r} (line {ln})" for n, ln in names.items())
+                 for cid, names in self.clashes.items()]
+        more = len(parts) - limit
+        return "; ".join(parts[:limit]) + (f"; and {more} more" if more > 0 else "")
+
+    def ordered_names(self, skip_ids: frozenset[int] = frozenset()) -> list[str]:
+        """One entry per distinct name, ordered by the smallest id naming it, then by the line
+        it first appears on (without clashes: plain id order)."""
+        rank: dict[str, tuple[int, int]] = {}
+        for cid, names in self.ids.items():
+            if cid in skip_ids:
+                continue
+            for name, line in names.items():
+                known = rank.get(name)
+                if known is None or (cid, line) < known:
+                    rank[name] = (cid, line)
+        return sorted(rank, key=rank.__getitem__)
+
+
+@dataclass(frozen=True)
+class ClassTable:
+    """The dataset's class list; a class's index is its position (0-based)."""
+
+    names: tuple[str, ...]
+    index_of: dict[str, int]
+    from_file: str | None = None
+
+    @classmethod
+    def build(cls, union: ClassUnion, fixed: list[str] | None = None,
+              fixed_path: str | None = None, skip_ids: frozenset[int] = frozenset()) -> ClassTable:
+        """One entry per distinct name (see ``ClassUnion.ordered_names``), unless a fixed list
+        is given."""
+        names = tuple(fixed) if fixed is not None else tuple(union.ordered_names(skip_ids))
+        return cls(names, {n: i for i, n in enumerate(names)}, fixed_path)
+
+    def index(self, name: str, path: str, line: int) -> int:
+        """The index of a class name; a name outside a classes file is an InputError."""
+        found = self.index_of.get(name)
+        if found is None:
+            where = f"the classes file {self.from_file}" if self.from_file else "the class list"
+            raise InputError(path, line, f"class {name!r} is not in {where}", value=name,
+                             hint="add it to the classes file or fix the label",
+                             reason="unknown-class")
+        return found
+
+
+def read_classes_file(path: Path) -> list[str]:
+    """One class name per line (UTF-8, BOM allowed, blank lines ignored); duplicates are errors."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), 0, f"cannot read classes file: {exc}",
+                         hint="one class name per line, UTF-8", reason="bad-classes-file") from exc
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        name = raw.strip()
+        if not name:
+            continue
+        if name in seen:
+            raise InputError(str(path), number, f"class {name!r} listed twice (first on line "
+                             f"{seen[name]})", value=name, hint="each class once",
+                             reason="bad-classes-file")
+        seen[name] = number
+        names.append(name)
+    if not names:
+        raise InputError(str(path), 0, "classes file lists no classes",
+                         hint="one class name per line", reason="bad-classes-file")
+    return names

@@ -1,0 +1,503 @@
+"""``tfrecord-lite convert``: the seed's options, progress on stderr, a summary at the end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from tfrecord_lite.pipeline.errors import InputError, SkippedWarning
+from tfrecord_lite.pipeline.progress import MIB, ProgressLine
+
+EPILOG = """examples:
+  tfrecord-lite convert -a job/output.manifest -i job/images -o dataset --split 0.2
+  tfrecord-lite convert --annotations=out.manifest --format=json --output=ds_json
+  docker run -v DIR:/data_in -v OUT:/data_out IMAGE --annotations=/data_in/output-manifest \\
+      --split 0.2 --partition=100
+
+Exit codes: 0 done, 1 invalid input (nothing written), 2 usage error.
+Defaults for --images and --output can also come from TFRECORD_LITE_IMAGES and
+TFRECORD_LITE_OUTPUT (the container sets /data_in and /data_out)."""
+
+
+def _checked(convert, ok, kind: str, rule: str):
+    """An argparse type: ``convert`` the text, then require ``ok(value)``, saying why not."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{text} {rule}")
+        return value
+
+    return parse
+
+
+_unit_fraction = _checked(
+    float,
+    lambda v: 0.0 <= v <= 1.0,
+    "a number",
+    "is outside [0, 1]: it is the fraction of images for validation",
+)
+
+
+def _fraction(text: str) -> float:
+    """A fraction in [0, 1]; a percentage gets the fraction it meant in its error."""
+    try:
+        return _unit_fraction(text)
+    except argparse.ArgumentTypeError as exc:
+        try:
+            percent = float(text)
+        except ValueError:
+            raise exc from None
+        if 1 < percent <= 100:
+            raise argparse.ArgumentTypeError(
+                f"{text} is outside [0, 1]: the split is a fraction, so {percent:g}% is "
+                f"-s {percent / 100:g}"
+            ) from None
+        raise
+
+
+MAX_PARTITION_MB = 1 << 20  # 1 TiB: far beyond any file system's comfort, and still a number
+_megabytes = _checked(
+    float,
+    lambda v: 0.0 < v <= MAX_PARTITION_MB,
+    "a number of MB",
+    f"must be a positive number of MB (MiB), at most {MAX_PARTITION_MB}",
+)
+_positive_int = _checked(int, lambda v: v >= 1, "a whole number", "must be at least 1")
+
+
+def _workers(text: str):
+    return "auto" if text == "auto" else _positive_int(text)
+
+
+def auto_workers(manifest: Path) -> int:
+    """Processes worth starting: forking pays off only once there are some thousand lines."""
+    if manifest.stat().st_size < 256 * 1024:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))  # what this process may use (containers, taskset)
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "convert",
+        help="turn a SageMaker Ground Truth manifest and its images into a ModelPack dataset",
+        description="Convert a SageMaker Ground Truth output manifest and its images into a\n"
+        "ModelPack dataset: dataset_info.yaml plus tfrecord_train/ and tfrecord_val/\n"
+        "(or json_train/ and json_val/ with --format json).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    env_images = os.environ.get("TFRECORD_LITE_IMAGES")
+    env_output = os.environ.get("TFRECORD_LITE_OUTPUT")
+    p.add_argument(
+        "-a",
+        "--annotations",
+        required=True,
+        type=Path,
+        metavar="MANIFEST",
+        help="the Ground Truth output manifest (JSON Lines)",
+    )
+    p.add_argument(
+        "-i",
+        "--images",
+        type=Path,
+        default=env_images,
+        metavar="DIR",
+        help="folder holding the images (default: %s)" % (env_images or "the manifest's folder"),
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        default=env_output,
+        metavar="DIR",
+        help="output folder, created whole at the end (default: %s)" % (env_output or "required"),
+    )
+    p.add_argument(
+        "-f",
+        "--format",
+        choices=("tfrecord", "json", "darknet", "coco", "edgefirst"),
+        default="tfrecord",
+        help="tfrecord (ModelPack detection), json (ModelPack segmentation and detection), "
+        "darknet (ModelPack, deepview-datasets, YOLO tools), coco (annotations/instances_"
+        "{train,val}.json, for COCO tools) or edgefirst (EdgeFirst Studio's Arrow dataset; "
+        "needs the [edgefirst] extra) (default: %(default)s)",
+    )
+    p.add_argument(
+        "-s",
+        "--split",
+        type=_fraction,
+        default=0.2,
+        metavar="FRACTION",
+        help="fraction of images for validation, in [0, 1] (default: %(default)s)",
+    )
+    p.add_argument(
+        "-p",
+        "--partition",
+        type=_megabytes,
+        default=100.0,
+        metavar="MB",
+        help="maximum size of each TFRecord file in MB (MiB) (default: %(default)g)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the stable split and of the record order (default: %(default)s)",
+    )
+    p.add_argument(
+        "--label-attribute",
+        metavar="NAME",
+        help="label attribute to use when a line has several (default: the one with "
+        "the newest creation-date)",
+    )
+    p.add_argument(
+        "--classes",
+        type=Path,
+        metavar="FILE",
+        dest="classes_file",
+        help="file with one class name per line: fixes the class list and order",
+    )
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="skip and count bad lines and images instead of failing (default: fail)",
+    )
+    p.add_argument(
+        "--drop-rejected",
+        action="store_true",
+        help="drop images whose label-verification job marked the label as wrong",
+    )
+    p.add_argument(
+        "--workers",
+        type=_workers,
+        default="auto",
+        metavar="N",
+        help="processes reading and encoding images; the output is the same for any N "
+        "(default: auto = one per CPU, at most 8, for manifests over 256 KiB; else 1)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the dataset tfrecord-lite wrote in the output folder (only its own files; "
+        "any other non-empty folder is refused)",
+    )
+    p.add_argument(
+        "--path-prefix",
+        metavar="P",
+        help="write split paths in dataset_info.yaml as P/tfrecord_train ... instead "
+        "of the absolute output folder",
+    )
+    p.add_argument(
+        "--exif-frame",
+        choices=("auto", "upright", "raw"),
+        default="auto",
+        help="which frame the labels of EXIF-rotated JPEGs were drawn on: auto decides by "
+        "image_size, else by the job's date (raw before 2020-04-07, when browsers began to "
+        "apply EXIF) (default: %(default)s)",
+    )
+    p.add_argument(
+        "--keep-image-bytes",
+        action="store_true",
+        help="store every image as it came, even those ModelPack cannot decode to 3 channels "
+        "(default: convert those once to RGB JPEG/PNG)",
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="refuse images of more pixels than this, as decompression bombs "
+        "(default: Pillow's limit, 89478485)",
+    )
+    p.add_argument(
+        "--full-decode",
+        action="store_true",
+        help="decode every image while checking it (finds damage inside the data; the default "
+        "check reads only the end of each file, which finds files cut short)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="read the manifest, find every image and read its header, check the output; "
+        "report every problem a conversion would skip or stop at; write nothing",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("local", "beam"),
+        default="local",
+        help="local: this machine, in --workers processes; beam: an Apache Beam pipeline "
+        "(-f tfrecord; the [beam] extra), on the local FnApiRunner or the runner that Beam's "
+        "options after -- choose; the same bytes either way (default: %(default)s)",
+    )
+    p.add_argument(
+        "pipeline_args",
+        nargs="*",
+        metavar="-- BEAM_OPTIONS",
+        help="with --engine beam: Beam's pipeline options, after a lone -- "
+        "(--runner=DataflowRunner --project=... / FlinkRunner / SparkRunner ...)",
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON, for scripts")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+    return p
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Skipped items are reported as one plain line each, other warnings as one line too."""
+    what = "skipped: " if issubclass(category, SkippedWarning) else ""
+    sys.stderr.write(f"tfrecord-lite convert: warning: {what}{message}\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tfrecord_lite.pipeline.convert import ConvertOptions, convert, keep_warning, split_warning
+    from tfrecord_lite.pipeline.groundtruth.images import PILLOW_MAX_PIXELS, ImageChecks
+    from tfrecord_lite.tools.cli import UsageError
+
+    if args.output is None:
+        raise UsageError("-o/--output is required (or set TFRECORD_LITE_OUTPUT)")
+    _check_engine(args, UsageError)
+    if args.format == "edgefirst":
+        from tfrecord_lite.pipeline.formats import edgefirst_format
+
+        if not edgefirst_format.available():
+            raise UsageError(f"-f edgefirst needs Au-Zone's edgefirst-client: "
+                             f"{edgefirst_format.INSTALL}")
+    if not args.output.strip():
+        raise UsageError(
+            "-o/--output is empty (an unset shell variable?); name the folder for the dataset"
+        )
+    if not args.annotations.is_file():
+        raise InputError(
+            str(args.annotations),
+            0,
+            "the manifest does not exist or is not a file",
+            hint="pass the Ground Truth output manifest with -a/--annotations",
+        )
+    images = args.images if args.images is not None else args.annotations.parent
+    options = ConvertOptions(
+        annotations=args.annotations,
+        images=images,
+        output=Path(args.output),
+        format=args.format,
+        split=args.split,
+        partition_mb=args.partition,
+        seed=args.seed,
+        label_attribute=args.label_attribute,
+        classes_file=args.classes_file,
+        policy="warn" if args.skip_invalid else "raise",
+        drop_rejected=args.drop_rejected,
+        workers=auto_workers(args.annotations) if args.workers == "auto" else args.workers,
+        overwrite=args.overwrite,
+        path_prefix=args.path_prefix,
+        keep_image_bytes=args.keep_image_bytes,
+        image_checks=ImageChecks(args.max_pixels or PILLOW_MAX_PIXELS, args.full_decode),
+        exif_frame=args.exif_frame,
+    )
+    empty = split_warning(args.split)
+    if empty:
+        sys.stderr.write(f"tfrecord-lite convert: warning: {empty}\n")
+    if args.dry_run:
+        return _dry_run(options, args)
+    mode = "off" if args.quiet or args.json else "tty" if sys.stderr.isatty() else "plain"
+    bar = ProgressLine(mode)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", SkippedWarning)
+        warnings.showwarning = _show_warning
+        try:
+            if args.engine == "beam":
+                from . import beam
+
+                result = beam.convert(options, args.pipeline_args)
+            else:
+                result = convert(options, progress=bar)
+        except InputError as exc:
+            raise _with_dry_run_hint(exc) from None
+        finally:
+            bar.close()
+    if result.report.kept_undecodable:
+        kept = keep_warning(result.report.kept_undecodable)
+        sys.stderr.write(f"tfrecord-lite convert: warning: {kept}\n")
+    try:
+        if not args.quiet:
+            text = json.dumps(summary_data(result)) if args.json else summary(result)
+            _print_summary(text, result.output)
+    except BaseException as exc:  # an interrupt now comes after the dataset is complete
+        exc.after = f"the dataset was published in {result.output}"
+        raise
+    return 0
+
+
+def _check_engine(args: argparse.Namespace, usage: type[Exception]) -> None:
+    """Beam's options only with ``--engine beam``, which needs the extra and writes TFRecords."""
+    if args.engine != "beam":
+        if args.pipeline_args:
+            raise usage(f"unrecognized arguments: {' '.join(args.pipeline_args)} (Beam's "
+                        "pipeline options, after --, go with --engine beam)")
+        return
+    from . import beam
+
+    if args.pipeline_args and not args.pipeline_args[0].startswith("-"):
+        raise usage(f"unrecognized arguments: {' '.join(args.pipeline_args)} (Beam's pipeline "
+                    "options come after a lone --, e.g. -- --runner=DataflowRunner)")
+    why = beam.refusal(args.format)
+    if why:
+        raise usage(why)
+    if not beam.available():
+        raise usage(f"--engine beam needs Apache Beam: {beam.INSTALL}")
+
+
+def _with_dry_run_hint(exc: InputError) -> InputError:
+    """A run stops at the first bad line; say how to see them all."""
+    if not exc.line:
+        return exc
+    hint = "; ".join(h for h in (exc.hint, "--dry-run lists every problem in the manifest") if h)
+    return InputError(exc.path, exc.line, exc.message, value=exc.value, hint=hint,
+                      reason=exc.reason)
+
+
+def _dry_run(options, args: argparse.Namespace) -> int:
+    from tfrecord_lite.pipeline.convert import check
+
+    found = check(options)
+    r = found.read.report
+    stops = found.would_fail and options.policy == "raise"
+    would = "stop at the first" if stops else "skip"
+    data = {
+        "lines": r.lines,
+        "samples": len(found.read.samples),
+        "train": found.train,
+        "validation": found.validation,
+        "classes": found.read.classes,
+        "label_attribute": r.label_attribute,
+        "task": r.task,
+        "skipped": dict(sorted(r.skipped.items())),
+        "invalid": r.invalid,
+        "would_fail": stops,
+        "replaces_files": found.replaces,
+    }
+    if args.json:
+        print(json.dumps(data))
+    elif not args.quiet:
+        lines = [
+            f"dry run: {r.lines} lines, {len(found.read.samples)} images would be converted "
+            f"(train {found.train}, validation {found.validation}); nothing was written",
+            f"  label attribute: {r.label_attribute} ({r.task}); "
+            f"{len(found.read.classes)} classes",
+        ]
+        if found.replaces:
+            lines.append(f"  --overwrite would replace a dataset of {found.replaces} files")
+        if r.skipped:
+            lines.append(f"  problems: {sum(r.skipped.values())} ({r.invalid} invalid, which a "
+                         f"conversion would {would}; the rest are always left out)")
+            for reason, n in sorted(r.skipped.items()):
+                lines.append(f"    {reason}: {n}  (first: {r.examples.get(reason, '')})")
+        else:
+            lines.append("  no problems found")
+        _print_summary("\n".join(lines), None)
+    return 1 if stops else 0
+
+
+def _print_summary(text: str, output: Path | None) -> None:
+    """Print the summary; the dataset is published by now, so a stdout that cannot take it
+    (a full disk, a closed pipe) is worth a warning, not a failed run."""
+    try:
+        out = sys.stdout.buffer
+        out.write(text.encode(sys.stdout.encoding or "utf-8", "backslashreplace") + b"\n")
+        out.flush()
+    except (OSError, AttributeError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        done = f"the dataset was published in {output}, but " if output else ""
+        sys.stderr.write(
+            f"tfrecord-lite convert: warning: {done}the summary could not be printed ({why})\n"
+        )
+
+
+def summary(result) -> str:
+    """The end-of-run report: what went where, what was skipped or fixed, how long it took."""
+    r = result.report
+    lines = [f"wrote {result.output} ({result.bytes / MIB:.2f} MiB in {result.seconds:.2f} s)"]
+    lines.append(f"  label attribute: {r.label_attribute} ({r.task})")
+    for split in ("train", "validation"):
+        s = result.splits[split]
+        shards = f"{len(s.files)} file(s) " if s.folder.startswith("tfrecord") else ""
+        lines.append(f"  {split:<10} {s.samples:>7} images  {shards}in {s.folder}/")
+    if result.moved_to_fill:
+        lines.append(f"  moved {result.moved_to_fill} image(s) so that neither split is empty "
+                     "(ModelPack refuses an empty split; chosen by the split hash)")
+    lines.extend(f"  warning: {w}" for w in result.warnings)
+    lines.append(f"  classes ({len(result.classes)}):")
+    for name in result.classes:
+        lines.append(f"    {name:<24} {result.objects.get(name, 0):>7} objects")
+    if r.sequences:
+        lines.append(f"  video: {r.sequences} sequences, {r.frames} frames (each sequence in "
+                     "one split)")
+    lines.append(f"  images without objects: {result.negatives}")
+    if r.class_clashes:
+        lines.append(f"  class ids differ between lines, classes kept by name: {r.class_clashes}")
+    unused = [n for n in result.classes if not result.objects.get(n)]
+    if unused and r.task == "object-detection":
+        lines.append(f"  classes kept without objects (only on skipped lines, or unused): "
+                     f"{', '.join(unused)}")
+    for what, n in _fixes(r).items():
+        if n:
+            lines.append(f"  {what}: {n}")
+    if r.converted:
+        lines.append(f"  images converted to RGB for tf.io.decode_jpeg: {sum(r.converted.values())}"
+                     " (lossless sources to PNG, JPEG to JPEG quality 95, alpha on white)")
+        for why, n in sorted(r.converted.items()):
+            lines.append(f"    {why}: {n}")
+    if r.skipped:
+        lines.append(f"  skipped lines/images: {sum(r.skipped.values())}")
+        for reason, n in sorted(r.skipped.items()):
+            example = r.examples.get(reason, "")
+            lines.append(f"    {reason}: {n}" + (f"  (first: {example})" if example else ""))
+    return "\n".join(lines)
+
+
+def _fixes(r) -> dict[str, int]:
+    return {
+        "boxes clipped to the image": r.clipped_boxes,
+        "zero-area boxes dropped": r.dropped_boxes,
+        "image_size differing from the image": r.size_mismatches,
+        "JPEGs re-encoded upright (EXIF)": r.exif_reencoded,
+        "EXIF-rotated images labelled on the raw frame (stored raw, tag cleared)":
+            r.exif_raw_frame,
+        "EXIF-rotated images labelled on the upright view": r.exif_upright_frame,
+        "of these, frame decided by the job's date (image_size could not tell)": r.exif_by_date,
+        "lines naming an image an earlier line named (kept on its side)": r.shared_files,
+        "video polygons, polylines and keypoints skipped": r.video_shapes_skipped,
+    }
+
+
+def summary_data(result) -> dict:
+    """The summary for scripts (``--json``): the same facts as the text, as plain values."""
+    r = result.report
+    return {
+        "output": str(result.output),
+        "bytes": result.bytes,
+        "seconds": round(result.seconds, 3),
+        "label_attribute": r.label_attribute,
+        "task": r.task,
+        "splits": {
+            split: {"samples": s.samples, "folder": s.folder, "files": len(s.files)}
+            for split, s in result.splits.items()
+        },
+        "classes": [{"name": n, "objects": result.objects.get(n, 0)} for n in result.classes],
+        "images_without_objects": result.negatives,
+        "video": {"sequences": r.sequences, "frames": r.frames},
+        "fixes": {k: v for k, v in _fixes(r).items() if v},
+        "converted_images": dict(sorted(r.converted.items())),
+        "moved_to_fill_a_split": result.moved_to_fill,
+        "warnings": list(result.warnings),
+        "skipped": dict(sorted(r.skipped.items())),
+    }
