@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tfrecord_lite.cli import main
+from tfrecord_lite.tools.cli import main
 
 SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sample"
 
@@ -33,9 +33,9 @@ def test_without_the_extra_says_what_to_install(tmp_path, capsys, monkeypatch) -
 
 
 def test_the_python_entry_point_without_the_extra(tmp_path, monkeypatch) -> None:
-    from tfrecord_lite import beam
-    from tfrecord_lite.convert import ConvertOptions
-    from tfrecord_lite.errors import OutputError
+    from tfrecord_lite.pipeline import beam
+    from tfrecord_lite.pipeline.convert import ConvertOptions
+    from tfrecord_lite.pipeline.errors import OutputError
 
     monkeypatch.setitem(sys.modules, "apache_beam", None)
     with pytest.raises(OutputError, match=r"tfrecord-lite-tools\[beam\]"):

@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the unit suite's
 
 from gt_helpers import det_line, make_image, write_manifest  # noqa: E402
 
-from tfrecord_lite.cli import main  # noqa: E402
-from tfrecord_lite.groundtruth import reader  # noqa: E402
+from tfrecord_lite.pipeline.groundtruth import reader  # noqa: E402
+from tfrecord_lite.tools.cli import main  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample"
 CLASSES = {0: "cat", 1: "dog", 2: "bird"}
@@ -159,8 +159,8 @@ def test_overwrite_replaces_only_our_dataset(tmp_path, capsys) -> None:
 
 
 def test_python_entry_point(tmp_path) -> None:
-    from tfrecord_lite import beam
-    from tfrecord_lite.convert import ConvertOptions, convert
+    from tfrecord_lite.pipeline import beam
+    from tfrecord_lite.pipeline.convert import ConvertOptions, convert
 
     opts = dict(annotations=SAMPLE / "output.manifest", images=SAMPLE, partition_mb=0.05,
                 seed=2)

@@ -238,7 +238,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default="local",
         help="local: this machine, in --workers processes; beam: an Apache Beam pipeline "
         "(-f tfrecord; the [beam] extra), on the local FnApiRunner or the runner that Beam's "
-        "options after -- choose; the same bytes either way (default: %(default)s)",
+        "options after -- choose; the same bytes either way; --dry-run always runs here "
+        "(default: %(default)s)",
     )
     p.add_argument(
         "pipeline_args",
@@ -315,7 +316,7 @@ def run(args: argparse.Namespace) -> int:
         warnings.showwarning = _show_warning
         try:
             if args.engine == "beam":
-                from . import beam
+                from tfrecord_lite.pipeline import beam
 
                 result = beam.convert(options, args.pipeline_args)
             else:
@@ -344,7 +345,7 @@ def _check_engine(args: argparse.Namespace, usage: type[Exception]) -> None:
             raise usage(f"unrecognized arguments: {' '.join(args.pipeline_args)} (Beam's "
                         "pipeline options, after --, go with --engine beam)")
         return
-    from . import beam
+    from tfrecord_lite.pipeline import beam
 
     if args.pipeline_args and not args.pipeline_args[0].startswith("-"):
         raise usage(f"unrecognized arguments: {' '.join(args.pipeline_args)} (Beam's pipeline "

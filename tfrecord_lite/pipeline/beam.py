@@ -13,9 +13,9 @@ import importlib.util
 import logging
 from collections.abc import Iterator, Sequence
 
-from . import convert as _convert
-from .convert import ConvertOptions, ConvertResult
-from .errors import OutputError
+from tfrecord_lite.pipeline import convert as _convert
+from tfrecord_lite.pipeline.convert import ConvertOptions, ConvertResult
+from tfrecord_lite.pipeline.errors import OutputError
 
 INSTALL = "pip install 'tfrecord-lite-tools[beam]'"
 FORMATS = ("tfrecord",)  # the formats this engine writes; the others run on one machine
@@ -49,7 +49,7 @@ def convert(options: ConvertOptions, pipeline_args: Sequence[str] = ()) -> Conve
     if not available():
         raise OutputError(f"--engine beam needs Apache Beam: {INSTALL}")
     with _quiet_import():
-        from . import beam_stages
+        from tfrecord_lite.pipeline import beam_stages
 
     return _convert.run_staged(
         options, lambda root: beam_stages.run(options, root, list(pipeline_args)))

@@ -38,15 +38,17 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.pvalue import AsList, AsSingleton, TaggedOutput
 
-from . import convert as _convert
-from .beam import pipeline_options
-from .convert import SPLITS, ConvertOptions, ConvertResult
-from .dataset import info, tfrecord_format
-from .errors import OutputError, TFRecordLiteError
-from .groundtruth import reader
-from .groundtruth.classes import read_classes_file
-from .groundtruth.images import ImageIndex
-from .groundtruth.manifest import AttributeCensus, plan_spans
+from tfrecord_lite.format.errors import TFRecordLiteError
+from tfrecord_lite.pipeline import convert as _convert
+from tfrecord_lite.pipeline import dataset_info as info
+from tfrecord_lite.pipeline.beam import pipeline_options
+from tfrecord_lite.pipeline.convert import SPLITS, ConvertOptions, ConvertResult
+from tfrecord_lite.pipeline.errors import OutputError
+from tfrecord_lite.pipeline.formats import tfrecord_format
+from tfrecord_lite.pipeline.groundtruth import reader
+from tfrecord_lite.pipeline.groundtruth.classes import read_classes_file
+from tfrecord_lite.pipeline.groundtruth.images import ImageIndex
+from tfrecord_lite.pipeline.groundtruth.manifest import AttributeCensus, plan_spans
 
 ERRORS = ".beam-errors"  # pickled errors of failed tasks: runners pass on only their text
 TMP = ".beam-tmp"  # shards being written, renamed into their split folder once complete
@@ -305,8 +307,17 @@ def run(options: ConvertOptions, root: Path, args: list[str]) -> ConvertResult:
             raise OutputError(f"the Beam pipeline failed: {_last_line(exc)}{where}") from exc
     with open(root / RESULT, "rb") as f:
         result = pickle.load(f)
-    (root / RESULT).unlink()
+    for name in (RESULT, ERRORS, TMP, UPRIGHT):  # what retried tasks may have left
+        _remove(root / name)
     return result
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 class _Log:
