@@ -22,7 +22,7 @@ from typing import Any
 from synth import average_image_bytes, make_dataset
 
 from tfrecord_lite import tf_record_iterator
-from tfrecord_lite.tools.convert_cli import auto_workers
+from tfrecord_lite.pipeline.api import auto_workers
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent

@@ -10,7 +10,7 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from tfrecord_lite.pipeline.errors import InputError
+    from tfrecord_lite.pipeline.errors import RAISE, SKIP, InputError
     from tfrecord_lite.pipeline.groundtruth.reader import ReadOptions, read_manifest
 
 _DIR = Path(tempfile.mkdtemp(prefix="fuzz-manifest-"))
@@ -22,7 +22,7 @@ _MANIFEST = _DIR / "output.manifest"
 
 def test_one_input(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
-    policy = fdp.PickValueInList(["raise", "skip"])
+    policy = fdp.PickValueInList([RAISE, SKIP])
     _MANIFEST.write_bytes(fdp.ConsumeBytes(fdp.remaining_bytes()))
     try:
         read_manifest(_MANIFEST, ReadOptions(images_dir=_IMAGES, policy=policy))

@@ -57,3 +57,18 @@ def test_beam_options_need_the_beam_engine(tmp_path, capsys) -> None:
 def test_beam_options_come_after_a_lone_double_dash(tmp_path, capsys) -> None:
     err = refused(capsys, convert(tmp_path, "--engine", "beam", "stray"))
     assert "stray" in err and "after a lone --" in err
+
+
+def test_the_api_takes_the_engine_by_name(tmp_path, monkeypatch) -> None:
+    import tfrecord_lite
+    from tfrecord_lite.pipeline.errors import OutputError
+
+    manifest = SAMPLE / "output.manifest"
+    with pytest.raises(ValueError, match="engine must be one of local, beam"):
+        tfrecord_lite.convert(manifest, tmp_path / "out", engine="spark")
+    with pytest.raises(ValueError, match="pipeline_args"):
+        tfrecord_lite.convert(manifest, tmp_path / "out", pipeline_args=["--runner=X"])
+    monkeypatch.setitem(sys.modules, "apache_beam", None)
+    with pytest.raises(OutputError, match=r"tfrecord-lite-tools\[beam\]"):
+        tfrecord_lite.convert(manifest, tmp_path / "out", engine="beam")
+    assert not list(tmp_path.iterdir())

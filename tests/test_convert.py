@@ -353,7 +353,7 @@ def test_path_prefix_and_env_defaults(tmp_path, monkeypatch) -> None:
 
 
 def test_workers_auto(tmp_path) -> None:
-    from tfrecord_lite.tools.convert_cli import auto_workers
+    from tfrecord_lite.pipeline.api import auto_workers
 
     small = make_job(tmp_path / "job", 3)
     assert auto_workers(small) == 1

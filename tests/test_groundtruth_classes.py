@@ -9,7 +9,7 @@ from gt_helpers import det_line, make_image, write_manifest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.errors import SKIP, InputError
 from tfrecord_lite.pipeline.groundtruth.classes import (
     ClassTable,
     ClassUnion,
@@ -143,7 +143,7 @@ def test_reader_union_over_lines_and_classes_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="'c3' is not in the classes file") as err:
         read_manifest(manifest, ReadOptions(images, classes_file=classes))
     assert err.value.line == 1
-    skipped = read_manifest(manifest, ReadOptions(images, classes_file=classes, policy="skip"))
+    skipped = read_manifest(manifest, ReadOptions(images, classes_file=classes, policy=SKIP))
     assert skipped.report.skipped == {"unknown-class": 1} and len(skipped.samples) == 2
 
 
@@ -151,8 +151,8 @@ def test_reader_keeps_each_box_with_its_own_lines_name(tmp_path: Path) -> None:
     lines = [det_line("s3://b/a.jpg", [(4, 1, 1, 5, 5)], {0: "animal", 4: "dog"}),
              det_line("s3://b/b.jpg", [(4, 1, 1, 5, 5), (3, 2, 2, 5, 5)], {3: "dog", 4: "cat"})]
     manifest, images = _setup(tmp_path, lines)
-    with pytest.warns(UserWarning, match="id 4 is 'dog' \\(line 1\\), 'cat' \\(line 2\\)"):
-        result = read_manifest(manifest, ReadOptions(images))
+    result = read_manifest(manifest, ReadOptions(images))
+    assert "id 4 is 'dog' (line 1), 'cat' (line 2)" in result.report.notices[0]
     assert result.classes == ["animal", "dog", "cat"]
     named = [[result.classes[b.class_index] for b in s.boxes] for s in result.samples]
     assert named == [["dog"], ["cat", "dog"]]

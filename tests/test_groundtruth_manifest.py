@@ -10,7 +10,7 @@ from gt_helpers import FIXTURES, det_line, write_manifest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.errors import RAISE, SKIP, InputError
 from tfrecord_lite.pipeline.groundtruth import manifest as mf
 from tfrecord_lite.pipeline.groundtruth.labels import class_map_of, parse_label, task_of
 from tfrecord_lite.pipeline.groundtruth.manifest import (
@@ -208,7 +208,7 @@ def test_arbitrary_lines_only_raise_input_errors_with_line_numbers(tmp_path: Pat
                 except InputError as err:
                     assert err.line == line_no
     (tmp_path / "img").mkdir(exist_ok=True)
-    for policy in ("raise", "skip"):
+    for policy in (RAISE, SKIP):
         try:
             read_manifest(path, ReadOptions(tmp_path / "img", policy=policy))
         except InputError as err:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import warnings
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from gt_helpers import (
 from PIL import Image
 
 from tfrecord_lite.pipeline import decodable
-from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.errors import RAISE, SKIP, ErrorPolicy, InputError
 from tfrecord_lite.pipeline.groundtruth import reader
 from tfrecord_lite.pipeline.groundtruth.reader import ReadOptions, read_manifest
 
@@ -296,20 +295,19 @@ def test_bad_input_raises_with_location_and_value(tmp_path: Path, case: str, wor
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_is_skipped_and_counted(tmp_path: Path, case: str, workers) -> None:
     manifest, images, _ = _bad_case(tmp_path, case)
-    result = read_manifest(manifest, ReadOptions(images, policy="skip", workers=workers))
+    result = read_manifest(manifest, ReadOptions(images, policy=SKIP, workers=workers))
     reason = "path-escape" if case.startswith("path") else case
     assert [s.line for s in result.samples] == [1]
     assert result.report.skipped == {reason: 1}
     assert ":2:" in result.report.examples[reason]
 
 
-def test_warn_policy_warns_per_item(tmp_path: Path) -> None:
+def test_a_skipping_policy_tells_its_callback_of_each_item(tmp_path: Path) -> None:
     manifest, images, _ = _bad_case(tmp_path, "missing-image")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = read_manifest(manifest, ReadOptions(images, policy="warn"))
+    told: list[InputError] = []
+    result = read_manifest(manifest, ReadOptions(images, policy=ErrorPolicy(True, told.append)))
     assert len(result.samples) == 1 and result.report.skipped == {"missing-image": 1}
-    assert any("absent.jpg" in str(w.message) for w in caught)
+    assert [e.reason for e in told] == ["missing-image"] and "absent.jpg" in str(told[0])
 
 
 def test_crlf_bom_manifest_end_to_end(tmp_path: Path) -> None:
@@ -372,7 +370,7 @@ def test_all_lines_bad_under_skip_is_still_an_error(tmp_path: Path) -> None:
     (tmp_path / "i").mkdir()
     manifest = write_manifest(tmp_path / "m", [det_line("s3://b/none.jpg", [], {})])
     with pytest.raises(InputError, match="no usable samples") as err:
-        read_manifest(manifest, ReadOptions(tmp_path / "i", policy="skip"))
+        read_manifest(manifest, ReadOptions(tmp_path / "i", policy=SKIP))
     assert "missing-image 1" in str(err.value)
 
 
@@ -401,7 +399,7 @@ def _same_reading(one, other) -> None:
     assert one.report == other.report
 
 
-@pytest.mark.parametrize("policy", ["raise", "skip"])
+@pytest.mark.parametrize("policy", [RAISE, SKIP], ids=["raise", "skip"])
 def test_class_tables_are_the_same_in_one_span_or_many(tmp_path: Path, policy, monkeypatch
                                                         ) -> None:
     maps = [{0: "cat"}, {0: "dog", 1: "bird"}, {0: "dog", 1: "bird"}, {1: "bird"}, {0: "cat"},

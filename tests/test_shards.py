@@ -122,3 +122,12 @@ def test_plan_split_gives_an_oversized_record_a_shard_of_its_own() -> None:
     assert [(s.first, s.count, s.bytes) for s in plan.shards] == [(0, 1, 50), (1, 1, 500),
                                                                  (2, 1, 50)]
     assert plan.shards[1].name == "t-00001-of-00003.tfrecord"
+
+
+def test_sharded_writer_creates_its_folder_with_the_first_record(tmp_path) -> None:
+    folder = tmp_path / "new" / "train"
+    with ShardedWriter(folder, "t", 1000) as w:
+        assert not folder.exists()  # nothing written yet, nothing made
+        w.write(b"x")
+    assert [p.name for p in folder.iterdir()] == ["t-00000-of-00001.tfrecord"]
+    assert list(tf_record_iterator(w.paths[0])) == [b"x"]

@@ -4,6 +4,10 @@ Core API (needs only protobuf and crc32c; Pillow and PyYAML serve the converter)
 
     from tfrecord_lite import TFRecordWriter, tf_record_iterator, encode_example, decode_example
 
+The converter::
+
+    result = tfrecord_lite.convert("job/output.manifest", "dataset", split=0.2)
+
 Names are loaded on first use, so ``tfrecord-lite --help`` does not pay for protobuf.
 """
 
@@ -48,6 +52,8 @@ _EXPORTS = {
         "tf_record_iterator",
     ),
     "format.shards": ("ShardedWriter", "ShardName"),
+    "pipeline.api": ("convert",),
+    "pipeline.convert": ("ConvertResult",),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -100,4 +106,6 @@ if TYPE_CHECKING:
         tf_record_iterator,
     )
     from tfrecord_lite.format.shards import ShardedWriter, ShardName
+    from tfrecord_lite.pipeline.api import convert
+    from tfrecord_lite.pipeline.convert import ConvertResult
     from tfrecord_lite.pipeline.errors import InputError, OutputError

@@ -44,10 +44,11 @@ def both(tmp_path: Path, capsys, args: list, beam_args: list = ()) -> tuple[dict
         assert code == 0, captured.err
         summary = json.loads(captured.out)
         summary.pop("seconds")
-        seen.append((files(out), summary))
-    (plain, plain_summary), (beam, beam_summary) = seen
+        seen.append((files(out), summary, captured.err.splitlines()))
+    (plain, plain_summary, plain_err), (beam, beam_summary, beam_err) = seen
     assert beam_summary == plain_summary
     assert beam == plain
+    assert beam_err == plain_err  # the same warnings: one line per skipped item, in order
     return plain, plain_summary
 
 
@@ -105,6 +106,7 @@ def test_skip_invalid_counts_equal(tmp_path, capsys) -> None:
     _, summary = both(tmp_path, capsys, ["-a", manifest, "-i", tmp_path / "job", "-p", "0.01",
                                          "--skip-invalid"])
     assert sum(summary["skipped"].values()) == 4, summary["skipped"]
+    assert summary["skipped"]["bad-json"] == 1
 
 
 def test_explicit_runner_option_after_double_dash(tmp_path, capsys) -> None:
@@ -159,15 +161,22 @@ def test_overwrite_replaces_only_our_dataset(tmp_path, capsys) -> None:
 
 
 def test_python_entry_point(tmp_path) -> None:
-    from tfrecord_lite.pipeline import beam
-    from tfrecord_lite.pipeline.convert import ConvertOptions, convert
+    import tfrecord_lite
 
-    opts = dict(annotations=SAMPLE / "output.manifest", images=SAMPLE, partition_mb=0.05,
-                seed=2)
-    plain = convert(ConvertOptions(output=tmp_path / "plain", **opts))
-    os.rename(tmp_path / "plain", tmp_path / "kept")
-    result = beam.convert(ConvertOptions(output=tmp_path / "plain", **opts),
-                          ["--direct_num_workers=1"])
-    assert files(tmp_path / "plain") == files(tmp_path / "kept")
-    assert result.splits == plain.splits and result.report == plain.report
-    assert result.objects == plain.objects and result.bytes == plain.bytes
+    opts = dict(partition_mb=0.05, seed=2, skip_invalid=True)
+    manifest = job(tmp_path / "job", 12, bad=True)
+    told: dict[str, list] = {"local": [], "beam": []}
+    results = {}
+    for engine in ("local", "beam"):
+        shutil.rmtree(tmp_path / "out", ignore_errors=True)
+        results[engine] = tfrecord_lite.convert(
+            manifest, tmp_path / "out", engine=engine, on_skip=told[engine].append, **opts,
+            **({"pipeline_args": ["--direct_num_workers=1"]} if engine == "beam" else {}))
+        if engine == "local":
+            os.rename(tmp_path / "out", tmp_path / "kept")
+    assert files(tmp_path / "out") == files(tmp_path / "kept")
+    plain, beam = results["local"], results["beam"]
+    assert beam.splits == plain.splits and beam.report == plain.report
+    assert beam.objects == plain.objects and beam.bytes == plain.bytes
+    assert [str(e) for e in told["beam"]] == [str(e) for e in told["local"]]
+    assert len(told["local"]) == 4

@@ -140,7 +140,8 @@ def plan_split(
 
 
 class ShardedWriter:
-    """Writes records into ``directory`` so that no file exceeds ``max_bytes``.
+    """Writes records into ``directory`` (created, with its parents, at the first record) so
+    that no file exceeds ``max_bytes``.
 
     The limit counts the framing (16 bytes a record) and, with compression, the compressed bytes.
     After ``close()`` (or the ``with`` block), ``paths`` lists the files in order; if the block
@@ -230,6 +231,8 @@ class ShardedWriter:
             if full:
                 self._finish_shard()
         if self._writer is None:
+            if not self._temps:
+                self.directory.mkdir(parents=True, exist_ok=True)  # created with the first shard
             self._open()
         self._pending += framed
         self._framed += framed

@@ -43,7 +43,7 @@ from tfrecord_lite.pipeline import convert as _convert
 from tfrecord_lite.pipeline import dataset_info as info
 from tfrecord_lite.pipeline.beam import pipeline_options
 from tfrecord_lite.pipeline.convert import SPLITS, ConvertOptions, ConvertResult
-from tfrecord_lite.pipeline.errors import OutputError
+from tfrecord_lite.pipeline.errors import ErrorPolicy, OutputError
 from tfrecord_lite.pipeline.formats import tfrecord_format
 from tfrecord_lite.pipeline.groundtruth import reader
 from tfrecord_lite.pipeline.groundtruth.classes import read_classes_file
@@ -109,6 +109,7 @@ class Summary:
 
     result: ConvertResult
     sizes: dict[str, int]
+    skipped: tuple = ()  # the InputErrors skipped under --skip-invalid, in manifest order
 
 
 def survey(root: str, path: str, item: tuple[int, object]) -> tuple[int, object]:
@@ -117,7 +118,7 @@ def survey(root: str, path: str, item: tuple[int, object]) -> tuple[int, object]
         return k, reader._survey_chunk(path, span)
 
 
-def merge(policy: str, surveys: list) -> Census:
+def merge(policy: ErrorPolicy, surveys: list) -> Census:
     return Census(*reader.merge_surveys(surveys, policy))
 
 
@@ -147,8 +148,11 @@ class Index(beam.DoFn):
         self.options = options
 
     def process(self, chunks: list, ctx, census: Census):
+        skipped: list = []  # told to the launcher's on_skip, not printed in a worker
         with _reported(self.root):
-            ctx = replace(ctx, report=copy.deepcopy(ctx.report))  # a retry starts from zero
+            policy = replace(ctx.options.policy, on_skip=skipped.append)
+            ctx = replace(ctx, options=replace(ctx.options, policy=policy),
+                          report=copy.deepcopy(ctx.report))  # a retry starts from zero
             read = reader.assemble(ctx, census.census, chunks)
             result, train, val = _convert.start_result(self.options, read)
         sizes = {}
@@ -156,7 +160,7 @@ class Index(beam.DoFn):
             sizes[split] = len(indices)
             for pos, i in enumerate(indices):
                 yield split, pos, i, read.samples[i]
-        yield TaggedOutput("summary", Summary(result, sizes))
+        yield TaggedOutput("summary", Summary(result, sizes, tuple(skipped)))
 
 
 def side_of(record: tuple, n: int) -> int:
@@ -245,7 +249,7 @@ def finish(root: str, options: ConvertOptions, _: None, summary: Summary, writte
             shutil.rmtree(Path(root) / name, ignore_errors=True)
         _convert.write_info(options, Path(root), result)
         with open(Path(root) / RESULT, "wb") as f:
-            pickle.dump(result, f)
+            pickle.dump((result, summary.skipped), f)
 
 
 def build(p: beam.Pipeline, options: ConvertOptions, root: Path) -> None:
@@ -290,7 +294,9 @@ def build(p: beam.Pipeline, options: ConvertOptions, root: Path) -> None:
 
 def run(options: ConvertOptions, root: Path, args: list[str]) -> ConvertResult:
     """Run the pipeline into the stage ``root``; the error of a failed task is raised here as
-    the converter raises it."""
+    the converter raises it, and each skipped item is told to the policy's ``on_skip`` here."""
+    on_skip = options.policy.on_skip
+    options = replace(options, policy=replace(options.policy, on_skip=None))  # not to workers
     if not os.path.isdir(options.images):
         ImageIndex(Path(options.images))  # its own error before any work, as on one machine
     opts = pipeline_options(args, options.workers)
@@ -306,7 +312,9 @@ def run(options: ConvertOptions, root: Path, args: list[str]) -> ConvertResult:
             where = f" (Beam's log: {log.keep()})" if log else ""
             raise OutputError(f"the Beam pipeline failed: {_last_line(exc)}{where}") from exc
     with open(root / RESULT, "rb") as f:
-        result = pickle.load(f)
+        result, skipped = pickle.load(f)
+    for error in skipped if on_skip is not None else ():
+        on_skip(error)
     for name in (RESULT, ERRORS, TMP, UPRIGHT):  # what retried tasks may have left
         _remove(root / name)
     return result

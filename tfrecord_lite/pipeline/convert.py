@@ -23,7 +23,7 @@ from tfrecord_lite import __version__
 from tfrecord_lite.format import shards
 from tfrecord_lite.format.records import FRAME_OVERHEAD, TFRecordWriter
 from tfrecord_lite.pipeline import dataset_info as info
-from tfrecord_lite.pipeline.errors import ErrorPolicy, InputError, OutputError
+from tfrecord_lite.pipeline.errors import RAISE, SKIP, ErrorPolicy, InputError, OutputError
 from tfrecord_lite.pipeline.formats import (
     coco_format,
     darknet_format,
@@ -67,7 +67,7 @@ class ConvertOptions:
     seed: int = 0
     label_attribute: str | None = None
     classes_file: Path | None = None
-    policy: ErrorPolicy = "raise"
+    policy: ErrorPolicy = RAISE
     drop_rejected: bool = False
     workers: int = 1
     overwrite: bool = False
@@ -89,6 +89,48 @@ class ConvertResult:
     seconds: float = 0.0
     moved_to_fill: int = 0  # samples moved so that neither split is empty
     warnings: list[str] = field(default_factory=list)  # what ModelPack will refuse or may not read
+
+    @property
+    def fixes(self) -> dict[str, int]:
+        """What was repaired or decided on the way, by what (zero counts included)."""
+        r = self.report
+        return {
+            "boxes clipped to the image": r.clipped_boxes,
+            "zero-area boxes dropped": r.dropped_boxes,
+            "image_size differing from the image": r.size_mismatches,
+            "JPEGs re-encoded upright (EXIF)": r.exif_reencoded,
+            "EXIF-rotated images labelled on the raw frame (stored raw, tag cleared)":
+                r.exif_raw_frame,
+            "EXIF-rotated images labelled on the upright view": r.exif_upright_frame,
+            "of these, frame decided by the job's date (image_size could not tell)":
+                r.exif_by_date,
+            "lines naming an image an earlier line named (kept on its side)": r.shared_files,
+            "video polygons, polylines and keypoints skipped": r.video_shapes_skipped,
+        }
+
+    def to_dict(self) -> dict:
+        """The summary as plain values (what ``tfrecord-lite convert --json`` prints)."""
+        r = self.report
+        return {
+            "output": str(self.output),
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "label_attribute": r.label_attribute,
+            "task": r.task,
+            "splits": {
+                split: {"samples": s.samples, "folder": s.folder, "files": len(s.files)}
+                for split, s in self.splits.items()
+            },
+            "classes": [{"name": n, "objects": self.objects.get(n, 0)} for n in self.classes],
+            "images_without_objects": self.negatives,
+            "video": {"sequences": r.sequences, "frames": r.frames},
+            "fixes": {k: v for k, v in self.fixes.items() if v},
+            "converted_images": dict(sorted(r.converted.items())),
+            "moved_to_fill_a_split": self.moved_to_fill,
+            "warnings": list(self.warnings),
+            "notices": r.notices,
+            "skipped": dict(sorted(r.skipped.items())),
+        }
 
 
 def split_warning(fraction: float) -> str | None:
@@ -251,7 +293,7 @@ def check(options: ConvertOptions) -> CheckResult:
     """Read the manifest, resolve every image and read its header, split, and check the output,
     as ``convert`` would; write nothing.  Every problem is counted, not just the first."""
     replaces = check_output(options.output, options.overwrite, _inputs(options))
-    read = read_manifest(options.annotations, _read_options(options, policy="skip"))
+    read = read_manifest(options.annotations, _read_options(options, policy=SKIP))
     _refuse_lost_labels(options, read)
     train, val = split_indices(read.split_keys, options.split, options.seed)
     fill_empty_side(train, val, read.split_keys, options.split, options.seed)

@@ -3,7 +3,8 @@ one family and print it."""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from tfrecord_lite.format.errors import TFRecordLiteError
 
@@ -58,10 +59,22 @@ class OutputError(TFRecordLiteError):
     """The output cannot be written (exists, no space, locked by another run)."""
 
 
-class SkippedWarning(UserWarning):
-    """An input item skipped under ``--skip-invalid``; the CLI prints it as one plain line."""
+@dataclass(frozen=True)
+class ErrorPolicy:
+    """What the reader does with one bad input item (a line, an image): stop the run, or skip
+    the item, count it in the summary and tell ``on_skip`` (the CLI prints a line).  Handed down
+    as a value, from the CLI's ``--skip-invalid`` or the API's ``skip_invalid``."""
+
+    skip: bool = False
+    on_skip: Callable[[InputError], None] | None = None
+
+    def handle(self, error: InputError) -> None:
+        """Raise ``error``, or report it as skipped (the caller counts it)."""
+        if not self.skip:
+            raise error
+        if self.on_skip is not None:
+            self.on_skip(error)
 
 
-#: What to do with one bad input item: stop the run, skip it quietly (counted in the summary), or
-#: skip it and print a warning.  Passed down from the CLI flag ``--skip-invalid`` as a value.
-ErrorPolicy = Literal["raise", "skip", "warn"]
+RAISE = ErrorPolicy()
+SKIP = ErrorPolicy(skip=True)

@@ -6,10 +6,9 @@ import argparse
 import json
 import os
 import sys
-import warnings
 from pathlib import Path
 
-from tfrecord_lite.pipeline.errors import InputError, SkippedWarning
+from tfrecord_lite.pipeline.errors import InputError
 from tfrecord_lite.pipeline.progress import MIB, ProgressLine
 
 EPILOG = """examples:
@@ -75,17 +74,6 @@ _positive_int = _checked(int, lambda v: v >= 1, "a whole number", "must be at le
 
 def _workers(text: str):
     return "auto" if text == "auto" else _positive_int(text)
-
-
-def auto_workers(manifest: Path) -> int:
-    """Processes worth starting: forking pays off only once there are some thousand lines."""
-    if manifest.stat().st_size < 256 * 1024:
-        return 1
-    try:
-        cpus = len(os.sched_getaffinity(0))  # what this process may use (containers, taskset)
-    except AttributeError:
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, 8))
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -253,15 +241,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Skipped items are reported as one plain line each, other warnings as one line too."""
-    what = "skipped: " if issubclass(category, SkippedWarning) else ""
-    sys.stderr.write(f"tfrecord-lite convert: warning: {what}{message}\n")
+def _warn(text: str) -> None:
+    sys.stderr.write(f"tfrecord-lite convert: warning: {text}\n")
 
 
 def run(args: argparse.Namespace) -> int:
-    from tfrecord_lite.pipeline.convert import ConvertOptions, convert, keep_warning, split_warning
-    from tfrecord_lite.pipeline.groundtruth.images import PILLOW_MAX_PIXELS, ImageChecks
+    from tfrecord_lite.pipeline.api import conversion_options
+    from tfrecord_lite.pipeline.convert import convert, keep_warning, split_warning
     from tfrecord_lite.tools.cli import UsageError
 
     if args.output is None:
@@ -277,60 +263,52 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "-o/--output is empty (an unset shell variable?); name the folder for the dataset"
         )
-    if not args.annotations.is_file():
-        raise InputError(
-            str(args.annotations),
-            0,
-            "the manifest does not exist or is not a file",
-            hint="pass the Ground Truth output manifest with -a/--annotations",
-        )
-    images = args.images if args.images is not None else args.annotations.parent
-    options = ConvertOptions(
-        annotations=args.annotations,
-        images=images,
-        output=Path(args.output),
+    options = conversion_options(
+        args.annotations,
+        args.output,
+        images=args.images,
         format=args.format,
         split=args.split,
         partition_mb=args.partition,
         seed=args.seed,
+        workers=args.workers,
+        overwrite=args.overwrite,
+        skip_invalid=args.skip_invalid,
+        on_skip=lambda error: _warn(f"skipped: {error}"),
         label_attribute=args.label_attribute,
         classes_file=args.classes_file,
-        policy="warn" if args.skip_invalid else "raise",
         drop_rejected=args.drop_rejected,
-        workers=auto_workers(args.annotations) if args.workers == "auto" else args.workers,
-        overwrite=args.overwrite,
         path_prefix=args.path_prefix,
         keep_image_bytes=args.keep_image_bytes,
-        image_checks=ImageChecks(args.max_pixels or PILLOW_MAX_PIXELS, args.full_decode),
+        max_pixels=args.max_pixels,
+        full_decode=args.full_decode,
         exif_frame=args.exif_frame,
     )
     empty = split_warning(args.split)
     if empty:
-        sys.stderr.write(f"tfrecord-lite convert: warning: {empty}\n")
+        _warn(empty)
     if args.dry_run:
         return _dry_run(options, args)
     mode = "off" if args.quiet or args.json else "tty" if sys.stderr.isatty() else "plain"
     bar = ProgressLine(mode)
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", SkippedWarning)
-        warnings.showwarning = _show_warning
-        try:
-            if args.engine == "beam":
-                from tfrecord_lite.pipeline import beam
+    try:
+        if args.engine == "beam":
+            from tfrecord_lite.pipeline import beam
 
-                result = beam.convert(options, args.pipeline_args)
-            else:
-                result = convert(options, progress=bar)
-        except InputError as exc:
-            raise _with_dry_run_hint(exc) from None
-        finally:
-            bar.close()
+            result = beam.convert(options, args.pipeline_args)
+        else:
+            result = convert(options, progress=bar)
+    except InputError as exc:
+        raise _with_dry_run_hint(exc) from None
+    finally:
+        bar.close()
+    for notice in result.report.notices:
+        _warn(notice)
     if result.report.kept_undecodable:
-        kept = keep_warning(result.report.kept_undecodable)
-        sys.stderr.write(f"tfrecord-lite convert: warning: {kept}\n")
+        _warn(keep_warning(result.report.kept_undecodable))
     try:
         if not args.quiet:
-            text = json.dumps(summary_data(result)) if args.json else summary(result)
+            text = json.dumps(result.to_dict()) if args.json else summary(result)
             _print_summary(text, result.output)
     except BaseException as exc:  # an interrupt now comes after the dataset is complete
         exc.after = f"the dataset was published in {result.output}"
@@ -371,7 +349,7 @@ def _dry_run(options, args: argparse.Namespace) -> int:
 
     found = check(options)
     r = found.read.report
-    stops = found.would_fail and options.policy == "raise"
+    stops = found.would_fail and not options.policy.skip
     would = "stop at the first" if stops else "skip"
     data = {
         "lines": r.lines,
@@ -449,7 +427,7 @@ def summary(result) -> str:
     if unused and r.task == "object-detection":
         lines.append(f"  classes kept without objects (only on skipped lines, or unused): "
                      f"{', '.join(unused)}")
-    for what, n in _fixes(r).items():
+    for what, n in result.fixes.items():
         if n:
             lines.append(f"  {what}: {n}")
     if r.converted:
@@ -463,42 +441,3 @@ def summary(result) -> str:
             example = r.examples.get(reason, "")
             lines.append(f"    {reason}: {n}" + (f"  (first: {example})" if example else ""))
     return "\n".join(lines)
-
-
-def _fixes(r) -> dict[str, int]:
-    return {
-        "boxes clipped to the image": r.clipped_boxes,
-        "zero-area boxes dropped": r.dropped_boxes,
-        "image_size differing from the image": r.size_mismatches,
-        "JPEGs re-encoded upright (EXIF)": r.exif_reencoded,
-        "EXIF-rotated images labelled on the raw frame (stored raw, tag cleared)":
-            r.exif_raw_frame,
-        "EXIF-rotated images labelled on the upright view": r.exif_upright_frame,
-        "of these, frame decided by the job's date (image_size could not tell)": r.exif_by_date,
-        "lines naming an image an earlier line named (kept on its side)": r.shared_files,
-        "video polygons, polylines and keypoints skipped": r.video_shapes_skipped,
-    }
-
-
-def summary_data(result) -> dict:
-    """The summary for scripts (``--json``): the same facts as the text, as plain values."""
-    r = result.report
-    return {
-        "output": str(result.output),
-        "bytes": result.bytes,
-        "seconds": round(result.seconds, 3),
-        "label_attribute": r.label_attribute,
-        "task": r.task,
-        "splits": {
-            split: {"samples": s.samples, "folder": s.folder, "files": len(s.files)}
-            for split, s in result.splits.items()
-        },
-        "classes": [{"name": n, "objects": result.objects.get(n, 0)} for n in result.classes],
-        "images_without_objects": result.negatives,
-        "video": {"sequences": r.sequences, "frames": r.frames},
-        "fixes": {k: v for k, v in _fixes(r).items() if v},
-        "converted_images": dict(sorted(r.converted.items())),
-        "moved_to_fill_a_split": result.moved_to_fill,
-        "warnings": list(result.warnings),
-        "skipped": dict(sorted(r.skipped.items())),
-    }

@@ -7,7 +7,6 @@ Sample whose pixels are loaded lazily.  Every per-item problem goes through the 
 
 from __future__ import annotations
 
-import warnings
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from tfrecord_lite.pipeline import decodable
-from tfrecord_lite.pipeline.errors import ErrorPolicy, InputError, SkippedWarning
+from tfrecord_lite.pipeline.errors import RAISE, ErrorPolicy, InputError
 from tfrecord_lite.pipeline.groundtruth.classes import ClassTable, ClassUnion, read_classes_file
 from tfrecord_lite.pipeline.groundtruth.images import (
     UPRIGHT,
@@ -70,7 +69,7 @@ class ReadOptions:
     images_dir: Path
     label_attribute: str | None = None
     classes_file: Path | None = None
-    policy: ErrorPolicy = "raise"
+    policy: ErrorPolicy = RAISE
     drop_rejected: bool = False          # drop images whose label-verification says "wrong"
     workers: int = 1                     # processes validating lines and reading image headers
     image_checks: ImageChecks = ImageChecks()  # what every image must pass before it is stored
@@ -124,6 +123,14 @@ class ReadReport:
         self.skipped[error.reason] = self.skipped.get(error.reason, 0) + 1
         self.examples.setdefault(error.reason, str(error))
 
+    @property
+    def notices(self) -> list[str]:
+        """What the reader decided that the user should know of (printed as warnings)."""
+        if not self.class_clashes:
+            return []
+        return [f"class ids mean different classes on different lines ({self.class_clashes}): "
+                "classes are kept by name, each box with its own line's name, and numbered anew"]
+
 
 @dataclass
 class ReadResult:
@@ -159,7 +166,8 @@ def read_manifest(manifest: Path, options: ReadOptions,
     """Read a Ground Truth output manifest and the images it names into Samples.
 
     Raises InputError for whole-file problems (empty, no usable labels, missing images folder)
-    and, with policy "raise", for the first bad line; otherwise bad lines are counted by reason.
+    and, unless the policy skips, for the first bad line; otherwise bad lines are counted by
+    reason.
     """
     path = str(manifest)
     index = ImageIndex(Path(options.images_dir))
@@ -208,9 +216,6 @@ def make_context(path: str, options: ReadOptions, index: ImageIndex, fixed: list
     report = ReadReport(lines, stats.attribute, task, found_types=dict(census.found_types))
     if union.clashes and fixed is None:
         report.class_clashes = union.describe_clashes()
-        warnings.warn(f"class ids mean different classes on different lines "
-                      f"({report.class_clashes}): classes are kept by name, each box with its "
-                      "own line's name, and numbered anew", stacklevel=3)
     return _Context(path, options, stats.attribute, stats.type, task, union, table, index,
                     report)
 
@@ -381,7 +386,7 @@ def merge_surveys(surveys: Iterable[_Survey], policy: ErrorPolicy,
     unions: dict[str, ClassUnion] = {}
     lines = 0
     for survey in surveys:
-        if survey.errors and policy == "raise":
+        if survey.errors and not policy.skip:
             raise survey.errors[0]
         lines += survey.lines
         census.merge(survey.census)
@@ -391,12 +396,9 @@ def merge_surveys(surveys: Iterable[_Survey], policy: ErrorPolicy,
 
 
 def _apply_policy(error: InputError, policy: ErrorPolicy, report: ReadReport) -> None:
-    if policy == "raise":
-        raise error
+    policy.handle(error)
     report.skip(error)
     report.invalid += 1
-    if policy == "warn":
-        warnings.warn(str(error), SkippedWarning, stacklevel=3)
 
 
 def _soft(ctx: _Context, line: int, message: str, reason: str, value: object = None) -> _Skip:
