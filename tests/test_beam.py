@@ -43,10 +43,11 @@ def test_the_python_entry_point_without_the_extra(tmp_path, monkeypatch) -> None
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("fmt", ["json", "darknet", "coco"])
+@pytest.mark.parametrize("fmt", ["coco", "edgefirst"])
 def test_other_formats_are_refused(tmp_path, capsys, fmt) -> None:
     err = refused(capsys, convert(tmp_path, "--engine", "beam", "-f", fmt))
-    assert f"--engine beam writes -f tfrecord only; convert -f {fmt} without --engine beam" in err
+    assert f"--engine beam writes -f tfrecord, json, darknet only; convert -f {fmt} without " \
+        "--engine beam" in err
 
 
 def test_beam_options_need_the_beam_engine(tmp_path, capsys) -> None:

@@ -90,6 +90,14 @@ def test_sample_same_bytes_as_plain_converter(tmp_path, capsys, split, partition
     assert summary["fixes"]["JPEGs re-encoded upright (EXIF)"] == 3  # via the upright cache
 
 
+@pytest.mark.parametrize("fmt", ["json", "darknet"])
+def test_per_image_formats_same_bytes(tmp_path, capsys, fmt) -> None:
+    plain, summary = both(tmp_path, capsys, ["-a", SAMPLE / "output.manifest", "-i", SAMPLE,
+                                             "-s", "0.3", "--seed", "4", "-f", fmt])
+    assert summary["splits"]["validation"]["samples"] >= 1
+    assert sum(1 for f in plain if f.endswith(".json" if fmt == "json" else ".txt")) >= 13
+
+
 def test_many_spans_two_worker_processes_same_bytes(tmp_path, capsys, monkeypatch) -> None:
     # spans of ~2 KB: the census, class table and index merge many spans read by two processes
     monkeypatch.setattr(reader, "SPAN_BYTES", 2000)
@@ -101,10 +109,11 @@ def test_many_spans_two_worker_processes_same_bytes(tmp_path, capsys, monkeypatc
     assert summary["splits"]["train"]["files"] >= 3
 
 
-def test_skip_invalid_counts_equal(tmp_path, capsys) -> None:
+@pytest.mark.parametrize("fmt", ["tfrecord", "json"])
+def test_skip_invalid_counts_equal(tmp_path, capsys, fmt) -> None:
     manifest = job(tmp_path / "job", 30, bad=True)
     _, summary = both(tmp_path, capsys, ["-a", manifest, "-i", tmp_path / "job", "-p", "0.01",
-                                         "--skip-invalid"])
+                                         "--skip-invalid", "-f", fmt])
     assert sum(summary["skipped"].values()) == 4, summary["skipped"]
     assert summary["skipped"]["bad-json"] == 1
 

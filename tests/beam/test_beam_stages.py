@@ -20,7 +20,7 @@ def test_a_retried_shard_task_writes_the_same_bytes(tmp_path) -> None:
     result, train, _ = start_result(options, read)
     root = str(tmp_path / "stage")
     Path(root).mkdir()
-    batch = [("train", pos, i, read.samples[i]) for pos, i in enumerate(train)]
+    batch = [("train", pos, i, read.samples[i], None) for pos, i in enumerate(train)]
     measured = beam_stages.measure(root, options, batch)
     sizes = [size for _, size in sorted(map(beam_stages.framed, measured))]
     planned = beam_stages.plan(options, "train", sizes,

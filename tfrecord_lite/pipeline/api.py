@@ -114,7 +114,7 @@ def convert(
     raises ``InputError`` for bad input and ``OutputError`` when the output cannot be written,
     leaving nothing that looks like a dataset.
 
-    ``engine="beam"`` runs it as an Apache Beam pipeline (the ``[beam]`` extra, ``-f tfrecord``)
+    ``engine="beam"`` runs it as an Apache Beam pipeline (the ``[beam]`` extra; not COCO)
     with Beam's ``pipeline_args`` (none: the local FnApiRunner): the same bytes.
     """
     if engine not in ENGINES:

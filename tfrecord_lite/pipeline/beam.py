@@ -18,7 +18,7 @@ from tfrecord_lite.pipeline.convert import ConvertOptions, ConvertResult
 from tfrecord_lite.pipeline.errors import OutputError
 
 INSTALL = "pip install 'tfrecord-lite-tools[beam]'"
-FORMATS = ("tfrecord",)  # the formats this engine writes; the others run on one machine
+FORMATS = ("tfrecord", "json", "darknet")  # what this engine writes; COCO runs on one machine
 LOCAL_RUNNER = "FnApiRunner"  # Beam's DirectRunner first tries Prism, which downloads a binary
 
 

@@ -9,6 +9,8 @@
   then partitioned by split;
 - records measured in parallel (``convert._measure_chunk``), each split's shard plan made once
   (``convert.plan_tfrecord_split``: the same ``--partition`` cap and ``shards.plan_split``);
+- ``-f json`` / ``darknet``: stems made in the index step (``per_image.stems``), each batch's
+  files written in parallel (``convert._per_image_chunk``);
 - one task per shard writing its planned bytes (``convert._range_task``) under a temporary name
   renamed into place, so a retried task writes the same file; the counts combined and checked
   against the plans; ``dataset_info.yaml`` last.
@@ -44,7 +46,7 @@ from tfrecord_lite.pipeline import dataset_info as info
 from tfrecord_lite.pipeline.beam import pipeline_options
 from tfrecord_lite.pipeline.convert import SPLITS, ConvertOptions, ConvertResult
 from tfrecord_lite.pipeline.errors import ErrorPolicy, OutputError
-from tfrecord_lite.pipeline.formats import tfrecord_format
+from tfrecord_lite.pipeline.formats import darknet_format, json_format, per_image, tfrecord_format
 from tfrecord_lite.pipeline.groundtruth import reader
 from tfrecord_lite.pipeline.groundtruth.classes import read_classes_file
 from tfrecord_lite.pipeline.groundtruth.images import ImageIndex
@@ -53,6 +55,7 @@ from tfrecord_lite.pipeline.groundtruth.manifest import AttributeCensus, plan_sp
 ERRORS = ".beam-errors"  # pickled errors of failed tasks: runners pass on only their text
 TMP = ".beam-tmp"  # shards being written, renamed into their split folder once complete
 RESULT = ".beam-result"  # the ConvertResult, handed from the last step to the launcher
+PER_IMAGE = {"json": json_format, "darknet": darknet_format}  # formats with files per image
 UPRIGHT = ".upright"  # the converter's cache of images re-encoded upright (convert._Job.cache)
 
 
@@ -158,8 +161,10 @@ class Index(beam.DoFn):
         sizes = {}
         for split, indices in zip(SPLITS, (train, val)):
             sizes[split] = len(indices)
-            for pos, i in enumerate(indices):
-                yield split, pos, i, read.samples[i]
+            names = [read.samples[i].name for i in indices]
+            stems = per_image.stems(names) if self.options.format in PER_IMAGE else names
+            for pos, (i, stem) in enumerate(zip(indices, stems)):
+                yield split, pos, i, read.samples[i], stem
         yield TaggedOutput("summary", Summary(result, sizes, tuple(skipped)))
 
 
@@ -168,16 +173,31 @@ def side_of(record: tuple, n: int) -> int:
     return SPLITS.index(record[0])
 
 
-def _job(root: str, options: ConvertOptions, samples: dict) -> _convert._Job:
-    return _convert._Job(samples, [], options.annotations, Path(root) / UPRIGHT)
+def _job(root: str, options: ConvertOptions, samples: dict, classes: list[str] | None = None
+         ) -> _convert._Job:
+    return _convert._Job(samples, classes or [], options.annotations, Path(root) / UPRIGHT)
 
 
 def measure(root: str, options: ConvertOptions, batch: list) -> list:
     """Each sample's record size, prefix and suffix, as on one machine."""
     with _reported(root):
-        job = _job(root, options, {i: sample for _, _, i, sample in batch})
-        measured = _convert._measure_chunk(job, [i for _, _, i, _ in batch])
-    return [(pos, i, sample, *m) for (_, pos, i, sample), m in zip(batch, measured)]
+        job = _job(root, options, {i: sample for _, _, i, sample, _ in batch})
+        measured = _convert._measure_chunk(job, [i for _, _, i, _, _ in batch])
+    return [(pos, i, sample, *m) for (_, pos, i, sample, _), m in zip(batch, measured)]
+
+
+def write_files(root: str, options: ConvertOptions, split: str, batch: list, summary: Summary
+                ) -> tuple[str, int, int, int]:
+    """-f json / darknet: each sample's image and label file under its stem, as on one machine
+    (``convert._per_image_chunk``); a retried task writes the same files again."""
+    with _reported(root):
+        folder = Path(root) / PER_IMAGE[options.format].FOLDERS[split]
+        folder.mkdir(exist_ok=True)
+        job = _job(root, options, {i: sample for _, _, i, sample, _ in batch},
+                   summary.result.classes)
+        task = (options.format, str(folder), [r[2] for r in batch], [r[4] for r in batch])
+        written = _convert._per_image_chunk(job, task)
+    return split, -1, len(batch), written
 
 
 def framed(record: tuple) -> tuple[int, int]:
@@ -234,6 +254,8 @@ def finish(root: str, options: ConvertOptions, _: None, summary: Summary, writte
     handed to the launcher."""
     with _reported(root):
         result = summary.result
+        if options.format in PER_IMAGE:
+            _finish_per_image(root, options, summary, written)
         done = {(split, k): (n, b) for split, k, n, b in written}
         for split, (shard_plan, _) in zip(SPLITS, plans):
             for k, shard in enumerate(shard_plan.shards):
@@ -250,6 +272,23 @@ def finish(root: str, options: ConvertOptions, _: None, summary: Summary, writte
         _convert.write_info(options, Path(root), result)
         with open(Path(root) / RESULT, "wb") as f:
             pickle.dump((result, summary.skipped), f)
+
+
+def _finish_per_image(root: str, options: ConvertOptions, summary: Summary, written: list
+                      ) -> None:
+    """A per-image split's one entry (its folder, its samples, the bytes of all its files)."""
+    result = summary.result
+    for split in SPLITS:
+        count = sum(n for s, _, n, _ in written if s == split)
+        if count != summary.sizes[split]:
+            raise RuntimeError(f"{split}: {count} samples written, {summary.sizes[split]} "
+                               "planned")
+        folder = PER_IMAGE[options.format].FOLDERS[split]
+        (Path(root) / folder).mkdir(exist_ok=True)
+        nbytes = sum(b for s, _, _, b in written if s == split)
+        files = [{"name": folder, "records": count, "bytes": nbytes}] if count else []
+        result.splits[split] = info.SplitInfo(folder, count, files)
+        result.bytes += nbytes
 
 
 def build(p: beam.Pipeline, options: ConvertOptions, root: Path) -> None:
@@ -270,6 +309,14 @@ def build(p: beam.Pipeline, options: ConvertOptions, root: Path) -> None:
     sides = indexed.samples | "split" >> beam.Partition(side_of, len(SPLITS))
     plans, written = [], []
     for split, samples in zip(SPLITS, sides):
+        if options.format in PER_IMAGE:
+            written.append(
+                samples
+                | f"spread {split}" >> beam.Reshuffle()
+                | f"batch {split}" >> beam.BatchElements(min_batch_size=8, max_batch_size=32)
+                | f"write {split}" >> beam.Map(partial(write_files, stage, options, split),
+                                               summary))
+            continue
         measured = (samples
                     | f"spread {split}" >> beam.Reshuffle()  # off the index's one worker
                     | f"batch {split}" >> beam.BatchElements(min_batch_size=16,

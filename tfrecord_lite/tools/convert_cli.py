@@ -225,9 +225,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         choices=("local", "beam"),
         default="local",
         help="local: this machine, in --workers processes; beam: an Apache Beam pipeline "
-        "(-f tfrecord; the [beam] extra), on the local FnApiRunner or the runner that Beam's "
-        "options after -- choose; the same bytes either way; --dry-run always runs here "
-        "(default: %(default)s)",
+        "(-f tfrecord, json, darknet; the [beam] extra), on the local FnApiRunner or the "
+        "runner that Beam's options after -- choose; the same bytes either way; --dry-run "
+        "always runs here (default: %(default)s)",
     )
     p.add_argument(
         "pipeline_args",
