@@ -109,7 +109,7 @@ beam: $(BEAMVENV)/.ok
 bench: $(TFVENV)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py
 
-bench-full: $(TFVENV)/.ok $(BEAMVENV)/.ok
+bench-full: $(TFVENV)/.ok $(BIN)/.ok $(BEAMVENV)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py --full
 	$(BEAMVENV)/bin/python benchmarks/bench_beam.py
 

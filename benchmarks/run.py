@@ -138,13 +138,30 @@ def footprint_table(size: dict[str, Any], start: dict[str, float]) -> list[str]:
     ]
 
 
+def s3_table(quick: bool) -> list[str]:
+    """bench_s3.py in the dev venv, which has boto3 and moto (.venv-tf has neither)."""
+    import json
+    import subprocess
+
+    from bench_s3 import table
+
+    python = ROOT / ".venv" / "bin" / "python"
+    print("fetching images from S3 with 1, 8, 32 at once ...", file=sys.stderr, flush=True)
+    proc = subprocess.run([str(python), str(HERE / "bench_s3.py"), "--json", "--images",
+                           "100" if quick else "300"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return [f"bench_s3.py failed: {proc.stderr.strip().splitlines()[-1:]}"]
+    return table(json.loads(proc.stdout))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true",
                         help="also convert 20,000 images (a few more minutes; ~1.2 GB on disk)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer images")
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["io", "read", "example", "footprint", "convert", "images"],
+                        choices=["io", "read", "example", "footprint", "convert", "images",
+                                 "s3"],
                         help="sections to leave out")
     parser.add_argument("--memory-lines", type=int, default=100_000,
                         help="lines of the manifest whose conversion's peak memory is measured")
@@ -219,6 +236,10 @@ def main() -> int:
         print("converting segmentation masks and grey JPEGs ...", file=sys.stderr, flush=True)
         emit(["### Converter image paths (polygons, re-encoding)", "",
               *image_table(image_benchmarks(WORK / "images", quick=args.quick))])
+
+    if args.full and "s3" not in args.skip:
+        emit(["### Fetching images from S3 (boto3 against moto's server, in .venv)", "",
+              *s3_table(quick=args.quick)])
 
     summary = f"Targets missed: {'; '.join(misses)}." if misses else "All targets met."
     emit([summary, f"(benchmark run took {time.perf_counter() - started:.0f} s)"])

@@ -26,12 +26,12 @@ def test_class_id_spellings() -> None:
 
 
 def test_parse_class_map_strips_names_and_rejects_garbage() -> None:
-    assert parse_class_map({"5": "footer", "0": "设备 "}, "m", 1) == {5: "footer", 0: "设备"}
-    assert parse_class_map(None, "m", 1) == {}
+    assert parse_class_map({"5": "footer", "0": "设备 "}) == {5: "footer", 0: "设备"}
+    assert parse_class_map(None) == {}
     for bad in ([1], {"a": "x"}, {"1": ""}, {"1": 3}):
         with pytest.raises(InputError) as err:
-            parse_class_map(bad, "m", 4)
-        assert err.value.line == 4 and err.value.reason == "bad-label"
+            parse_class_map(bad)
+        assert err.value.reason == "bad-label"
 
 
 def test_sparse_partial_unordered_maps_are_compacted_in_id_order() -> None:
@@ -42,7 +42,7 @@ def test_sparse_partial_unordered_maps_are_compacted_in_id_order() -> None:
     union.add({7: "z", 0: "符号"}, 4)
     table = ClassTable.build(union)
     assert table.names == ("符号", "设备", "英文", "z")
-    assert table.index("z", "m", 1) == 3
+    assert table.index("z") == 3
 
 
 def test_same_name_under_two_ids_is_one_class() -> None:
@@ -95,10 +95,10 @@ def test_classes_file_fixes_order_and_refuses_other_names(tmp_path: Path) -> Non
     union = ClassUnion()
     union.add({0: "cat", 1: "dog"}, 1)
     table = ClassTable.build(union, names, str(path))
-    assert table.index("cat", "m", 1) == 1
+    assert table.index("cat") == 1
     with pytest.raises(InputError, match="not in the classes file") as err:
-        table.index("fish", "m", 5)
-    assert err.value.line == 5 and err.value.reason == "unknown-class"
+        table.index("fish")
+    assert err.value.reason == "unknown-class"
 
 
 def test_classes_file_errors(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ def images(tmp_path: Path) -> Path:
 
 
 def rel_of(index: ImageIndex, ref: str) -> str:
-    return index.resolve(ref, "m", 1)[0]
+    return index.resolve(ref)[0]
 
 
 def test_longest_key_suffix_wins(images: Path) -> None:
@@ -39,7 +39,7 @@ def test_longest_key_suffix_wins(images: Path) -> None:
     assert rel_of(index, "s3://bucket/elsewhere/b.jpg") == "b.jpg"
     assert rel_of(index, "https://bucket.s3.amazonaws.com/train/a.jpg") == "raw/train/a.jpg"
     assert rel_of(index, "s3://bucket/p/y/dup.jpg") == "y/dup.jpg"
-    rel, stored = index.resolve("s3://b/raw/train/a.jpg", "m", 1)
+    rel, stored = index.resolve("s3://b/raw/train/a.jpg")
     full = index.full(stored)
     assert Path(full) == images / "raw/train/a.jpg"
 
@@ -48,7 +48,7 @@ def test_file_name_anywhere_when_unique_else_ambiguous(images: Path) -> None:
     index = ImageIndex(images)
     assert rel_of(index, "s3://bucket/other/a.jpg") == "raw/train/a.jpg"
     with pytest.raises(InputError) as err:
-        index.resolve("s3://bucket/z/dup.jpg", "m", 4)
+        index.resolve("s3://bucket/z/dup.jpg")
     assert err.value.reason == "ambiguous-image" and "x/dup.jpg" in err.value.hint
 
 
@@ -56,7 +56,7 @@ def test_refs_are_opaque_spaces_percent_unicode(images: Path) -> None:
     index = ImageIndex(images)
     assert rel_of(index, "s3://b/sp ace/130919 blue%20.jpg") == "sp ace/130919 blue%20.jpg"
     with pytest.raises(InputError, match="not found"):
-        index.resolve("s3://b/sp ace/130919 blue .jpg", "m", 1)  # never URL-decoded
+        index.resolve("s3://b/sp ace/130919 blue .jpg")  # never URL-decoded
     assert rel_of(index, "s3://b/raw-images/한국/국어_page_00.png") == "한국/국어_page_00.png"
 
 
@@ -67,11 +67,11 @@ def test_local_paths_relative_and_absolute(images: Path) -> None:
     assert rel_of(index, "file://" + str(images / "b.jpg")) == "b.jpg"
 
 
-def test_missing_image_names_line_and_ref(images: Path) -> None:
+def test_missing_image_names_the_ref(images: Path) -> None:
     with pytest.raises(InputError) as err:
-        ImageIndex(images).resolve("s3://b/nothere.jpg", "out.manifest", 7)
+        ImageIndex(images).resolve("s3://b/nothere.jpg")
     assert err.value.reason == "missing-image"
-    assert "out.manifest:7" in str(err.value) and "nothere.jpg" in str(err.value)
+    assert "nothere.jpg" in str(err.value)
 
 
 @pytest.mark.parametrize(
@@ -79,15 +79,15 @@ def test_missing_image_names_line_and_ref(images: Path) -> None:
 def test_dotdot_is_refused(images: Path, ref: str) -> None:
     make_image(images.parent / "secret.jpg", 4, 4)
     with pytest.raises(InputError) as err:
-        ImageIndex(images).resolve(ref, "m", 3)
-    assert err.value.reason == "path-escape" and "m:3" in str(err.value)
+        ImageIndex(images).resolve(ref)
+    assert err.value.reason == "path-escape"
 
 
 def test_absolute_path_outside_is_refused(images: Path) -> None:
     secret = make_image(images.parent / "secret.jpg", 4, 4)
     for ref in (str(secret), "file://" + str(secret)):
         with pytest.raises(InputError) as err:
-            ImageIndex(images).resolve(ref, "m", 2)
+            ImageIndex(images).resolve(ref)
         assert err.value.reason == "path-escape"
 
 
@@ -100,9 +100,9 @@ def test_symlinks_cannot_escape(images: Path) -> None:
     index = ImageIndex(images)
     for ref in ("s3://b/link.jpg", "s3://b/linkdir/s.jpg"):
         with pytest.raises(InputError) as err:
-            index.resolve(ref, "m", 1)
+            index.resolve(ref)
         assert err.value.reason == "path-escape"
-    rel, full = index.resolve("s3://b/inner.jpg", "m", 1)  # a link that stays inside is fine
+    rel, full = index.resolve("s3://b/inner.jpg")  # a link that stays inside is fine
     assert rel == "inner.jpg" and full == os.path.realpath(images / "b.jpg")
 
 
@@ -113,17 +113,17 @@ def test_missing_images_folder(tmp_path: Path) -> None:
 
 def test_header_size_and_corrupt_files(tmp_path: Path) -> None:
     png = make_image(tmp_path / "a.png", 30, 20)
-    assert read_header(str(png), "r", "m", 1).width == 30
+    assert read_header(str(png), "r").width == 30
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")
     text = tmp_path / "t.jpg"
     text.write_text("hello")
     for path in (bad, text):
         with pytest.raises(InputError) as err:
-            read_header(str(path), "s3://b/x.jpg", "m", 9)
-        assert err.value.reason == "bad-image" and "m:9" in str(err.value)
+            read_header(str(path), "s3://b/x.jpg")
+        assert err.value.reason == "bad-image" and "x.jpg" in str(err.value)
     with pytest.raises(InputError) as err:
-        read_header(str(tmp_path / "gone.jpg"), "r", "m", 1)
+        read_header(str(tmp_path / "gone.jpg"), "r")
     assert err.value.reason == "missing-image"
 
 
@@ -131,7 +131,7 @@ def test_header_size_and_corrupt_files(tmp_path: Path) -> None:
                                                        (8, True), (0, False), (42, False)])
 def test_exif_header_decision(tmp_path: Path, orientation: int, swapped: bool) -> None:
     path = make_image(tmp_path / "e.jpg", 40, 30, exif_orientation=orientation)
-    header = read_header(str(path), "r", "m", 1)
+    header = read_header(str(path), "r")
     assert (header.width, header.height) == ((30, 40) if swapped else (40, 30))
     assert bool(header.reencode) is (2 <= orientation <= 8 and orientation != 1)
 

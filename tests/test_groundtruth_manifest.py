@@ -191,7 +191,7 @@ _lines = st.lists(st.one_of(
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=_lines)
-def test_arbitrary_lines_only_raise_input_errors_with_line_numbers(tmp_path: Path, lines) -> None:
+def test_arbitrary_lines_only_raise_input_errors_located_once(tmp_path: Path, lines) -> None:
     path = tmp_path / "m.manifest"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     for line_no, obj in iter_lines(path):
@@ -204,9 +204,9 @@ def test_arbitrary_lines_only_raise_input_errors_with_line_numbers(tmp_path: Pat
                 continue
             for parse in (parse_label, class_map_of):
                 try:
-                    parse(pair, str(path), line_no)
+                    parse(pair)
                 except InputError as err:
-                    assert err.line == line_no
+                    assert not err.path and err.at(str(path), line_no).line == line_no
     (tmp_path / "img").mkdir(exist_ok=True)
     for policy in (RAISE, SKIP):
         try:

@@ -75,6 +75,7 @@ class ConvertOptions:
     image_checks: ImageChecks = ImageChecks()
     exif_frame: str = "auto"  # which frame EXIF-rotated images' labels were drawn on
     keep_image_bytes: bool = False  # store every image as it came, even those ModelPack can't read
+    source: str | None = None  # the manifest as dataset_info.yaml names it (an s3:// URL)
 
 
 @dataclass
@@ -394,7 +395,7 @@ def write_info(options: ConvertOptions, root: Path, result: ConvertResult) -> No
     extra = {
         "version": __version__,
         "format": options.format,
-        "source": str(options.annotations),
+        "source": options.source or str(options.annotations),
         "label_attribute": report.label_attribute,
         "task": report.task,
         "seed": options.seed,

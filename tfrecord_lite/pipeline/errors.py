@@ -34,7 +34,7 @@ class InputError(TFRecordLiteError):
         self.hint = hint
         self.reason = reason
         where = f"{self.path}:{line}" if line else self.path
-        text = f"{where}: {message}"
+        text = f"{where}: {message}" if where else message
         if value is not None:
             shown = repr(value)
             if len(shown) > 200:
@@ -43,6 +43,14 @@ class InputError(TFRecordLiteError):
         if hint:
             text += f"; {hint}"
         super().__init__(text)
+
+    def at(self, path: str, line: int) -> InputError:
+        """This error with its file and line: given once, where the line was read, to the
+        errors raised (by ``problem``) in code that only sees the line's values."""
+        if self.path:
+            return self
+        return type(self)(path, line, self.message, value=self.value, hint=self.hint,
+                          reason=self.reason)
 
     def __reduce__(self):  # survive pickling between worker processes
         return (
@@ -53,6 +61,12 @@ class InputError(TFRecordLiteError):
 
 def _rebuild_input_error(cls, path, line, message, value, hint, reason):  # noqa: ANN001
     return cls(path, line, message, value=value, hint=hint, reason=reason)
+
+
+def problem(message: str, *, value: object = None, hint: str = "",
+            reason: str = "invalid") -> InputError:
+    """An ``InputError`` found in a line's values; the reader adds the file and line (``at``)."""
+    return InputError("", 0, message, value=value, hint=hint, reason=reason)
 
 
 class OutputError(TFRecordLiteError):

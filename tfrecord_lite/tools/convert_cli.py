@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tfrecord_lite.pipeline.errors import InputError
 from tfrecord_lite.pipeline.progress import MIB, ProgressLine
+from tfrecord_lite.tools import s3_cli
 
 EPILOG = """examples:
   tfrecord-lite convert -a job/output.manifest -i job/images -o dataset --split 0.2
@@ -92,24 +93,26 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "-a",
         "--annotations",
         required=True,
-        type=Path,
+        type=s3_cli.path_or_url,
         metavar="MANIFEST",
-        help="the Ground Truth output manifest (JSON Lines)",
+        help="the Ground Truth output manifest (JSON Lines), a file or s3://BUCKET/KEY",
     )
     p.add_argument(
         "-i",
         "--images",
-        type=Path,
+        type=s3_cli.path_or_url,
         default=env_images,
         metavar="DIR",
-        help="folder holding the images (default: %s)" % (env_images or "the manifest's folder"),
+        help="folder or s3:// prefix holding the images (default: %s; for an s3:// manifest, "
+        "each image where its source-ref points)" % (env_images or "the manifest's folder"),
     )
     p.add_argument(
         "-o",
         "--output",
         default=env_output,
         metavar="DIR",
-        help="output folder, created whole at the end (default: %s)" % (env_output or "required"),
+        help="output folder or s3:// prefix, created whole at the end (default: %s)"
+        % (env_output or "required"),
     )
     p.add_argument(
         "-f",
@@ -238,6 +241,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON, for scripts")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
+    s3_cli.add_arguments(p)
     return p
 
 
@@ -246,8 +250,6 @@ def _warn(text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tfrecord_lite.pipeline.api import conversion_options
-    from tfrecord_lite.pipeline.convert import convert, keep_warning, split_warning
     from tfrecord_lite.tools.cli import UsageError
 
     if args.output is None:
@@ -263,6 +265,29 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "-o/--output is empty (an unset shell variable?); name the folder for the dataset"
         )
+    if s3_cli.used(args):  # fetched into a local cache, built locally, uploaded at the end
+        from tfrecord_lite.pipeline import s3store
+
+        if not s3store.available():
+            raise UsageError(f"s3:// paths need boto3: {s3store.INSTALL}")
+        bar = _progress(args)
+        with s3_cli.remote(args, bar) as remote:
+            return _run(remote.args, remote, bar)
+    return _run(args, None, _progress(args))
+
+
+def _progress(args: argparse.Namespace) -> ProgressLine:
+    mode = "off" if args.quiet or args.json else "tty" if sys.stderr.isatty() else "plain"
+    return ProgressLine(mode)
+
+
+def _run(args: argparse.Namespace, remote: s3_cli.Remote | None, bar: ProgressLine) -> int:
+    from tfrecord_lite.pipeline.api import conversion_options
+    from tfrecord_lite.pipeline.convert import convert, keep_warning, split_warning
+
+    def show(text: str) -> str:
+        return text if remote is None else remote.show(text)
+
     options = conversion_options(
         args.annotations,
         args.output,
@@ -274,7 +299,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         overwrite=args.overwrite,
         skip_invalid=args.skip_invalid,
-        on_skip=lambda error: _warn(f"skipped: {error}"),
+        on_skip=lambda error: _warn(show(f"skipped: {error}")),
         label_attribute=args.label_attribute,
         classes_file=args.classes_file,
         drop_rejected=args.drop_rejected,
@@ -284,13 +309,13 @@ def run(args: argparse.Namespace) -> int:
         full_decode=args.full_decode,
         exif_frame=args.exif_frame,
     )
+    if remote is not None:
+        options = remote.options(options)
     empty = split_warning(args.split)
     if empty:
         _warn(empty)
     if args.dry_run:
-        return _dry_run(options, args)
-    mode = "off" if args.quiet or args.json else "tty" if sys.stderr.isatty() else "plain"
-    bar = ProgressLine(mode)
+        return _dry_run(options, args, remote)
     try:
         if args.engine == "beam":
             from tfrecord_lite.pipeline import beam
@@ -298,12 +323,14 @@ def run(args: argparse.Namespace) -> int:
             result = beam.convert(options, args.pipeline_args)
         else:
             result = convert(options, progress=bar)
+        if remote is not None:
+            remote.finish(result, bar)
     except InputError as exc:
         raise _with_dry_run_hint(exc) from None
     finally:
         bar.close()
     for notice in result.report.notices:
-        _warn(notice)
+        _warn(show(notice))
     if result.report.kept_undecodable:
         _warn(keep_warning(result.report.kept_undecodable))
     try:
@@ -344,10 +371,12 @@ def _with_dry_run_hint(exc: InputError) -> InputError:
                       reason=exc.reason)
 
 
-def _dry_run(options, args: argparse.Namespace) -> int:
+def _dry_run(options, args: argparse.Namespace, remote: s3_cli.Remote | None = None) -> int:
     from tfrecord_lite.pipeline.convert import check
 
     found = check(options)
+    if remote is not None:
+        remote.dry_run(found)
     r = found.read.report
     stops = found.would_fail and not options.policy.skip
     would = "stop at the first" if stops else "skip"

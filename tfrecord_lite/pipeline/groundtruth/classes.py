@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.errors import InputError, problem
 
 
 def class_id(value: object) -> int | None:
@@ -39,7 +39,7 @@ def class_name(value: object) -> str | None:
 _last_map: tuple[object, dict[int, str]] = (None, {})
 
 
-def parse_class_map(raw: object, path: str, line: int, what: str = "class-map") -> dict[int, str]:
+def parse_class_map(raw: object, what: str = "class-map") -> dict[int, str]:
     """Turn ``{"<id>": "<name>"}`` into ``{id: name}``; anything else is an InputError.
 
     The result is shared with later calls for an equal map: callers must not modify it.
@@ -51,15 +51,15 @@ def parse_class_map(raw: object, path: str, line: int, what: str = "class-map") 
     if type(raw) is dict and type(last_raw) is dict and raw == last_raw:
         return last_result
     if not isinstance(raw, dict):
-        raise InputError(path, line, f"{what} is not an object", value=raw,
-                         hint='expected {"<class id>": "<class name>", ...}', reason="bad-label")
+        raise problem(f"{what} is not an object", value=raw,
+                      hint='expected {"<class id>": "<class name>", ...}', reason="bad-label")
     result = {}
     for key, name in raw.items():
         cid, cname = class_id(key), class_name(name)
         if cid is None or cname is None:
-            raise InputError(path, line, f"{what} entry is not '<id>: <name>'",
-                             value={key: name}, hint="class ids are non-negative integers and "
-                             "names non-empty strings", reason="bad-label")
+            raise problem(f"{what} entry is not '<id>: <name>'",
+                          value={key: name}, hint="class ids are non-negative integers and "
+                          "names non-empty strings", reason="bad-label")
         result[cid] = cname
     _last_map = (raw, result)
     return result
@@ -122,14 +122,14 @@ class ClassTable:
         names = tuple(fixed) if fixed is not None else tuple(union.ordered_names(skip_ids))
         return cls(names, {n: i for i, n in enumerate(names)}, fixed_path)
 
-    def index(self, name: str, path: str, line: int) -> int:
+    def index(self, name: str) -> int:
         """The index of a class name; a name outside a classes file is an InputError."""
         found = self.index_of.get(name)
         if found is None:
             where = f"the classes file {self.from_file}" if self.from_file else "the class list"
-            raise InputError(path, line, f"class {name!r} is not in {where}", value=name,
-                             hint="add it to the classes file or fix the label",
-                             reason="unknown-class")
+            raise problem(f"class {name!r} is not in {where}", value=name,
+                          hint="add it to the classes file or fix the label",
+                          reason="unknown-class")
         return found
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfrecord_lite.pipeline import decodable
-from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.errors import InputError, problem
 from tfrecord_lite.pipeline.groundtruth.headers import clear_orientation, sniff
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", re.DOTALL)
@@ -130,7 +130,7 @@ class ImageIndex:
             except OSError:
                 continue
 
-    def resolve(self, ref: str, path: str, line: int, what: str = "image") -> tuple[str, str]:
+    def resolve(self, ref: str, what: str = "image") -> tuple[str, str]:
         """``(relative path, stored path)`` of the file a reference names, or an InputError.
 
         The stored path is relative to :attr:`root` or absolute (symlinks resolved); open it
@@ -138,55 +138,55 @@ class ImageIndex:
         """
         parts, local_abs = _split_ref(ref)
         if ".." in parts:
-            raise _escape(ref, path, line, what)
+            raise _escape(ref, what)
         if local_abs is not None:
-            return self._resolve_absolute(local_abs, ref, path, line, what)
+            return self._resolve_absolute(local_abs, ref, what)
         parts = [p for p in parts if p not in ("", ".")]
         if not parts:
-            raise InputError(path, line, f"{what} reference names no file", value=ref,
-                             hint="expected s3://bucket/key, https://... or a relative path",
-                             reason=f"missing-{what}")
+            raise problem(f"{what} reference names no file", value=ref,
+                          hint="expected s3://bucket/key, https://... or a relative path",
+                          reason=f"missing-{what}")
         suffixes = ["/".join(parts[i:]) for i in range(len(parts))]
         for rel in suffixes:
             known = self.files.get(rel)
             if known is not None:
-                return self._checked(known, ref, path, line, what, known in self.links)
+                return self._checked(known, ref, what, known in self.links)
         for rel in suffixes:  # folders reached through symlinks are not in the listing
             if os.path.isfile(os.path.join(self.root, rel)):
-                return self._checked(rel, ref, path, line, what, True)
+                return self._checked(rel, ref, what, True)
         same_name = self._same_name(parts[-1])
         if len(same_name) == 1:
             rel = same_name[0]
-            return self._checked(rel, ref, path, line, what, rel in self.links)
+            return self._checked(rel, ref, what, rel in self.links)
         if same_name:
-            raise InputError(
-                path, line, f"{what} file name {parts[-1]!r} matches {len(same_name)} files and "
-                "no longer part of the key matches", value=ref,
+            raise problem(
+                f"{what} file name {parts[-1]!r} matches {len(same_name)} files and no longer "
+                "part of the key matches", value=ref,
                 hint=f"candidates: {', '.join(sorted(same_name)[:5])}; mirror the S3 key "
                 "layout under the images folder", reason=f"ambiguous-{what}")
-        raise InputError(path, line, f"{what} not found under {self.root}", value=ref,
-                         hint="looked for the key, its shorter suffixes and the file name; "
-                         "copy the file there or point to the right images folder",
-                         reason=f"missing-{what}")
+        raise problem(f"{what} not found under {self.root}", value=ref,
+                      hint="looked for the key, its shorter suffixes and the file name; "
+                      "copy the file there or point to the right images folder",
+                      reason=f"missing-{what}")
 
     def _resolve_absolute(
-        self, local: str, ref: str, path: str, line: int, what: str
+        self, local: str, ref: str, what: str
     ) -> tuple[str, str]:
         real = os.path.realpath(local)
         if not _inside(real, self.real_root):
-            raise _escape(ref, path, line, what)
+            raise _escape(ref, what)
         if not os.path.isfile(real):
-            raise InputError(path, line, f"{what} not found", value=ref,
-                             hint="check the path", reason=f"missing-{what}")
+            raise problem(f"{what} not found", value=ref,
+                          hint="check the path", reason=f"missing-{what}")
         return os.path.relpath(real, self.real_root).replace(os.sep, "/"), real
 
     def _checked(
-        self, rel: str, ref: str, path: str, line: int, what: str, linked: bool
+        self, rel: str, ref: str, what: str, linked: bool
     ) -> tuple[str, str]:
         if linked:
             real = os.path.realpath(os.path.join(self.root, rel))
             if not _inside(real, self.real_root):
-                raise _escape(ref, path, line, what)
+                raise _escape(ref, what)
             return rel, real
         return rel, rel
 
@@ -208,16 +208,16 @@ def _inside(real: str, root: str) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _escape(ref: str, path: str, line: int, what: str) -> InputError:
-    return InputError(path, line, f"{what} path leaves the images folder", value=ref,
-                      hint="only files inside the images folder are read; '..', absolute "
-                      "paths and symlinks pointing outside are refused", reason="path-escape")
+def _escape(ref: str, what: str) -> InputError:
+    return problem(f"{what} path leaves the images folder", value=ref,
+                   hint="only files inside the images folder are read; '..', absolute "
+                   "paths and symlinks pointing outside are refused", reason="path-escape")
 
 
 _NO_CHECKS = ImageChecks(max_pixels=0)
 
 
-def read_header(file: str, ref: str, path: str, line: int,
+def read_header(file: str, ref: str,
                 checks: ImageChecks = _NO_CHECKS) -> ImageHeader:
     """Size (upright) and EXIF decision from the image header, and the ``checks``; pixels are
     decoded only when ``checks.full_decode`` asks for it."""
@@ -243,26 +243,26 @@ def read_header(file: str, ref: str, path: str, line: int,
                         except Exception:  # a broken EXIF block: show the image as stored
                             orientation = 1
             if checks.max_pixels and width * height > checks.max_pixels:
-                raise InputError(
-                    path, line, f"image is too large to decode safely: {file} is {width}x{height}"
+                raise problem(
+                    f"image is too large to decode safely: {file} is {width}x{height}"
                     f" = {width * height:,} pixels, over the limit of {checks.max_pixels:,}",
                     value=ref, hint="a decompression bomb, or a really large image: raise the "
                     "limit with --max-pixels if it is real", reason="too-many-pixels")
             if checks.max_pixels:  # checks are on: the file must not end early
-                _check_end(handle, kind, size, file, ref, path, line)
+                _check_end(handle, kind, size, file, ref)
             if checks.full_decode:
-                _decode(handle, file, ref, path, line)
+                _decode(handle, file, ref)
     except InputError:
         raise
     except FileNotFoundError as exc:
-        raise InputError(path, line, f"image not found: {file}", value=ref,
-                         hint="check the images folder", reason="missing-image") from exc
+        raise problem(f"image not found: {file}", value=ref,
+                      hint="check the images folder", reason="missing-image") from exc
     except Exception as exc:  # PIL raises many types for broken files
-        raise InputError(path, line, f"not a readable image: {file} ({exc})", value=ref,
-                         hint="replace the file or drop the line", reason="bad-image") from exc
+        raise problem(f"not a readable image: {file} ({exc})", value=ref,
+                      hint="replace the file or drop the line", reason="bad-image") from exc
     if width <= 0 or height <= 0:
-        raise InputError(path, line, f"image has no pixels: {file}", value=ref,
-                         reason="bad-image")
+        raise problem(f"image has no pixels: {file}", value=ref,
+                      reason="bad-image")
     if not 2 <= orientation <= 8:
         return ImageHeader(width, height, AS_STORED, size, kind, why)
     if orientation in _SWAPPING:
@@ -270,20 +270,19 @@ def read_header(file: str, ref: str, path: str, line: int,
     return ImageHeader(width, height, UPRIGHT, None, kind, why, orientation, size)
 
 
-def _check_end(handle, kind: str | None, size: int, file: str, ref: str, path: str,
-               line: int) -> None:
+def _check_end(handle, kind: str | None, size: int, file: str, ref: str) -> None:
     """A JPEG or PNG cut short lacks its end marker; other formats are left to ``_decode``."""
     end = _ENDS.get(kind or "")
     if end is None:
         return
     handle.seek(max(0, size - _TAIL))
     if end not in handle.read(_TAIL):
-        raise InputError(path, line, f"image is truncated: {file} ({kind} without its end "
-                         f"marker, {size} bytes)", value=ref, hint="copy the image again, or "
-                         "drop the line (--skip-invalid skips such images)", reason="truncated")
+        raise problem(f"image is truncated: {file} ({kind} without its end "
+                      f"marker, {size} bytes)", value=ref, hint="copy the image again, or "
+                      "drop the line (--skip-invalid skips such images)", reason="truncated")
 
 
-def _decode(handle, file: str, ref: str, path: str, line: int) -> None:
+def _decode(handle, file: str, ref: str) -> None:
     from PIL import Image
 
     handle.seek(0)
@@ -291,9 +290,9 @@ def _decode(handle, file: str, ref: str, path: str, line: int) -> None:
         with Image.open(handle) as image:
             image.load()
     except Exception as exc:  # PIL raises many types for broken data
-        raise InputError(path, line, f"image does not decode: {file} ({exc})", value=ref,
-                         hint="replace the file or drop the line (--skip-invalid skips it)",
-                         reason="undecodable") from exc
+        raise problem(f"image does not decode: {file} ({exc})", value=ref,
+                      hint="replace the file or drop the line (--skip-invalid skips it)",
+                      reason="undecodable") from exc
 
 
 class ImageReader:

@@ -12,7 +12,7 @@ import re
 from array import array
 from dataclasses import dataclass
 
-from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.errors import InputError, problem
 from tfrecord_lite.pipeline.groundtruth.classes import (
     ClassTable,
     class_id,
@@ -58,62 +58,61 @@ def task_of(pair: LabelPair) -> str | None:
     return SUPPORTED_TYPES.get(pair.type)
 
 
-def parse_label(pair: LabelPair, path: str, line: int) -> Label:
+def parse_label(pair: LabelPair) -> Label:
     """Validate the value of a supported label pair and return its plain form."""
     task = task_of(pair)
     if task == "object-detection":
-        return parse_detection(pair, path, line)
+        return parse_detection(pair)
     if task == "semantic-segmentation":
-        return parse_segmentation(pair, path, line)
+        return parse_segmentation(pair)
     if task == "image-classification":
-        cid, name = _single_class(pair, path, line)
+        cid, name = _single_class(pair)
         return TagLabel((name,))
     if task == "image-classification-multilabel":
-        return parse_multilabel(pair, path, line)
+        return parse_multilabel(pair)
     if task == "video-object-detection":
         if isinstance(pair.value, dict):  # a per-frame line derived from a video job
-            return parse_detection(pair, path, line)
+            return parse_detection(pair)
         if not isinstance(pair.value, str) or not pair.value.strip():
-            raise _bad(path, line, f"{pair.attribute!r} is not a SeqLabel.json reference",
+            raise _bad(f"{pair.attribute!r} is not a SeqLabel.json reference",
                        pair.value, "a video job's <name>-ref names its SeqLabel.json")
-        return VideoLabel(pair.value, class_map_of(pair, path, line))
-    raise InputError(path, line, f"label type {pair.type!r} is not supported", value=pair.type,
-                     reason=f"other-type:{pair.type}")
+        return VideoLabel(pair.value, class_map_of(pair))
+    raise problem(f"label type {pair.type!r} is not supported", value=pair.type,
+                  reason=f"other-type:{pair.type}")
 
 
-def class_map_of(pair: LabelPair, path: str, line: int) -> dict[int, str]:
+def class_map_of(pair: LabelPair) -> dict[int, str]:
     """The id -> name pairs a line contributes to the class table (background excluded)."""
     task = task_of(pair)
     if task in ("object-detection", "image-classification-multilabel", "video-object-detection"):
-        return parse_class_map(pair.metadata.get("class-map", pair.metadata.get("class_map")),
-                               path, line)
+        return parse_class_map(pair.metadata.get("class-map", pair.metadata.get("class_map")))
     if task == "image-classification":
-        cid, name = _single_class(pair, path, line)
+        cid, name = _single_class(pair)
         return {cid: name}
     if task == "semantic-segmentation":
-        return {key: name for key, name, _ in _color_map(pair, path, line) if key != 0}
+        return {key: name for key, name, _ in _color_map(pair) if key != 0}
     return {}
 
 
-def _bad(path: str, line: int, message: str, value: object, hint: str = "",
+def _bad(message: str, value: object, hint: str = "",
          reason: str = "bad-label") -> InputError:
-    return InputError(path, line, message, value=value, hint=hint, reason=reason)
+    return problem(message, value=value, hint=hint, reason=reason)
 
 
-def _number(value: object, what: str, path: str, line: int) -> float:
+def _number(value: object, what: str) -> float:
     if type(value) is int and value >= 0:
         return float(value)
     if type(value) is float and 0.0 <= value < math.inf:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _bad(path, line, f"box {what} is not a number", value,
+        raise _bad(f"box {what} is not a number", value,
                    "left/top/width/height are pixel numbers", "bad-box")
     number = float(value)
     if not math.isfinite(number):
-        raise _bad(path, line, f"box {what} is not finite", value,
+        raise _bad(f"box {what} is not finite", value,
                    "NaN or Infinity cannot be a coordinate; fix or drop the line", "bad-box")
     if number < 0:
-        raise _bad(path, line, f"box {what} is negative", value,
+        raise _bad(f"box {what} is negative", value,
                    "coordinates and sizes are non-negative pixels", "bad-box")
     return number
 
@@ -123,23 +122,22 @@ _NUMERIC = frozenset((int, float))  # not bool: type(True) is bool
 _INF = math.inf
 
 
-def parse_detection(pair: LabelPair, path: str, line: int) -> DetectionLabel:
+def parse_detection(pair: LabelPair) -> DetectionLabel:
     value = pair.value
     if not isinstance(value, dict) or not isinstance(value.get("annotations"), list):
-        raise _bad(path, line, f"{pair.attribute!r} is not an object-detection label", value,
+        raise _bad(f"{pair.attribute!r} is not an object-detection label", value,
                    'expected {"annotations": [...], "image_size": [...]}')
-    class_map = parse_class_map(pair.metadata.get("class-map", pair.metadata.get("class_map")),
-                                path, line)
+    class_map = parse_class_map(pair.metadata.get("class-map", pair.metadata.get("class_map")))
     boxes = []
     for ann in value["annotations"]:
         if not isinstance(ann, dict):
-            raise _bad(path, line, "annotation is not an object", ann)
+            raise _bad("annotation is not an object", ann)
         cid = class_id(ann.get("class_id", ann.get("class-id")))
         if cid is None:
-            raise _bad(path, line, "annotation has no valid class_id", ann,
+            raise _bad("annotation has no valid class_id", ann,
                        "class_id is a non-negative integer")
         if cid not in class_map:
-            raise _bad(path, line, f"class_id {cid} is not in this line's class-map", cid,
+            raise _bad(f"class_id {cid} is not in this line's class-map", cid,
                        f"class-map has {sorted(class_map)}; fix the line or its class-map",
                        "unknown-class")
         left, top, w, h = ann.get("left"), ann.get("top"), ann.get("width"), ann.get("height")
@@ -151,10 +149,10 @@ def parse_detection(pair: LabelPair, path: str, line: int) -> DetectionLabel:
             boxes.append((cid, float(left), float(top), float(w), float(h)))
         else:  # the slow path names the bad coordinate
             box = (left, top, w, h)
-            boxes.append((cid, *(_number(v, k, path, line) for v, k in zip(box, _EDGES))))
+            boxes.append((cid, *(_number(v, k) for v, k in zip(box, _EDGES))))
         _, x, y, bw, bh = boxes[-1]
         if x + bw >= _INF or y + bh >= _INF:
-            raise _bad(path, line, "box reaches beyond any image (left + width or top + height "
+            raise _bad("box reaches beyond any image (left + width or top + height "
                        "overflows)", ann, "left/top/width/height are pixel numbers of the image")
     return DetectionLabel(tuple(boxes), class_map, _image_size(value.get("image_size")))
 
@@ -172,28 +170,28 @@ def _image_size(raw: object) -> tuple[int, int] | None:
     return None
 
 
-def _single_class(pair: LabelPair, path: str, line: int) -> tuple[int, str]:
+def _single_class(pair: LabelPair) -> tuple[int, str]:
     cid = class_id(pair.value)
     name = class_name(pair.metadata.get("class-name"))
     if cid is None or name is None:
-        raise _bad(path, line, f"{pair.attribute!r} is not an image-classification label",
+        raise _bad(f"{pair.attribute!r} is not an image-classification label",
                    {"value": pair.value, "class-name": pair.metadata.get("class-name")},
                    "expected an integer class id and metadata class-name")
     return cid, name
 
 
-def parse_multilabel(pair: LabelPair, path: str, line: int) -> TagLabel:
+def parse_multilabel(pair: LabelPair) -> TagLabel:
     if not isinstance(pair.value, list):
-        raise _bad(path, line, f"{pair.attribute!r} is not a multi-label value", pair.value,
+        raise _bad(f"{pair.attribute!r} is not a multi-label value", pair.value,
                    "expected a list of class ids")
-    class_map = parse_class_map(pair.metadata.get("class-map"), path, line)
+    class_map = parse_class_map(pair.metadata.get("class-map"))
     tags: dict[str, None] = {}
     for item in pair.value:
         cid = class_id(item)
         if cid is None:
-            raise _bad(path, line, "multi-label class id is not an integer", item)
+            raise _bad("multi-label class id is not an integer", item)
         if cid not in class_map:
-            raise _bad(path, line, f"class id {cid} is not in this line's class-map", cid,
+            raise _bad(f"class id {cid} is not in this line's class-map", cid,
                        f"class-map has {sorted(class_map)}", "unknown-class")
         tags.setdefault(class_map[cid], None)
     return TagLabel(tuple(tags))
@@ -202,34 +200,34 @@ def parse_multilabel(pair: LabelPair, path: str, line: int) -> TagLabel:
 _HEX = re.compile(r"#?([0-9a-fA-F]{6})")
 
 
-def _color_map(pair: LabelPair, path: str, line: int) -> tuple[tuple[int, str, int | None], ...]:
+def _color_map(pair: LabelPair) -> tuple[tuple[int, str, int | None], ...]:
     raw = pair.metadata.get("internal-color-map")
     if not isinstance(raw, dict) or not raw:
-        raise _bad(path, line, "semantic-segmentation metadata has no internal-color-map", raw,
+        raise _bad("semantic-segmentation metadata has no internal-color-map", raw,
                    'expected {"0": {"class-name": "BACKGROUND", "hex-color": "#ffffff"}, ...}')
     colors = []
     for key, entry in raw.items():
         cid = class_id(key)
         if cid is None or cid > 255 or not isinstance(entry, dict):
-            raise _bad(path, line, "internal-color-map entry is not '<index 0-255>: {...}'",
+            raise _bad("internal-color-map entry is not '<index 0-255>: {...}'",
                        {key: entry})
         name = class_name(entry.get("class-name"))
         if name is None:
-            raise _bad(path, line, f"internal-color-map entry {cid} has no class-name", entry)
+            raise _bad(f"internal-color-map entry {cid} has no class-name", entry)
         hex_color = entry.get("hex-color")
         match = _HEX.fullmatch(hex_color.strip()) if isinstance(hex_color, str) else None
         if hex_color is not None and match is None:
-            raise _bad(path, line, f"internal-color-map entry {cid} has a bad hex-color",
+            raise _bad(f"internal-color-map entry {cid} has a bad hex-color",
                        hex_color, "expected '#rrggbb'")
         colors.append((cid, name, int(match.group(1), 16) if match else None))
     return tuple(sorted(colors))
 
 
-def parse_segmentation(pair: LabelPair, path: str, line: int) -> SegmentationLabel:
+def parse_segmentation(pair: LabelPair) -> SegmentationLabel:
     if not isinstance(pair.value, str) or not pair.value.strip():
-        raise _bad(path, line, f"{pair.attribute!r} is not a mask reference", pair.value,
+        raise _bad(f"{pair.attribute!r} is not a mask reference", pair.value,
                    "expected the mask PNG's URI")
-    return SegmentationLabel(pair.value, _color_map(pair, path, line))
+    return SegmentationLabel(pair.value, _color_map(pair))
 
 
 _REJECT_WORDS = frozenset({
@@ -254,7 +252,7 @@ def is_rejection(pair: LabelPair) -> bool:
 
 
 def to_yolo(boxes: tuple[RawBox, ...], class_map: dict[int, str], table: ClassTable,
-            width: int, height: int, path: str, line: int) -> tuple[tuple[Box, ...], int, int]:
+            width: int, height: int) -> tuple[tuple[Box, ...], int, int]:
     """Pixel boxes -> YOLO boxes of the (upright) image; returns (boxes, clipped, dropped).
 
     Edges are rounded to whole pixels (half up), clipped to the image, and zero-area results
@@ -279,7 +277,7 @@ def to_yolo(boxes: tuple[RawBox, ...], class_map: dict[int, str], table: ClassTa
             continue
         index = indices.get(cid)
         if index is None:
-            index = indices[cid] = table.index(class_map[cid], path, line)
+            index = indices[cid] = table.index(class_map[cid])
         values += (index, (cx1 + cx2) / 2 / width, (cy1 + cy2) / 2 / height,
                    (cx2 - cx1) / width, (cy2 - cy1) / height)
     return Boxes._of(array("d", values)), clipped, dropped

@@ -11,7 +11,7 @@ import io
 
 from PIL import Image, ImageChops
 
-from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.errors import InputError, problem
 
 #: Masks above this many pixels are refused (PIL itself refuses decompression bombs above ~179M).
 MAX_MASK_PIXELS = 100_000_000
@@ -23,33 +23,33 @@ _COLOR_MODES = ("RGB", "RGBA")
 ColorEntry = tuple[int, int, "int | None"]
 
 
-def check_mask(file: str, ref: str, path: str, line: int, width: int, height: int) -> None:
+def check_mask(file: str, ref: str, width: int, height: int) -> None:
     """Refuse, from the header alone, a mask that is not a PNG, is huge or has the wrong size."""
     try:
         with Image.open(file) as mask:
             fmt, size, mode = mask.format, mask.size, mask.mode
     except Image.DecompressionBombError as exc:
-        raise InputError(path, line, f"mask is too large: {file}", value=ref,
-                         hint=f"masks above {MAX_MASK_PIXELS} pixels are refused",
-                         reason="mask-too-large") from exc
+        raise problem(f"mask is too large: {file}", value=ref,
+                      hint=f"masks above {MAX_MASK_PIXELS} pixels are refused",
+                      reason="mask-too-large") from exc
     except Exception as exc:
-        raise InputError(path, line, f"mask is not a readable image: {file} ({exc})", value=ref,
-                         hint="Ground Truth masks are PNG files", reason="bad-mask") from exc
+        raise problem(f"mask is not a readable image: {file} ({exc})", value=ref,
+                      hint="Ground Truth masks are PNG files", reason="bad-mask") from exc
     if fmt != "PNG":
-        raise InputError(path, line, f"mask is {fmt or 'not an image'}, not PNG: {file}",
-                         value=ref, hint="Ground Truth masks are PNG files", reason="bad-mask")
+        raise problem(f"mask is {fmt or 'not an image'}, not PNG: {file}",
+                      value=ref, hint="Ground Truth masks are PNG files", reason="bad-mask")
     if size[0] * size[1] > MAX_MASK_PIXELS:
-        raise InputError(path, line, f"mask is too large ({size[0]}x{size[1]}): {file}",
-                         value=ref, hint=f"masks above {MAX_MASK_PIXELS} pixels are refused",
-                         reason="mask-too-large")
+        raise problem(f"mask is too large ({size[0]}x{size[1]}): {file}",
+                      value=ref, hint=f"masks above {MAX_MASK_PIXELS} pixels are refused",
+                      reason="mask-too-large")
     if mode not in _INDEX_MODES + _COLOR_MODES:
-        raise InputError(path, line, f"mask has unsupported pixel mode {mode}: {file}",
-                         value=ref, hint="expected a palette, grayscale or RGB PNG",
-                         reason="bad-mask")
+        raise problem(f"mask has unsupported pixel mode {mode}: {file}",
+                      value=ref, hint="expected a palette, grayscale or RGB PNG",
+                      reason="bad-mask")
     if size != (width, height):
-        raise InputError(path, line, f"mask is {size[0]}x{size[1]} but the image is "
-                         f"{width}x{height}: {file}", value=ref,
-                         hint="the mask must match the (upright) image", reason="mask-size")
+        raise problem(f"mask is {size[0]}x{size[1]} but the image is "
+                      f"{width}x{height}: {file}", value=ref,
+                      hint="the mask must match the (upright) image", reason="mask-size")
 
 
 class MaskReader:

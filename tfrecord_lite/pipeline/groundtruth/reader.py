@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from tfrecord_lite.pipeline import decodable
-from tfrecord_lite.pipeline.errors import RAISE, ErrorPolicy, InputError
+from tfrecord_lite.pipeline.errors import RAISE, ErrorPolicy, InputError, problem
 from tfrecord_lite.pipeline.groundtruth.classes import ClassTable, ClassUnion, read_classes_file
 from tfrecord_lite.pipeline.groundtruth.images import (
     UPRIGHT,
@@ -309,9 +309,9 @@ def _read_chunk(shared: _Context, span: Span) -> tuple[list, ReadReport]:
             else:
                 out.append(("ok", item))
         except _Skip as soft:
-            out.append(("soft", soft.error))
+            out.append(("soft", soft.error.at(ctx.path, line_no)))
         except InputError as error:
-            out.append(("error", error))
+            out.append(("error", error.at(ctx.path, line_no)))
         except Exception as exc:  # belt and braces: a line must never crash the reader
             out.append(("error", InputError(
                 ctx.path, line_no, f"cannot read line ({type(exc).__name__}: {exc})",
@@ -349,7 +349,7 @@ def _survey_chunk(path: str, span: Span) -> _Survey:
             if task_of(pair) is None or pair.failed:
                 continue
             try:
-                mapping = class_map_of(pair, path, line_no)
+                mapping = class_map_of(pair)
             except InputError:
                 continue  # reported by the second pass, under the policy
             run = last_run.get(pair.attribute)
@@ -401,8 +401,9 @@ def _apply_policy(error: InputError, policy: ErrorPolicy, report: ReadReport) ->
     report.invalid += 1
 
 
-def _soft(ctx: _Context, line: int, message: str, reason: str, value: object = None) -> _Skip:
-    return _Skip(InputError(ctx.path, line, message, value=value, reason=reason))
+def _soft(message: str, reason: str, value: object = None) -> _Skip:
+    """A line left out by rule, not by error: counted, never stops the run."""
+    return _Skip(problem(message, value=value, reason=reason))
 
 
 def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
@@ -411,29 +412,29 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
     pairs = find_pairs(obj, dates=False)
     chosen = next((p for p in pairs if p.attribute == ctx.attribute), None)
     if chosen is None:
-        raise _not_chosen(ctx, line, pairs)
+        raise _not_chosen(ctx, pairs)
     if chosen.failed:
-        raise _soft(ctx, line, f"{ctx.attribute!r} is a failed item (metadata without a type "
+        raise _soft(f"{ctx.attribute!r} is a failed item (metadata without a type "
                     "or with a failure/error key)", "failed")
     if chosen.type != ctx.type:
-        raise _soft(ctx, line, f"{ctx.attribute!r} has type {chosen.type!r} on this line",
+        raise _soft(f"{ctx.attribute!r} has type {chosen.type!r} on this line",
                     f"other-type:{chosen.type}")
     if ctx.options.drop_rejected and _rejected(pairs):
-        raise _soft(ctx, line, "label-verification says the label is wrong", "rejected")
+        raise _soft("label-verification says the label is wrong", "rejected")
     ref = obj.get("source-ref")
     if not isinstance(ref, str) or not ref.strip():
-        raise InputError(ctx.path, line, "line has no source-ref string", value=ref,
-                         hint="image lines name their image in 'source-ref'",
-                         reason="missing-source-ref")
+        raise problem("line has no source-ref string", value=ref,
+                      hint="image lines name their image in 'source-ref'",
+                      reason="missing-source-ref")
     if "\x00" in ref:
-        raise InputError(ctx.path, line, "source-ref contains a NUL character", value=ref,
-                         hint="no file name can hold one: fix the line's source-ref",
-                         reason="bad-source-ref")
-    label = parse_label(chosen, ctx.path, line)
+        raise problem("source-ref contains a NUL character", value=ref,
+                      hint="no file name can hold one: fix the line's source-ref",
+                      reason="bad-source-ref")
+    label = parse_label(chosen)
     if isinstance(label, VideoLabel):
         return _read_video(ctx, line, ref, label, chosen)
-    rel, stored = ctx.index.resolve(ref, ctx.path, line)
-    header = read_header(ctx.index.full(stored), ref, ctx.path, line, ctx.options.image_checks)
+    rel, stored = ctx.index.resolve(ref)
+    header = read_header(ctx.index.full(stored), ref, ctx.options.image_checks)
     if header.reencode and not isinstance(label, TagLabel):  # tags have no geometry: upright
         header = _labelled_frame(ctx, header, getattr(label, "image_size", None), chosen)
     boxes = _NO_BOXES
@@ -441,24 +442,24 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
     mask = None
     if isinstance(label, DetectionLabel):
         boxes, clipped, dropped = to_yolo(label.boxes, label.class_map, ctx.table, header.width,
-                                          header.height, ctx.path, line)
+                                          header.height)
         ctx.report.clipped_boxes += clipped
         ctx.report.dropped_boxes += dropped
         if label.image_size is not None and label.image_size != (header.width, header.height):
             ctx.report.size_mismatches += 1
     elif isinstance(label, TagLabel):
         for tag in label.tags:
-            ctx.table.index(tag, ctx.path, line)
+            ctx.table.index(tag)
         tags = label.tags
     elif isinstance(label, SegmentationLabel):
         # Pillow: loaded only for segmentation
         from tfrecord_lite.pipeline.groundtruth.masks import MaskReader, check_mask
 
         entries = tuple(
-            (key, 0 if key == 0 else ctx.table.index(name, ctx.path, line) + 1, color)
+            (key, 0 if key == 0 else ctx.table.index(name) + 1, color)
             for key, name, color in label.colors)
-        mfile = ctx.index.full(ctx.index.resolve(label.mask_ref, ctx.path, line, what="mask")[1])
-        check_mask(mfile, label.mask_ref, ctx.path, line, header.width, header.height)
+        mfile = ctx.index.full(ctx.index.resolve(label.mask_ref, what="mask")[1])
+        check_mask(mfile, label.mask_ref, header.width, header.height)
         mask = MaskReader(mfile, label.mask_ref, entries, ctx.path, line)
     if boxes:
         ctx.report.objects.update(boxes.class_indices())
@@ -498,23 +499,23 @@ def _labelled_frame(ctx: _Context, header: ImageHeader, image_size: tuple[int, i
     return header
 
 
-def _read_file(ctx: _Context, ref: str, line: int, what: str) -> bytes:
+def _read_file(ctx: _Context, ref: str, what: str) -> bytes:
     """The bytes of a JSON file a video line names, found like an image."""
-    file = ctx.index.full(ctx.index.resolve(ref, ctx.path, line, what=what)[1])
+    file = ctx.index.full(ctx.index.resolve(ref, what=what)[1])
     try:
         with open(file, "rb") as handle:
             return handle.read()
     except OSError as exc:
-        raise InputError(ctx.path, line, f"cannot read the {what} {file}: {exc.strerror}",
-                         value=ref, reason=f"missing-{what}") from None
+        raise problem(f"cannot read the {what} {file}: {exc.strerror}", value=ref,
+                      reason=f"missing-{what}") from None
 
 
 def _read_video(ctx: _Context, line: int, ref: str, label: VideoLabel, pair: LabelPair
                 ) -> list[_Pending]:
     """A video line's frames, each a sample with its boxes; all of them split as one."""
-    frames = parse_sequence(_read_file(ctx, ref, line, "sequence"), ctx.path, line, ref)
-    per_frame, shapes = parse_seqlabel(_read_file(ctx, label.seqlabel_ref, line, "seqlabel"),
-                                       label, frames, ctx.path, line)
+    frames = parse_sequence(_read_file(ctx, ref, "sequence"), ref)
+    per_frame, shapes = parse_seqlabel(_read_file(ctx, label.seqlabel_ref, "seqlabel"),
+                                       label, frames)
     report = ctx.report
     report.sequences += 1
     report.frames += len(frames)
@@ -522,16 +523,15 @@ def _read_video(ctx: _Context, line: int, ref: str, label: VideoLabel, pair: Lab
     video = video_name(ref)
     out = []
     for frame_ref, found in zip(frames, per_frame):
-        rel, stored = ctx.index.resolve(frame_ref, ctx.path, line, what="frame")
-        header = read_header(ctx.index.full(stored), frame_ref, ctx.path, line,
-                             ctx.options.image_checks)
+        rel, stored = ctx.index.resolve(frame_ref, what="frame")
+        header = read_header(ctx.index.full(stored), frame_ref, ctx.options.image_checks)
         if header.reencode:
             header = _labelled_frame(ctx, header, None, pair)
         values = array("d")
         tracks = []
         for box, track in zip(found.boxes, found.tracks):  # box by box: tracks stay aligned
             kept, clipped, dropped = to_yolo((box,), label.class_map, ctx.table, header.width,
-                                             header.height, ctx.path, line)
+                                             header.height)
             report.clipped_boxes += clipped
             report.dropped_boxes += dropped
             if kept:
@@ -570,14 +570,14 @@ def _rejected(pairs: list[LabelPair]) -> bool:
     return is_rejection(newest)
 
 
-def _not_chosen(ctx: _Context, line: int, pairs: list[LabelPair]) -> _Skip:
+def _not_chosen(ctx: _Context, pairs: list[LabelPair]) -> _Skip:
     """Why a line without the chosen attribute is left out: failed, other type, or unlabelled."""
     if any(p.failed for p in pairs):
-        return _soft(ctx, line, "failed item (metadata without a type or with a failure/error "
+        return _soft("failed item (metadata without a type or with a failure/error "
                      "key)", "failed")
     others = [p.type for p in pairs if p.type not in SUPPORTED_TYPES
               and p.type != VERIFICATION_TYPE]
     if others and not any(p.type in SUPPORTED_TYPES for p in pairs):
-        return _soft(ctx, line, f"label type {others[0]!r} is not converted",
+        return _soft(f"label type {others[0]!r} is not converted",
                      f"other-type:{others[0]}", others[0])
-    return _soft(ctx, line, f"no {ctx.attribute!r} label on this line", "unlabelled")
+    return _soft(f"no {ctx.attribute!r} label on this line", "unlabelled")

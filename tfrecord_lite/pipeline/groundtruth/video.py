@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.errors import problem
 from tfrecord_lite.pipeline.groundtruth.classes import class_id
 
 SHAPES = ("polygons", "polylines", "keypoints")  # video tools' other shapes: skipped, counted
@@ -39,16 +39,16 @@ class FrameBoxes:
     tracks: tuple[str, ...] = ()
 
 
-def _load(data: bytes, path: str, line: int, what: str, ref: str) -> dict:
+def _load(data: bytes, what: str, ref: str) -> dict:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError(path, line, f"{what} is not JSON ({exc})", value=ref,
-                         hint=f"the line's {what} must be the JSON file the labelling job used",
-                         reason="bad-video") from None
+        raise problem(f"{what} is not JSON ({exc})", value=ref,
+                      hint=f"the line's {what} must be the JSON file the labelling job used",
+                      reason="bad-video") from None
     if not isinstance(doc, dict):
-        raise InputError(path, line, f"{what} is not a JSON object", value=ref,
-                         reason="bad-video")
+        raise problem(f"{what} is not a JSON object", value=ref,
+                      reason="bad-video")
     return doc
 
 
@@ -59,36 +59,36 @@ def video_name(sequence_ref: str) -> str:
     return _SEQUENCE_SUFFIX.sub("", base) or "video"
 
 
-def parse_sequence(data: bytes, path: str, line: int, ref: str) -> list[str]:
+def parse_sequence(data: bytes, ref: str) -> list[str]:
     """The frame references of a sequence file, in its order: ``prefix + frame``."""
-    doc = _load(data, path, line, "sequence file", ref)
+    doc = _load(data, "sequence file", ref)
     prefix, frames = doc.get("prefix", ""), doc.get("frames")
     if not isinstance(prefix, str) or not isinstance(frames, list):
-        raise InputError(path, line, "sequence file has no 'prefix' and 'frames' list",
-                         value=ref, hint='expected {"prefix": "s3://.../", "frames": '
-                         '[{"frame-no": 0, "frame": "frame0001.jpg"}, ...]}', reason="bad-video")
+        raise problem("sequence file has no 'prefix' and 'frames' list",
+                      value=ref, hint='expected {"prefix": "s3://.../", "frames": '
+                      '[{"frame-no": 0, "frame": "frame0001.jpg"}, ...]}', reason="bad-video")
     if prefix and not prefix.endswith("/"):
         prefix += "/"
     out = []
     for entry in frames:
         frame = entry.get("frame") if isinstance(entry, dict) else None
         if not isinstance(frame, str) or not frame.strip():
-            raise InputError(path, line, "sequence file lists a frame without a file name",
-                             value=entry, reason="bad-video")
+            raise problem("sequence file lists a frame without a file name",
+                          value=entry, reason="bad-video")
         out.append(frame if "://" in frame else prefix + frame)
     return out
 
 
-def _box(ann: object, class_map: dict[int, str], path: str, line: int
+def _box(ann: object, class_map: dict[int, str]
          ) -> tuple[tuple[int, float, float, float, float], str]:
     if not isinstance(ann, dict):
-        raise InputError(path, line, "SeqLabel annotation is not an object", value=ann,
-                         reason="bad-label")
+        raise problem("SeqLabel annotation is not an object", value=ann,
+                      reason="bad-label")
     cid = class_id(ann.get("class-id", ann.get("class_id")))
     if cid is None or cid not in class_map:
-        raise InputError(path, line, f"SeqLabel box has class-id {ann.get('class-id')!r}, "
-                         "which the line's class-map does not name", value=ann,
-                         hint=f"class-map has {sorted(class_map)}", reason="unknown-class")
+        raise problem(f"SeqLabel box has class-id {ann.get('class-id')!r}, "
+                      "which the line's class-map does not name", value=ann,
+                      hint=f"class-map has {sorted(class_map)}", reason="unknown-class")
     values = []
     for key in ("left", "top", "width", "height"):
         v = ann.get(key)
@@ -98,32 +98,32 @@ def _box(ann: object, class_map: dict[int, str], path: str, line: int
             except ValueError:
                 v = None
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1e15:
-            raise InputError(path, line, f"SeqLabel box has a bad {key}", value=ann,
-                             hint="left/top/width/height are pixel numbers", reason="bad-box")
+            raise problem(f"SeqLabel box has a bad {key}", value=ann,
+                          hint="left/top/width/height are pixel numbers", reason="bad-box")
         values.append(float(v))
     track = ann.get("object-name", ann.get("object-id"))
     left, top, width, height = values
     return (cid, left, top, width, height), "" if track is None else str(track)
 
 
-def parse_seqlabel(data: bytes, label: VideoLabel, frames: list[str], path: str, line: int
+def parse_seqlabel(data: bytes, label: VideoLabel, frames: list[str]
                    ) -> tuple[list[FrameBoxes], int]:
     """Each listed frame's boxes (in ``frames`` order) and how many other shapes were skipped.
 
     Frames are matched on their file name; an entry without one is placed by ``frame-no``."""
-    doc = _load(data, path, line, "SeqLabel.json", label.seqlabel_ref)
+    doc = _load(data, "SeqLabel.json", label.seqlabel_ref)
     entries = doc.get("tracking-annotations", doc.get("detection-annotations"))
     if not isinstance(entries, list):
-        raise InputError(path, line, "SeqLabel.json has no tracking-annotations or "
-                         "detection-annotations list", value=label.seqlabel_ref,
-                         reason="bad-video")
+        raise problem("SeqLabel.json has no tracking-annotations or "
+                      "detection-annotations list", value=label.seqlabel_ref,
+                      reason="bad-video")
     position = {ref.rsplit("/", 1)[-1]: k for k, ref in enumerate(frames)}
     found: dict[int, FrameBoxes] = {}
     skipped = 0
     for entry in entries:
         if not isinstance(entry, dict):
-            raise InputError(path, line, "SeqLabel entry is not an object", value=entry,
-                             reason="bad-video")
+            raise problem("SeqLabel entry is not an object", value=entry,
+                          reason="bad-video")
         frame = entry.get("frame")
         k = position.get(frame.rsplit("/", 1)[-1]) if isinstance(frame, str) else None
         if k is None and frame is None:
@@ -131,7 +131,7 @@ def parse_seqlabel(data: bytes, label: VideoLabel, frames: list[str], path: str,
             k = k if k is not None and k < len(frames) else None
         if k is None:
             continue  # a frame the sequence does not list: no image to store it with
-        pairs = [_box(a, label.class_map, path, line) for a in entry.get("annotations") or ()]
+        pairs = [_box(a, label.class_map) for a in entry.get("annotations") or ()]
         skipped += sum(len(entry.get(s) or ()) for s in SHAPES)
         old = found.get(k, FrameBoxes())
         found[k] = FrameBoxes(old.boxes + tuple(b for b, _ in pairs),
