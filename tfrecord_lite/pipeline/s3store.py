@@ -325,7 +325,7 @@ class _KeyIndex:
     def resolve(self, ref: str) -> list[str]:
         """The listed files a reference would be read from (all candidates when ambiguous)."""
         try:
-            return [self.index.resolve(ref, "", 0)[0]]
+            return [self.index.resolve(ref)[0]]
         except InputError as exc:
             if exc.reason.startswith("ambiguous"):
                 found = self.index.by_name.get(ref.rstrip("/").rpartition("/")[2])
@@ -443,7 +443,7 @@ def fetch_inputs(s3, annotations: str | Path, images: str | Path | None, cache: 
             file = root / want.rel
             if file.is_file():
                 try:
-                    for frame in parse_sequence(file.read_bytes(), "", 0, ref):
+                    for frame in parse_sequence(file.read_bytes(), ref):
                         frames += wants(frame, True)
                 except InputError:
                     pass  # the reader reports the bad sequence file
