@@ -41,7 +41,8 @@ _PERMISSION_HINT = (
 )
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """A process with this id exists (perhaps another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -70,7 +71,7 @@ def _clean_leftovers(folder: Path) -> None:
         return
     for entry in entries:
         m = _STAGE.match(entry.name)
-        if m and int(m[1]) != os.getpid() and not _alive(int(m[1])):
+        if m and int(m[1]) != os.getpid() and not process_alive(int(m[1])):
             _remove(Path(entry.path))
 
 

@@ -32,6 +32,7 @@ from tfrecord_lite.format.errors import TFRecordLiteError
 from tfrecord_lite.pipeline.dataset_info import FILENAME as INFO
 from tfrecord_lite.pipeline.errors import InputError, OutputError
 from tfrecord_lite.pipeline.progress import UNITS
+from tfrecord_lite.pipeline.publish import process_alive
 
 INSTALL = "pip install 'tfrecord-lite-tools[s3]'"
 INVENTORY = ".tfrecord-lite-files"  # publish.INVENTORY: the files a dataset of ours consists of
@@ -478,15 +479,7 @@ def _alive_here(journal: dict) -> bool:
     if journal.get("host") != socket.gethostname():
         return False
     pid = journal.get("pid")
-    if not isinstance(pid, int) or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return isinstance(pid, int) and pid != os.getpid() and process_alive(pid)
 
 
 class Upload:
