@@ -64,7 +64,7 @@ def path_or_url(text: str) -> str | Path:
 
 def _clean_old_caches(where: str) -> None:
     """Remove caches of runs that no longer exist (a SIGKILL leaves them behind)."""
-    from tfrecord_lite.pipeline.publish import _alive
+    from tfrecord_lite.pipeline.publish import process_alive
 
     try:
         entries = list(os.scandir(where))
@@ -72,7 +72,7 @@ def _clean_old_caches(where: str) -> None:
         return
     for entry in entries:
         m = _CACHE.match(entry.name)
-        if m and int(m[1]) != os.getpid() and not _alive(int(m[1])):
+        if m and int(m[1]) != os.getpid() and not process_alive(int(m[1])):
             shutil.rmtree(entry.path, ignore_errors=True)
 
 
