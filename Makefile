@@ -10,7 +10,7 @@ DISTVENV := .venv-dist
 GRPCIO_TOOLS := grpcio-tools==1.80.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test lint unit matrix edgefirst beam dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
+.PHONY: all venv demo test check lint unit matrix edgefirst beam dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
 
 all: test
 
@@ -29,6 +29,9 @@ demo: $(BIN)/.ok
 	@echo "dataset: build/demo   preview picture: build/demo-preview.png"
 
 test: lint proto-check matrix protobuf-ends compat edgefirst beam dist-check
+
+# the fast loop while editing: ruff and the unit suite in .venv (a minute or two, no TensorFlow)
+check: lint unit
 
 lint: $(BIN)/.ok
 	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts fuzz
@@ -106,9 +109,13 @@ $(BEAMVENV)/.ok: pyproject.toml
 beam: $(BEAMVENV)/.ok
 	$(BEAMVENV)/bin/python -m pytest -q -p no:cacheprovider tests/beam
 
+# every table, side by side with TensorFlow and the tfrecord package; writes benchmarks/RESULTS.md
 bench: $(TFVENV)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py
 
+# the same plus the TF converter's peak memory on the 100,000-line manifest, fetching images
+# from S3 (benchmarks/bench_s3.py in .venv, which has boto3 and moto), and --engine beam against
+# the plain converter (benchmarks/bench_beam.py in .venv-beam)
 bench-full: $(TFVENV)/.ok $(BIN)/.ok $(BEAMVENV)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py --full
 	$(BEAMVENV)/bin/python benchmarks/bench_beam.py

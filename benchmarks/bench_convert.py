@@ -95,6 +95,17 @@ def tf_cmd(ds: Path, out: Path, partition: float) -> list[str]:
             "-i", str(ds / "images"), "-o", str(out), "-s", "0.2", "-p", str(partition)]
 
 
+# The physical floor of a conversion: the images' bytes copied once into one file, in the folder
+# the converter writes to.  Started through the same launcher and a shell, from the images'
+# folder (short names: 20,000 paths fit any argument limit).
+FLOOR = "cat floor"
+_CAT = 'mkdir -p "$1" && cd "$2" && exec cat -- * > "$1/one-file"'
+
+
+def cat_cmd(ds: Path, out: Path) -> list[str]:
+    return ["/bin/sh", "-c", _CAT, "sh", str(out), str(ds / "images")]
+
+
 def count_records(out: Path) -> int:
     return sum(1 for f in sorted(out.glob("tfrecord_*/*.tfrecord"))
                for _ in tf_record_iterator(str(f), verify=False))
@@ -131,6 +142,8 @@ def convert_benchmarks(work: Path, sizes: list[int], memory_lines: int,
         contenders = [(f"tfrecord-lite --workers {n}", ours_cmd(ds, out, partition, n))
                       for n in sorted({1, 2, default})]
         contenders.append(("TF converter", tf_cmd(ds, out, partition)))
+        # the floor first in each round, straight before the converter's runs
+        contenders.insert(0, (FLOOR, cat_cmd(ds, out)))
         machine: dict[int, list[float]] = {1: [], 2: []} if default > 1 else {}
         # interleaved so background load is shared
         for _ in range(repeats):
@@ -146,7 +159,9 @@ def convert_benchmarks(work: Path, sizes: list[int], memory_lines: int,
             m["peaks"].append(r["peak"])
         summary = {k: {"seconds": statistics.median(v["times"]), "peak": max(v["peaks"]),
                        "records": v["records"], "times": v["times"]} for k, v in merged.items()}
+        image_bytes = sum(f.stat().st_size for f in (ds / "images").iterdir())
         rows.append({"images": count, "avg_jpeg": average_image_bytes(ds), "results": summary,
+                     "image_bytes": image_bytes,
                      "default": f"tfrecord-lite --workers {default}", "machine": machine})
 
     if memory_lines:

@@ -26,11 +26,18 @@ def tree_bytes(path: Path) -> int:
 
 
 def installed_size() -> dict[str, Any]:
-    """Build our wheel, `pip install --target` it with its dependencies, and add up the bytes."""
+    """Build our wheel, `pip install --target` it with its dependencies, and add up the bytes.
+
+    The wheel is built from a clean copy of the checkout (scripts/dist_check.py's): built in the
+    tree, setuptools would reuse build/lib, where modules of an older layout linger."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from dist_check import clean_copy
+
     with tempfile.TemporaryDirectory() as tmp:
         wheels, target = Path(tmp) / "wheels", Path(tmp) / "site"
+        source = clean_copy(Path(tmp) / "src")
         pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-        subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(ROOT)], check=True,
+        subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(source)], check=True,
                        capture_output=True)
         wheel = next(wheels.glob("*.whl"))
         wheel_size = wheel.stat().st_size

@@ -1,16 +1,20 @@
 """`make bench`: tfrecord_lite vs TensorFlow vs the `tfrecord` package, side by side in one run.
 
-    .venv-tf/bin/python benchmarks/run.py            # default, a few minutes
-    .venv-tf/bin/python benchmarks/run.py --full     # adds the 20,000-image conversion
+    .venv-tf/bin/python benchmarks/run.py            # everything: writes benchmarks/RESULTS.md
+    .venv-tf/bin/python benchmarks/run.py --full     # + TF's memory on 100,000 lines, S3 fetch
     .venv-tf/bin/python benchmarks/run.py --quick    # smaller sizes, for trying changes
+    .venv-tf/bin/python benchmarks/run.py --skip io read example footprint images   # a subset
 
 Prints markdown tables (medians and ratios only: the machine is shared and noisy) and writes them
-to build/bench/results.md.  Run it in `.venv-tf` (TensorFlow and `tfrecord` installed).
+to benchmarks/RESULTS.md when every section ran at its full size (`--quick` and `--skip` runs go
+to build/bench/results.md instead; `--out` picks the file).  Run it in `.venv-tf` (TensorFlow and
+`tfrecord` installed).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import platform
 import statistics
@@ -25,6 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = HERE.parent
 WORK = ROOT / "build" / "bench"
+RESULTS = HERE / "RESULTS.md"
 
 
 def _cell(row: dict[str, Any], name: str) -> str:
@@ -66,7 +71,33 @@ def io_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def floor_table(rows: list[dict[str, Any]]) -> list[str]:
+    """The plain command against copying the images' bytes once (``cat images/* > one-file``),
+    timed in the same rounds: per round, the converter's time over the floor's."""
+    from bench_convert import FLOOR
+    from timing import paired_ratio
+
+    lines = [
+        "| manifest | image bytes | `cat images/* > one-file` (the floor) | plain `convert` "
+        "(--workers auto) | convert / floor (median of rounds) | rounds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        r, default = row["results"], row.get("default")
+        if FLOOR not in r or default not in r:
+            continue
+        ratios = [c / f for c, f in zip(r[default]["times"], r[FLOOR]["times"])]
+        lines.append(
+            f"| {row['images']:,} images (~{row['avg_jpeg'] / 1000:.0f} KB JPEG) | "
+            f"{row['image_bytes'] / 2**20:,.0f} MiB | {r[FLOOR]['seconds']:.2f} s | "
+            f"{r[default]['seconds']:.2f} s ({default.split(' ', 1)[1]}) | "
+            f"{paired_ratio(r[default]['times'], r[FLOOR]['times']):.2f}x | "
+            f"{', '.join(f'{x:.2f}' for x in ratios)} |")
+    return lines
+
+
 def convert_table(rows: list[dict[str, Any]]) -> list[str]:
+    from bench_convert import FLOOR
     from timing import paired_ratio
 
     lines = [
@@ -99,7 +130,7 @@ def convert_table(rows: list[dict[str, Any]]) -> list[str]:
             what = f"{row['images']:,} lines (small {row['avg_jpeg'] / 1000:.0f} KB JPEGs)"
         lines.append(f"| {what} | {t(one)} | {t(two)} | {t('TF converter')} | {ratio} | "
                      f"{scaling} | {m(one)} / {m(two)} / {m('TF converter')} |")
-        counts = {v["records"] for v in r.values()}
+        counts = {v["records"] for k, v in r.items() if k != FLOOR}
         if counts != {row["images"]}:
             lines.append(f"| (record counts differ: {sorted(counts)}) | | | | | | |")
     for row in rows:
@@ -157,7 +188,8 @@ def s3_table(quick: bool) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true",
-                        help="also convert 20,000 images (a few more minutes; ~1.2 GB on disk)")
+                        help="also the TF converter's peak memory on the 100,000-line manifest "
+                        "and fetching images from S3 (bench_s3.py in .venv)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer images")
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["io", "read", "example", "footprint", "convert", "images",
@@ -165,7 +197,12 @@ def main() -> int:
                         help="sections to leave out")
     parser.add_argument("--memory-lines", type=int, default=100_000,
                         help="lines of the manifest whose conversion's peak memory is measured")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="markdown file to write (default: benchmarks/RESULTS.md for a "
+                        "complete run, else build/bench/results.md)")
     args = parser.parse_args()
+    complete = not args.quick and not args.skip and args.memory_lines == 100_000
+    results = args.out or (RESULTS if complete else WORK / "results.md")
 
     import tensorflow as tf
 
@@ -173,13 +210,26 @@ def main() -> int:
 
     started = time.perf_counter()
     WORK.mkdir(parents=True, exist_ok=True)
+    command = " ".join(["benchmarks/run.py", *sys.argv[1:]])
+    try:  # by its metadata: importing it beside TensorFlow clashes in protobuf's pool
+        tfrecord_version = importlib.metadata.version("tfrecord")
+    except importlib.metadata.PackageNotFoundError:
+        tfrecord_version = "not installed"
     out: list[str] = [
-        "## Benchmarks",
+        "# Benchmarks",
         "",
-        f"`make bench` ({'--full' if args.full else 'default run'}) on {platform.machine()}, "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, tfrecord_lite "
-        f"{tfrecord_lite.__version__}, TensorFlow {tf.__version__}.  Times are medians of "
-        "interleaved repeats; ratios above 1 mean tfrecord_lite is faster.",
+        f"Written by `{command}` (`make bench` runs it without arguments) on "
+        f"{time.strftime('%Y-%m-%d %H:%M')}: "
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"tfrecord_lite {tfrecord_lite.__version__}, TensorFlow {tf.__version__}, the "
+        f"`tfrecord` package {tfrecord_version}.",
+        "",
+        "How to read it: contenders run side by side in one run, interleaved (A B C A B C ...); "
+        "times are medians of those rounds, and a ratio is the median of the per-round ratios "
+        "(each round's times were taken back to back, so a slow spell of the machine hits both "
+        "sides). \"TF time / ours\" above 1 means tfrecord_lite is faster. These machines are "
+        "shared and noisy: read the ratios, not the absolute times, which move from one run to "
+        "the next.",
         "",
     ]
 
@@ -203,7 +253,7 @@ def main() -> int:
         print("reading records ...", file=sys.stderr, flush=True)
         rows += read_benchmarks(WORK / "io", quick=args.quick)
     if rows:
-        emit(["### Records and Examples", "", *io_table(rows)])
+        emit(["## Records and Examples", "", *io_table(rows)])
     misses = [r["case"] for r in rows if r["passed"] is False]
 
     if "footprint" not in args.skip:
@@ -211,7 +261,7 @@ def main() -> int:
 
         print("measuring footprint ...", file=sys.stderr, flush=True)
         size, start = installed_size(), startup_times()
-        emit(["### Footprint", "", *footprint_table(size, start)])
+        emit(["## Footprint", "", *footprint_table(size, start)])
         if size["total"] > 30e6:
             misses.append(f"installed size {size['total'] / 1e6:.1f} MB > 30 MB")
         if start["help"] >= 0.2:
@@ -220,31 +270,35 @@ def main() -> int:
     if "convert" not in args.skip:
         from bench_convert import convert_benchmarks
 
-        sizes = [60] if args.quick else [240]
-        if args.full:
-            sizes.append(20_000)
+        sizes = [60] if args.quick else [240, 20_000]
         memory_lines = 10_000 if args.quick else args.memory_lines
         print(f"converting {sizes} images, {memory_lines:,}-line manifest for memory ...",
               file=sys.stderr, flush=True)
         conv = convert_benchmarks(WORK, sizes, memory_lines, tf_memory=args.full)
-        emit(["### Converter (whole process: start-up, imports, reading, writing)", "",
+        emit(["## Converter (whole process: start-up, imports, reading, writing)", "",
               *convert_table(conv)])
+        emit(["## Converter against the floor: the image bytes copied once", "",
+              "`cat images/* > one-file` in the output's folder, started like the converter "
+              "(a shell through the same launcher), first in each of the converter's rounds. "
+              "The plain command is what `tfrecord-lite convert` picks with `--workers auto`.",
+              "", *floor_table(conv)])
 
     if "images" not in args.skip:
         from bench_images import image_benchmarks, image_table
 
         print("converting segmentation masks and grey JPEGs ...", file=sys.stderr, flush=True)
-        emit(["### Converter image paths (polygons, re-encoding)", "",
+        emit(["## Converter image paths (polygons, re-encoding)", "",
               *image_table(image_benchmarks(WORK / "images", quick=args.quick))])
 
     if args.full and "s3" not in args.skip:
-        emit(["### Fetching images from S3 (boto3 against moto's server, in .venv)", "",
+        emit(["## Fetching images from S3 (boto3 against moto's server, in .venv)", "",
               *s3_table(quick=args.quick)])
 
     summary = f"Targets missed: {'; '.join(misses)}." if misses else "All targets met."
     emit([summary, f"(benchmark run took {time.perf_counter() - started:.0f} s)"])
-    (WORK / "results.md").write_text("\n".join(out), encoding="utf-8")
-    print(f"wrote {WORK / 'results.md'}", file=sys.stderr)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text("\n".join(out), encoding="utf-8")
+    print(f"wrote {results}", file=sys.stderr)
     return 0
 
 

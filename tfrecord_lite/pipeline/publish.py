@@ -63,14 +63,16 @@ def _remove(path: Path) -> None:
             pass
 
 
-def _clean_leftovers(folder: Path) -> None:
-    """Remove stage folders of runs that no longer exist (a SIGKILL leaves them behind)."""
+def clean_leftovers(folder: str | os.PathLike[str],
+                    pattern: re.Pattern[str] = _STAGE) -> None:
+    """Remove what runs that no longer exist left in ``folder`` (a SIGKILL leaves stages and
+    caches behind): the entries whose names match ``pattern``, its first group a process id."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
         return
     for entry in entries:
-        m = _STAGE.match(entry.name)
+        m = pattern.match(entry.name)
         if m and int(m[1]) != os.getpid() and not process_alive(int(m[1])):
             _remove(Path(entry.path))
 
@@ -233,10 +235,10 @@ class Stage:
             raise OutputError(
                 f"cannot create the folder of --output {parent}: {_why(exc)}"
             ) from None
-        _clean_leftovers(parent)
+        clean_leftovers(parent)
         exists = self.target.is_dir()
         if exists:
-            _clean_leftovers(self.target)
+            clean_leftovers(self.target)
         self.in_place = exists and (os.path.ismount(self.target) or not os.access(parent, os.W_OK))
         try:
             if self.in_place:

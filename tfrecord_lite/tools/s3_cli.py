@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tfrecord_lite.format.errors import TFRecordLiteError
 from tfrecord_lite.pipeline.errors import InputError, OutputError
+from tfrecord_lite.pipeline.publish import clean_leftovers
 
 CONCURRENCY = 16  # s3store.CONCURRENCY; s3store itself is imported only when a path is s3://
 
@@ -60,20 +61,6 @@ def used(args: argparse.Namespace) -> bool:
 def path_or_url(text: str) -> str | Path:
     """An argparse type: ``s3://`` URLs stay text (``Path`` would fold their ``//``)."""
     return text if is_s3(text) else Path(text)
-
-
-def _clean_old_caches(where: str) -> None:
-    """Remove caches of runs that no longer exist (a SIGKILL leaves them behind)."""
-    from tfrecord_lite.pipeline.publish import process_alive
-
-    try:
-        entries = list(os.scandir(where))
-    except OSError:
-        return
-    for entry in entries:
-        m = _CACHE.match(entry.name)
-        if m and int(m[1]) != os.getpid() and not process_alive(int(m[1])):
-            shutil.rmtree(entry.path, ignore_errors=True)
 
 
 class Remote:
@@ -156,7 +143,7 @@ class Remote:
 def remote(args: argparse.Namespace, progress=None) -> Iterator[Remote]:
     """Fetch the inputs, check the S3 output, hand back local paths; clean up at the end."""
     where = tempfile.gettempdir()
-    _clean_old_caches(where)
+    clean_leftovers(where, _CACHE)
     cache = Path(where) / f"tfrecord-lite-s3-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         cache.mkdir(mode=0o700)
