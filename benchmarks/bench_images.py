@@ -23,7 +23,7 @@ from bench_convert import run_child
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from mask_cases import realistic_mask  # noqa: E402
+from mask_cases import realistic_mask
 
 BIN = Path(sys.executable).parent
 W, H = 1280, 720

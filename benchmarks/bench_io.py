@@ -37,12 +37,12 @@ def _import_tfrecord_pkg() -> Any:
     """
     default = descriptor_pool.Default
     private = descriptor_pool.DescriptorPool()
-    descriptor_pool.Default = lambda: private  # type: ignore[assignment]
+    descriptor_pool.Default = lambda: private
     try:
         import tfrecord
         import tfrecord.reader
     finally:
-        descriptor_pool.Default = default  # type: ignore[assignment]
+        descriptor_pool.Default = default
     return tfrecord
 
 

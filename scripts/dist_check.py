@@ -152,7 +152,7 @@ def main() -> int:
     try:
         import tomllib
     except ImportError:  # Python 3.10: build depends on tomli there
-        import tomli as tomllib  # type: ignore[no-redef]
+        import tomli as tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     out = ROOT / "build" / "dist"

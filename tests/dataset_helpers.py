@@ -1,7 +1,8 @@
 """Small ModelPack datasets (TFRecord and JSON format) for the inspect/verify/preview tests.
 
-Built with the library itself (``ShardedWriter`` + ``modelpack.encode``) and Pillow-made JPEGs of
-coloured rectangles, plus a hand-written ``dataset_info.yaml`` in the layout the converter writes.
+Built with the library itself (``ShardedWriter`` + ``modelpack.sample_parts``) and Pillow-made
+JPEGs of coloured rectangles, plus a hand-written ``dataset_info.yaml`` in the layout the
+converter writes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from PIL import Image, ImageDraw
 from tfrecord_lite.format.shards import ShardedWriter
 from tfrecord_lite.pipeline.formats import modelpack
 from tfrecord_lite.pipeline.sample import Box, Sample
+from tfrecord_lite.pipeline.split import _unit_hasher
 
 CLASSES = ["hearts", "diamonds", "clubs", "spades"]
 FOLDER = {"train": "train", "validation": "val"}  # split key -> folder/shard suffix
@@ -74,7 +76,18 @@ def record(item: Item, image: bytes | None = None, **overrides) -> bytes:
         boxes=tuple(Box(c, cx, cy, w, h) for c, cx, cy, w, h in item.boxes),
     )
     fields.update(overrides)
-    return modelpack.encode(Sample(**fields), data)
+    return encode_sample(Sample(**fields), data)
+
+
+def unit_hash(key: str, seed: int) -> float:
+    """The split's hash of one key: below the validation fraction means validation."""
+    return _unit_hasher(seed)(key)
+
+
+def encode_sample(sample: Sample, image: bytes) -> bytes:
+    """The ModelPack record for one sample storing ``image``, as the converter writes it."""
+    prefix, suffix = modelpack.sample_parts(sample, len(image))
+    return b"".join((prefix, image, suffix))
 
 
 def write_info(

@@ -224,7 +224,7 @@ def test_split_ends_are_exact(tmp_path, split, train, val) -> None:
 @pytest.mark.parametrize("n", [2, 3, 10])
 @pytest.mark.parametrize("split", ["0.2", "0", "1"])
 def test_split_rule_keeps_both_sides_or_warns(tmp_path, capsys, n, split) -> None:
-    from tfrecord_lite.pipeline.split import unit_hash
+    from dataset_helpers import unit_hash
 
     manifest = make_job(tmp_path / "job", n, start=1)  # exactly n lines, n images
     assert run("-a", manifest, "-o", tmp_path / "o", f"--split={split}") == 0

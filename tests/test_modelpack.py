@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from dataset_helpers import encode_sample
 
 from tfrecord_lite import ExampleError, FloatValues, IntValues, encode_example
 from tfrecord_lite.pipeline.formats import modelpack
@@ -37,7 +38,7 @@ def test_same_bytes_as_encode_example(image_len, objects, name, size) -> None:
 def test_sample_round_trip() -> None:
     boxes = (Box(2, 0.5, 0.25, 0.1, 0.2), Box(0, 0.9, 0.9, 0.05, 0.05))
     sample = Sample("s3://b/k.jpg", 7, "k.jpg", 64, 48, lambda: b"", boxes)
-    record = modelpack.decode(modelpack.encode(sample, b"\xff\xd8img"))
+    record = modelpack.decode(encode_sample(sample, b"\xff\xd8img"))
     assert (record.image, record.image_name, record.width, record.height) == (
         b"\xff\xd8img",
         "k.jpg",

@@ -156,7 +156,7 @@ MIXED = [bytes([i % 251]) * n for i, n in enumerate(
 @pytest.mark.parametrize("target", ["path", "file object"])
 def test_batched_framing_is_record_by_record_framing(tmp_path, many, target) -> None:
     path = tmp_path / "mixed.tfrecord"
-    sink = str(path) if target == "path" else open(path, "wb")  # noqa: SIM115
+    sink = str(path) if target == "path" else open(path, "wb")
     with TFRecordWriter(sink) as w:
         w.write(b"before")  # a small record waiting in a batch when write_many starts
         if many == "write_many(list)":
@@ -304,7 +304,7 @@ def test_write_parts_is_write_of_the_joined_parts(tmp_path, target) -> None:
         [bytes([i % 256]) for i in range(2500)],  # more pieces than one writev takes
     ]
     path = tmp_path / "a.tfrecord"
-    sink = str(path) if target == "path" else open(path, "wb")  # noqa: SIM115
+    sink = str(path) if target == "path" else open(path, "wb")
     with TFRecordWriter(sink) as w:
         for parts in records:
             w.write_parts(parts)

@@ -7,8 +7,9 @@ The expected values were computed by the first implementation (commit 0780c3c, o
 from __future__ import annotations
 
 import pytest
+from dataset_helpers import unit_hash
 
-from tfrecord_lite.pipeline.split import fill_empty_side, split_indices, unit_hash
+from tfrecord_lite.pipeline.split import fill_empty_side, split_indices
 
 KEYS = ["s3://bucket/images/img_000000.jpg", "images/a.png", "", "ünïcødé/画像.jpg", "x\udc80y"]
 KNOWN = {

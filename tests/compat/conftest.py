@@ -18,7 +18,7 @@ try:
 
     _TF_ERROR: BaseException | None = None
 except Exception as exc:  # ImportError, or a broken install raising something else
-    _tf = None  # type: ignore[assignment]
+    _tf = None
     _TF_ERROR = exc
 
 

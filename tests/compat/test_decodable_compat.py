@@ -13,7 +13,7 @@ import pytest
 from compat_util import modelpack_spec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared image cases
-from image_cases import H, W, cases  # noqa: E402
+from image_cases import H, W, cases
 
 
 def _convert(tmp_path: Path, *extra: str) -> Path:

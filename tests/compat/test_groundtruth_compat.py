@@ -17,11 +17,11 @@ from compat_util import modelpack_spec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the unit suite's job makers
 
-from gt_helpers import det_line, make_image, write_manifest  # noqa: E402
-from test_groundtruth_exif import RAW, RED_RAW, rotated_jpeg  # noqa: E402
-from test_groundtruth_video import video_job  # noqa: E402
+from gt_helpers import det_line, make_image, write_manifest
+from test_groundtruth_exif import RAW, RED_RAW, rotated_jpeg
+from test_groundtruth_video import video_job
 
-from tfrecord_lite.tools.cli import main  # noqa: E402
+from tfrecord_lite.tools.cli import main
 
 
 def parsed(tf: Any, out: Path, split: str = "train") -> list[dict[str, Any]]:

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the shared mask cases
-from mask_cases import filled, realistic_mask  # noqa: E402
+from mask_cases import filled, realistic_mask
 
-from tfrecord_lite.pipeline.formats import polygons  # noqa: E402
+from tfrecord_lite.pipeline.formats import polygons
 
 
 def _opencv(plane: np.ndarray):

@@ -12,9 +12,9 @@ from pycocotools.coco import COCO
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the unit suite's job makers
 
-from test_coco_format import boxes_job  # noqa: E402
+from test_coco_format import boxes_job
 
-from tfrecord_lite.tools.cli import main  # noqa: E402
+from tfrecord_lite.tools.cli import main
 
 
 def convert(manifest: Path, out: Path, fmt: str, *extra: str) -> int:

@@ -10,7 +10,6 @@ anywhere else), carries bytes deflate rejects, or is followed by stray bytes, is
 
 from __future__ import annotations
 
-import struct
 import zlib
 from dataclasses import dataclass
 
@@ -19,7 +18,6 @@ from tfrecord_lite.format.crc import masked_crc
 __all__ = ["detect_compression", "Inflater", "StreamBroken"]
 
 _ZLIB_SECOND = (0x01, 0x5E, 0x9C, 0xDA)  # deflate, 32 K window, levels 0-1 / 2-5 / 6 / 7-9
-_HEADER = struct.Struct("<QI")
 _CHUNK = 1 << 16  # compressed bytes read at a time
 _OUT = 1 << 22  # inflated bytes made at a time: a small bomb never fills memory at once
 
@@ -30,10 +28,8 @@ def detect_compression(head: bytes) -> str | None:
     An uncompressed file starts with a length and its CRC; when that CRC holds, the file is
     plain even if its first bytes happen to look like a gzip or zlib header.
     """
-    if len(head) >= 12:
-        _, stored = _HEADER.unpack_from(head)
-        if masked_crc(head[:8]) == stored:
-            return None
+    if len(head) >= 12 and masked_crc(head[:8]) == int.from_bytes(head[8:12], "little"):
+        return None
     if head[:2] == b"\x1f\x8b":
         return "GZIP"
     if len(head) >= 2 and head[0] == 0x78 and head[1] in _ZLIB_SECOND:

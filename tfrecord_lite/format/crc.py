@@ -73,7 +73,7 @@ def _unlocked() -> Callable[..., int]:
         import google_crc32c
 
         def crc32c_google(data: bytes, value: int = 0) -> int:
-            return google_crc32c.extend(value, data)  # type: ignore[no-any-return]
+            return google_crc32c.extend(value, data)
 
         return crc32c_google
     return crc32c

@@ -17,7 +17,7 @@ from typing import Any
 from tfrecord_lite._protos.example_pb2 import Example, SequenceExample
 from tfrecord_lite._protos.feature_pb2 import BytesList, Feature, Features, FloatList, Int64List
 from tfrecord_lite.format.errors import ExampleError
-from tfrecord_lite.format.wire import field_head, varint
+from tfrecord_lite.format.wire import field, field_head, varint
 
 __all__ = [
     "Example",
@@ -76,6 +76,7 @@ Parts = tuple[list, int]
 def _bytes_list(key: str, values) -> Parts:
     parts: list = []
     size = 0
+    head_of = field_head  # a local: this loop runs once per value
     for v in values:
         if type(v) is not bytes:
             if isinstance(v, str):
@@ -87,10 +88,9 @@ def _bytes_list(key: str, values) -> Parts:
                     f"feature {key!r}: mixed value types: {type(v).__name__} {v!r} "
                     "in a list of bytes/str"
                 )
-        n = len(v)
-        h = bytes((0x0A, n)) if n < 0x80 else b"\x0a" + varint(n)
+        h = head_of(0x0A, len(v))
         parts += (h, v)
-        size += len(h) + n
+        size += len(h) + len(v)
     head = field_head(0x0A, size)  # Feature.bytes_list = 1
     return [head, *parts], size + len(head)
 
@@ -104,8 +104,7 @@ def _small_ints(values) -> Parts | None:
         return None
     if packed and max(packed) >= 0x80:
         return None
-    body = field_head(0x0A, len(packed)) + packed if packed else b""
-    out = field_head(0x1A, len(body)) + body  # Feature.int64_list = 3
+    out = field(0x1A, field(0x0A, packed) if packed else b"")  # Feature.int64_list = 3
     return [out], len(out)
 
 
@@ -131,8 +130,7 @@ def _int64_list(key: str, values) -> Parts:
             raise ExampleError(f"feature {key!r}: {v} does not fit in int64")
         parts.append(varint(int(v)))
     packed = b"".join(parts)
-    body = field_head(0x0A, len(packed)) + packed if packed else b""
-    out = field_head(0x1A, len(body)) + body  # Feature.int64_list = 3
+    out = field(0x1A, field(0x0A, packed) if packed else b"")  # Feature.int64_list = 3
     return [out], len(out)
 
 
@@ -140,8 +138,7 @@ def _float_list(key: str, values) -> Parts:
     n = len(values)
     if n and set(map(type, values)) == _ONLY_FLOAT and -_FLOAT32_MAX <= min(values):
         if max(values) <= _FLOAT32_MAX:  # (NaN compares false: it goes the checking way)
-            body = field_head(0x0A, 4 * n) + struct.pack(f"<{n}f", *values)
-            out = field_head(0x12, len(body)) + body  # Feature.float_list = 2
+            out = field(0x12, field(0x0A, struct.pack(f"<{n}f", *values)))  # float_list = 2
             return [out], len(out)
     for v in values:
         if type(v) is not float or (abs(v) > _FLOAT32_MAX and math.isfinite(v)):
@@ -152,8 +149,7 @@ def _float_list(key: str, values) -> Parts:
             raise ExampleError(
                 f"feature {key!r}: mixed value types: {type(v).__name__} {v!r} in a list of floats"
             )
-    body = field_head(0x0A, 4 * n) + struct.pack(f"<{n}f", *values) if n else b""
-    out = field_head(0x12, len(body)) + body  # Feature.float_list = 2
+    out = field(0x12, field(0x0A, struct.pack(f"<{n}f", *values)) if n else b"")  # float_list
     return [out], len(out)
 
 
@@ -171,8 +167,7 @@ def _typed_floats(key: str, value) -> Parts:
     except (struct.error, OverflowError, TypeError):
         return _float_list(key, [float(v) if isinstance(v, int) or _is_numpy(v) else v
                                  for v in value])
-    body = field_head(0x0A, 4 * n) + packed
-    out = field_head(0x12, len(body)) + body
+    out = field(0x12, field(0x0A, packed))
     return [out], len(out)
 
 
@@ -189,8 +184,7 @@ def _array(key: str, value) -> Parts:
             if bad:
                 raise ExampleError(f"feature {key!r}: {bad[0]!r} is outside float32's range")
         packed = value.astype("<f4").tobytes()
-        body = field_head(0x0A, len(packed)) + packed if packed else b""
-        out = field_head(0x12, len(body)) + body
+        out = field(0x12, field(0x0A, packed) if packed else b"")
         return [out], len(out)
     flat = value.reshape(-1).tolist()
     if kind in "iub":
@@ -259,7 +253,7 @@ def _one_int(key: str, value: int) -> Parts:
 
 def _one_bytes(key: str, value: bytes) -> Parts:
     n = len(value)
-    h = bytes((0x0A, n)) if n < 0x80 else b"\x0a" + varint(n)
+    h = field_head(0x0A, n)
     head = field_head(0x0A, len(h) + n)  # Feature.bytes_list = 1, its one value
     return [head, h, value], len(head) + len(h) + n
 
@@ -298,8 +292,7 @@ _KEYS: dict[str, bytes] = {}  # feature name -> its encoded map-entry key field
 
 
 def _key_head(key: str) -> bytes:
-    k = key.encode("utf-8")
-    head = field_head(0x0A, len(k)) + k
+    head = field(0x0A, key.encode("utf-8"))
     if len(_KEYS) < 4096:
         _KEYS[key] = head
     return head
@@ -335,14 +328,15 @@ def _map_entries(items: Mapping[str, Any], encode) -> Parts:
     out: list = []
     total = 0
     by_type = _BY_TYPE if encode is _feature else {}  # _feature's first step, without a call
+    head_of = field_head  # a local: this loop runs once per feature
     for key, key_head in _order(items):
         value = items[key]
         direct = by_type.get(type(value))
         parts, size = direct(key, value) if direct is not None else encode(key, value)
         # map entry {key = 1; value = 2}
-        head = key_head + (bytes((0x12, size)) if size < 0x80 else field_head(0x12, size))
+        head = key_head + head_of(0x12, size)
         n = len(head) + size
-        entry = bytes((0x0A, n)) if n < 0x80 else field_head(0x0A, n)
+        entry = head_of(0x0A, n)
         out += (entry, head, *parts)
         total += len(entry) + n
     return out, total
@@ -378,9 +372,10 @@ def _feature_list(key: str, values: Any) -> Parts:
         )
     out: list = []
     total = 0
+    head_of = field_head  # a local: this loop runs once per step
     for value in values:
         parts, size = _feature(key, value)
-        head = bytes((0x0A, size)) if size < 0x80 else field_head(0x0A, size)
+        head = head_of(0x0A, size)
         out += (head, *parts)
         total += len(head) + size
     return out, total
@@ -393,7 +388,7 @@ def encode_sequence_example(
     ``feature_lists`` as ``{name: [value per step, ...]}`` with each step's value following the
     same rules.  Empty parts are left out, as protobuf leaves out unset messages."""
     pieces: list = []
-    for field, mapping, encode, what in (
+    for tag, mapping, encode, what in (
         (0x0A, context, _feature, "context"),
         (0x12, feature_lists, _feature_list, "feature_lists"),
     ):
@@ -403,7 +398,7 @@ def encode_sequence_example(
         if not mapping:
             continue
         out, total = _map_entries(mapping, encode)  # entries of field 1 of Features/FeatureLists
-        pieces += (field_head(field, total), *out)
+        pieces += (field_head(tag, total), *out)
     return b"".join(pieces)
 
 

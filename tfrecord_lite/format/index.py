@@ -39,7 +39,7 @@ Entries = list[tuple[int, int]]  # (offset, framed size) per record
 IndexSource = Union[str, "os.PathLike[str]", Sequence[tuple[int, int]], None]
 
 
-class IndexError_(TFRecordLiteError):  # noqa: N801 (IndexError is Python's own)
+class IndexError_(TFRecordLiteError):  # the underscore: IndexError is Python's own
     """An index cannot be made or read (a compressed file, a malformed ``.index`` line)."""
 
 
@@ -158,7 +158,7 @@ class IndexedReader:
             start, stop, step = i.indices(len(self))
             if step == 1:
                 return list(self.records(start, stop))
-            return [self[j] for j in range(start, stop, step)]  # type: ignore[misc]
+            return [self[j] for j in range(start, stop, step)]
         if i < 0:
             i += len(self)
         if not 0 <= i < len(self):

@@ -125,12 +125,12 @@ def _writev_all(fd: int, pieces: list[bytes]) -> None:
     for i in range(0, len(pieces), _IOV_MAX):
         batch = pieces[i : i + _IOV_MAX]
         while True:
-            done = _WRITEV(fd, batch)  # type: ignore[misc]
+            done = _WRITEV(fd, batch)
             if done == sum(map(len, batch)):
                 break
             while done >= len(batch[0]):
                 done -= len(batch.pop(0))
-            batch[0] = memoryview(batch[0])[done:]  # type: ignore[call-overload]
+            batch[0] = memoryview(batch[0])[done:]
 
 
 class _WriteBehind:
@@ -233,9 +233,9 @@ def _open(
     if isinstance(path_or_file, (str, os.PathLike)):
         target = path_or_file if offset is None else _open_fd(path_or_file, offset)
         # a 1 MiB buffer: small records reach the kernel in large writes (and reads)
-        return open(target, mode, buffering=_BUFFER), os.fspath(path_or_file), True  # noqa: SIM115
+        return open(target, mode, buffering=_BUFFER), os.fspath(path_or_file), True
     name = getattr(path_or_file, "name", None)
-    return path_or_file, str(name) if isinstance(name, (str, bytes)) else "<stream>", False  # type: ignore[return-value]
+    return path_or_file, str(name) if isinstance(name, (str, bytes)) else "<stream>", False
 
 
 class _Compressor:
@@ -452,7 +452,7 @@ class TFRecordWriter:
                         self._behind.stop()
                     os.close(self._fd)
                 else:
-                    self._file.close()  # type: ignore[union-attr]
+                    self._file.close()
 
     def __enter__(self) -> TFRecordWriter:
         return self
@@ -550,7 +550,7 @@ def _file_batches(path_or_file: PathOrFile, kind: str, verify: bool) -> Iterator
     raw, name, owned = _open(path_or_file, "rb")
     try:
         if kind == "auto":
-            raw, head = _peek(raw, 12)  # type: ignore[assignment]
+            raw, head = _peek(raw, 12)
             kind = detect_compression(head) or ""
         if kind:
             src = Inflater(raw, kind)
@@ -587,7 +587,7 @@ def _not_a_tfrecord(exc: RecordError, raw: BinaryIO) -> RecordError:
     if what is None:
         return exc
     out = type(exc)(exc.path, 0, f"{exc.detail}; not a TFRecord file? it looks like {what}")
-    out.looks_like = what  # type: ignore[attr-defined]
+    out.looks_like = what
     return out
 
 
@@ -624,7 +624,7 @@ def _peek(raw: BinaryIO, n: int) -> tuple[BinaryIO, bytes]:
         raw.seek(at)
         return raw, head
     head = raw.read(n)
-    return _Prefixed(head, raw), head  # type: ignore[return-value]
+    return _Prefixed(head, raw), head
 
 
 class _Broken(Exception):

@@ -199,12 +199,12 @@ class ShardedWriter:
     def write(self, record: bytes) -> None:
         """Append one record, first closing the current shard if the record would overflow it."""
         self._make_room(len(record))
-        self._writer.write(record)  # type: ignore[union-attr]
+        self._writer.write(record)
 
     def write_parts(self, parts: Sequence[bytes]) -> None:
         """Append one record given in pieces (see ``TFRecordWriter.write_parts``)."""
         self._make_room(sum(map(len, parts)))
-        self._writer.write_parts(parts)  # type: ignore[union-attr]
+        self._writer.write_parts(parts)
 
     def _make_room(self, size: int) -> None:
         """Count a record of ``size`` bytes into the shard that will hold it, opening a new

@@ -21,5 +21,13 @@ def varint(n: int) -> bytes:
 
 
 def field_head(tag: int, n: int) -> bytes:
-    """Tag byte and varint length of a length-delimited field of n bytes."""
+    """Tag byte and varint length of a length-delimited field of n bytes (the field's bytes
+    follow it: kept apart so that a large value is copied once, by the final join)."""
     return bytes((tag, n)) if n < 0x80 else bytes((tag,)) + varint(n)
+
+
+def field(tag: int, data: bytes) -> bytes:
+    """A whole length-delimited field: its head, then ``data`` (the head written out, not a
+    call to field_head: the record builder makes a dozen of these per record)."""
+    n = len(data)
+    return (bytes((tag, n)) if n < 0x80 else bytes((tag,)) + varint(n)) + data

@@ -59,7 +59,7 @@ class InputError(TFRecordLiteError):
         )
 
 
-def _rebuild_input_error(cls, path, line, message, value, hint, reason):  # noqa: ANN001
+def _rebuild_input_error(cls, path, line, message, value, hint, reason):
     return cls(path, line, message, value=value, hint=hint, reason=reason)
 
 

@@ -90,13 +90,13 @@ def _serve(tasks: Connection, replies: Connection, state: object) -> None:
             func, task = message
             try:
                 reply = (True, func(state, task))
-            except Exception as exc:  # noqa: BLE001 - handed to the parent, raised there
+            except Exception as exc:  # handed to the parent, raised there
                 reply = (False, exc)
             try:
                 replies.send(reply)
             except (TypeError, AttributeError, ValueError) as exc:  # an error that won't pickle
                 replies.send((False, RuntimeError(f"{reply[1]!r} ({exc})")))
-    except BaseException:  # noqa: BLE001 - a broken pipe or signal: leave without a word
+    except BaseException:  # a broken pipe or signal: leave without a word
         code = 1
     os._exit(code)
 
@@ -160,13 +160,13 @@ class Workers(Generic[S]):
                     returned += 1
                     if not ok:
                         _drain(busy)
-                        raise value  # type: ignore[misc]
-                    yield value  # type: ignore[misc]
+                        raise value
+                    yield value
                     continue
                 if not busy:
                     return
                 for conn in wait(list(busy)):
-                    child, index = busy.pop(conn)  # type: ignore[arg-type]
+                    child, index = busy.pop(conn)
                     done[index] = child.replies.recv()
                     idle.append(child)
         except GeneratorExit:  # the caller stopped early

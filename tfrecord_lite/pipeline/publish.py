@@ -124,7 +124,7 @@ def _inventory(folder: Path) -> set[str] | None:
             files.add(f"{folder_name}/")
             files |= {f"{folder_name}/{f['name']}" for f in ours["files"][split]}
         return files
-    except Exception:  # noqa: BLE001 - anything unreadable is simply not a dataset of ours
+    except Exception:  # anything unreadable is simply not a dataset of ours
         return None
 
 

@@ -17,13 +17,9 @@ import random
 from collections.abc import Callable, Sequence
 
 
-def unit_hash(key: str, seed: int) -> float:
-    """A uniform number in [0, 1) fixed by ``key`` and ``seed``, the same on every machine."""
-    return _unit_hasher(seed)(key)
-
-
 def _unit_hasher(seed: int) -> Callable[[str], float]:
-    """``unit_hash`` for one seed: the seed's part of the hash is done once, not per key."""
+    """A key's uniform number in [0, 1) for ``seed``, the same on every machine; the seed's part
+    of the hash is done once, not per key."""
     seeded = hashlib.blake2b(f"{seed}\0".encode(), digest_size=8)
 
     def unit(key: str) -> float:

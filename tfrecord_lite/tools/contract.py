@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tfrecord_lite.pipeline import decodable
-from tfrecord_lite.tools.layout import Layout, Split
+from tfrecord_lite.tools.layout import JsonSample, Layout, Split
 
 _TYPES = {"tfrecord": "tfrecord", "darknet": "darknet", "json": None}
 _NOT_EMPTY = "ModelPack refuses empty train or validation samples"
@@ -97,12 +97,11 @@ def _image_file(path: Path) -> tuple[tuple[int, int] | None, list[str]]:
     return size, image_problems(data)
 
 
-def json_sample_problems(path: Path, classes: list[str] | None) -> list[str]:
+def json_sample_problems(sample: JsonSample, classes: list[str] | None) -> list[str]:
     """Everything wrong with one sample of ModelPack's JSON format."""
-    try:
-        doc = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        return [f"not valid JSON: {exc}"]
+    if sample.error is not None:
+        return [f"not valid JSON: {sample.error}"]
+    path, doc = sample.path, sample.doc
     if not isinstance(doc, dict):
         return [f"expected a JSON object, found {type(doc).__name__}"]
     out: list[str] = []

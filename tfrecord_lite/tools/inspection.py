@@ -19,8 +19,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tfrecord_lite.format.errors import RecordError
-from tfrecord_lite.tools.layout import Layout, Split, display, iter_records, resolve
+from tfrecord_lite.tools.layout import (
+    Layout,
+    RecordWalk,
+    Split,
+    display,
+    read_json_sample,
+    resolve,
+)
 
 _KINDS = {"bytes_list": "bytes", "int64_list": "int64", "float_list": "float"}
 _SHORT_BYTES = 64  # bytes values up to this long are shown whole (as text when utf-8)
@@ -208,37 +214,32 @@ class Inspector:
         for data_file in split.files:
             fr = FileReport(display(data_file.path), 0, data_file.size, data_file.compression_name)
             report.files.append(fr)
-            try:
-                for index, offset, data in iter_records(data_file):
-                    fr.records = index + 1
-                    if fr.payload is None:
-                        fr.payload = payload_kind(data)
-                    feats = lists = None
-                    try:
-                        if fr.payload == "Example":
-                            feats = Example.FromString(data).features.feature
-                        elif fr.payload == "SequenceExample":
-                            seq = SequenceExample.FromString(data)
-                            feats = seq.context.feature
-                            lists = seq.feature_lists.feature_list
-                    except Exception:  # protobuf's DecodeError, or worse
-                        fr.unparsed += 1
-                    if feats is not None:
-                        self._count(report, feats, lists)
-                    if len(self.shown) < self.show:
-                        self.shown.append(
-                            _shown(split, fr.path, index, offset, fr.payload, data, self.full)
-                        )
-            except RecordError as exc:
-                looks_like = getattr(exc, "looks_like", None)
-                if looks_like and not fr.records:
-                    fr.error = f"not a TFRecord file: it looks like {looks_like}"
-                else:
-                    fr.error = (
-                        f"record {fr.records} at byte {exc.offset}: {exc.check}: {exc.detail}"
+            walk = RecordWalk(data_file)
+            for index, offset, data in walk:
+                fr.records = index + 1
+                if fr.payload is None:
+                    fr.payload = payload_kind(data)
+                feats = lists = None
+                try:
+                    if fr.payload == "Example":
+                        feats = Example.FromString(data).features.feature
+                    elif fr.payload == "SequenceExample":
+                        seq = SequenceExample.FromString(data)
+                        feats = seq.context.feature
+                        lists = seq.feature_lists.feature_list
+                except Exception:  # protobuf's DecodeError, or worse
+                    fr.unparsed += 1
+                if feats is not None:
+                    self._count(report, feats, lists)
+                if len(self.shown) < self.show:
+                    self.shown.append(
+                        _shown(split, fr.path, index, offset, fr.payload, data, self.full)
                     )
-            except OSError as exc:
-                fr.error = f"cannot read: {exc.strerror or exc}"
+            failure = walk.failure
+            if failure is not None and failure.record is None:
+                fr.error = failure.message
+            elif failure is not None:
+                fr.error = f"record {failure.record} at byte {failure.offset}: {failure.message}"
 
     @staticmethod
     def _count(report: SplitReport, feats: Any, lists: Any) -> None:
@@ -276,12 +277,14 @@ class Inspector:
     def _json_split(self, split: Split, report: SplitReport) -> None:
         labels = report.labels
         for path in split.json_files:
-            fr = FileReport(display(path), 1, 0, "none")
+            sample = read_json_sample(path)
+            fr = FileReport(display(path), 1, sample.size, "none")
             report.files.append(fr)
+            doc = sample.doc
+            if sample.error is not None:
+                fr.error = f"cannot read: {sample.error}"
+                continue
             try:
-                raw = path.read_bytes()
-                fr.bytes = len(raw)
-                doc = json.loads(raw)
                 if not isinstance(doc, dict):
                     raise ValueError("not a JSON object")
                 boxes = [b for b in doc.get("boxes") or () if isinstance(b, list) and len(b) == 5]

@@ -2,11 +2,13 @@
 dataset (``dataset_info.yaml`` or the folder holding it), in TFRecord or JSON format.
 
 One resolver for the three commands, so they agree on which files belong to which split, how
-each file is compressed, and which class names apply.  Nothing here reads records in bulk.
+each file is compressed, and which class names apply; and one way to read a file's records
+(``RecordWalk``) and a JSON sample (``read_json_sample``), so they agree on where reading fails.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tfrecord_lite.format.crc import masked_crc
+from tfrecord_lite.format.errors import RecordError
 from tfrecord_lite.format.records import FRAME_OVERHEAD, detect_compression, tf_record_iterator
 from tfrecord_lite.format.shards import ShardName
 from tfrecord_lite.pipeline.dataset_info import FILENAME
@@ -26,6 +29,10 @@ __all__ = [
     "detect_compression",
     "resolve",
     "iter_records",
+    "RecordWalk",
+    "ReadFailure",
+    "JsonSample",
+    "read_json_sample",
     "display",
 ]
 
@@ -356,3 +363,59 @@ def iter_records(data_file: DataFile, verify: bool = True) -> Iterator[tuple[int
     ):
         yield index, offset, data
         offset += len(data) + FRAME_OVERHEAD
+
+
+@dataclass(frozen=True)
+class ReadFailure:
+    """Why a file's records stopped: at ``record`` (and byte ``offset``), or with ``record``
+    None when the file as a whole cannot be read or is not TFRecord."""
+
+    message: str
+    record: int | None = None
+    offset: int | None = None
+
+
+@dataclass
+class RecordWalk:
+    """``iter_records`` that ends quietly where the file stops making sense, keeping why in
+    ``failure``: verify and inspect read files alike and word the failure each their own way."""
+
+    data_file: DataFile
+    count: int = 0  # records read
+    failure: ReadFailure | None = None
+
+    def __iter__(self) -> Iterator[tuple[int, int, bytes]]:
+        try:
+            for index, offset, data in iter_records(self.data_file):
+                self.count = index + 1
+                yield index, offset, data
+        except RecordError as exc:
+            looks_like = getattr(exc, "looks_like", None)
+            if looks_like and not self.count:
+                self.failure = ReadFailure(f"not a TFRecord file: it looks like {looks_like}")
+            else:
+                self.failure = ReadFailure(f"{exc.check}: {exc.detail}", self.count, exc.offset)
+        except OSError as exc:
+            self.failure = ReadFailure(f"cannot read: {exc.strerror or exc}")
+
+
+@dataclass
+class JsonSample:
+    """One JSON-format sample file, read and parsed; ``error`` says why not when it could not
+    be (``size`` is what was read)."""
+
+    path: Path
+    size: int = 0
+    doc: Any = None
+    error: OSError | ValueError | None = None
+
+
+def read_json_sample(path: Path) -> JsonSample:
+    sample = JsonSample(path)
+    try:
+        raw = path.read_bytes()
+        sample.size = len(raw)
+        sample.doc = json.loads(raw)
+    except (OSError, ValueError) as exc:
+        sample.error = exc
+    return sample

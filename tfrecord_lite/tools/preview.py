@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import colorsys
 import io
-import json
 import math
 import random
 from collections.abc import Iterator
@@ -19,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from tfrecord_lite.pipeline.errors import InputError, OutputError
-from tfrecord_lite.tools.layout import Layout, Split, display, iter_records, resolve
+from tfrecord_lite.tools.layout import (
+    Layout,
+    Split,
+    display,
+    iter_records,
+    read_json_sample,
+    resolve,
+)
 
 PAD = 8  # px between cells and around the sheet
 CAPTION = 16  # px under each cell for the image name
@@ -260,10 +266,10 @@ def _tfrecord_tile(where: str, index: int, data: bytes, size: int) -> Tile:
 def _json_tile(path: Path, size: int) -> Tile:
     from PIL import Image
 
-    try:
-        doc = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise InputError(str(path), 0, f"not valid JSON: {exc}") from exc
+    sample = read_json_sample(path)
+    if sample.error is not None:
+        raise InputError(str(path), 0, f"not valid JSON: {sample.error}") from sample.error
+    doc = sample.doc
     name = str(doc.get("image", path.stem))
     boxes = []
     for box in doc.get("boxes") or ():

@@ -20,11 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tfrecord_lite.format.errors import RecordError
 from tfrecord_lite.format.shards import ShardName
 from tfrecord_lite.pipeline.formats.modelpack import SCHEMA
 from tfrecord_lite.tools import contract
-from tfrecord_lite.tools.layout import DataFile, Layout, Split, display, iter_records, resolve
+from tfrecord_lite.tools.layout import (
+    DataFile,
+    Layout,
+    RecordWalk,
+    Split,
+    display,
+    read_json_sample,
+    resolve,
+)
 
 KIND_NAMES = {"bytes_list": "bytes", "int64_list": "int64", "float_list": "float", None: "empty"}
 _WANT = {bytes: "bytes_list", int: "int64_list", float: "float_list"}
@@ -201,37 +208,22 @@ class Verifier:
         """Check one file; returns (records read, read to the end, ModelPack decision)."""
         where = display(data_file.path)
         self.files += 1
-        count = 0
         check: Callable[[bytes, int], list[str]] | None = None
-        try:
-            for index, offset, data in iter_records(data_file):
-                count = index + 1
-                if index == 0:
-                    check, modelpack = self.record_check(data, where, modelpack)
-                if check is not None:
-                    for message in check(data, index):
-                        self.report(Problem(where, message, index, offset))
-        except RecordError as exc:
-            looks_like = getattr(exc, "looks_like", None)
-            if looks_like and not count:
-                self.report(Problem(where, f"not a TFRecord file: it looks like {looks_like}"))
-            else:
-                self.report(
-                    Problem(
-                        where,
-                        f"{exc.check}: {exc.detail}; stopped reading this file",
-                        count,
-                        exc.offset,
-                    )
-                )
-            self.records += count
-            return count, False, modelpack
-        except OSError as exc:
-            self.report(Problem(where, f"cannot read: {exc.strerror or exc}"))
-            self.records += count
-            return count, False, modelpack
-        self.records += count
-        return count, True, modelpack
+        walk = RecordWalk(data_file)
+        for index, offset, data in walk:
+            if index == 0:
+                check, modelpack = self.record_check(data, where, modelpack)
+            if check is not None:
+                for message in check(data, index):
+                    self.report(Problem(where, message, index, offset))
+        failure = walk.failure
+        if failure is not None:
+            message = failure.message
+            if failure.record is not None:
+                message += "; stopped reading this file"
+            self.report(Problem(where, message, failure.record, failure.offset))
+        self.records += walk.count
+        return walk.count, failure is None, modelpack
 
     def record_check(
         self, first: bytes, where: str, modelpack: bool | None
@@ -358,7 +350,8 @@ class Verifier:
         for path in split.json_files:
             self.files += 1
             self.records += 1
-            for message in contract.json_sample_problems(path, self.layout.classes):
+            sample = read_json_sample(path)
+            for message in contract.json_sample_problems(sample, self.layout.classes):
                 self.report(Problem(display(path), message))
         return len(split.json_files), True
 

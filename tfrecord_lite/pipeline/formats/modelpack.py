@@ -12,11 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tfrecord_lite.format.errors import ExampleError
-from tfrecord_lite.format.wire import field_head, varint
+from tfrecord_lite.format.wire import field, field_head, varint
 from tfrecord_lite.pipeline.sample import Box, Sample, class_indices, yolo_values
-
-_F32 = 3.4028234663852886e38
-_K_IMAGE = b"\x0a\x05image"
 
 #: feature name -> the kind of list it must hold
 SCHEMA: Mapping[str, type] = {
@@ -29,15 +26,11 @@ SCHEMA: Mapping[str, type] = {
 }
 
 
-def _len(n: int) -> bytes:
-    return bytes((n,)) if n < 0x80 else varint(n)
-
-
-def _entry(key_head: bytes, feature: bytes) -> bytes:
-    """A Features map entry {key, value} (field 1): the key's field given, then the Feature."""
-    n = len(feature)
-    body = key_head + (bytes((0x12, n)) if n < 0x80 else b"\x12" + varint(n)) + feature
-    return b"\x0a" + _len(len(body)) + body
+def _entry(key_field: bytes, feature: bytes) -> bytes:
+    """A Features map entry {key = 1, value = 2} (field 1): the key's field given, then the
+    Feature."""
+    body = key_field + field_head(0x12, len(feature)) + feature
+    return field_head(0x0A, len(body)) + body
 
 
 def _int64_feature(values) -> bytes:
@@ -47,29 +40,18 @@ def _int64_feature(values) -> bytes:
         packed = bytes(values)  # one-byte varints are the values themselves
     else:
         packed = b"".join([varint(v) for v in values])
-    n = len(packed)
-    if n < 0x7E:
-        return bytes((0x1A, n + 2, 0x0A, n)) + packed
-    inner = b"\x0a" + varint(n) + packed
-    return b"\x1a" + varint(len(inner)) + inner
+    return field(0x1A, field(0x0A, packed))  # Feature.int64_list = 3, its packed value = 1
 
 
-def _int64_scalar(value: int) -> bytes:
-    v = varint(value)
-    return bytes((0x1A, len(v) + 2, 0x0A, len(v))) + v
-
-
-_K = {
-    k: field_head(0x0A, len(k)) + k
-    for k in (b"bboxes", b"height", b"image_name", b"image", b"objects", b"width")
-}
+_K = {k: field(0x0A, k) for k in (b"bboxes", b"height", b"image_name", b"image", b"objects",
+                                  b"width")}
 
 
 _SIZES: dict[tuple[bytes, int], bytes] = {}  # (key, value) -> map entry; image sizes repeat
 
 
 def _size_entry(key: bytes, value: int) -> bytes:
-    entry = _entry(_K[key], _int64_scalar(value))
+    entry = _entry(_K[key], field(0x1A, field(0x0A, varint(value))))
     if len(_SIZES) < 4096:
         _SIZES[key, value] = entry
     return entry
@@ -89,24 +71,20 @@ def record_parts(
     deterministic order (a key sorts after the longer keys it prefixes)."""
     n = len(bboxes)
     try:
-        floats = b"\x0a" + _len(4 * n) + struct.pack(f"<{n}f", *bboxes) if n else b""
+        floats = field(0x0A, struct.pack(f"<{n}f", *bboxes)) if n else b""
     except (OverflowError, struct.error) as exc:
         raise ExampleError(f"bboxes {bboxes[:8]!r}: not float32 values ({exc})") from None
-    name_b = name.encode("utf-8")
-    name_list = b"\x0a" + _len(len(name_b)) + name_b
-    n = image_len
-    image_list = _len(n)
-    image_feature = b"\x0a" + _len(n + len(image_list) + 1) + b"\x0a" + image_list
-    n += len(image_feature)
-    image_value = _K[b"image"] + b"\x12" + _len(n)
+    value_head = field_head(0x0A, image_len)  # BytesList.value = 1, the image follows
+    image_feature = field_head(0x0A, image_len + len(value_head)) + value_head  # bytes_list = 1
+    n = image_len + len(image_feature)
+    image_value = _K[b"image"] + field_head(0x12, n)
     n += len(image_value)
     head = b"".join(
         (
-            _entry(_K[b"bboxes"], b"\x12" + _len(len(floats)) + floats),
+            _entry(_K[b"bboxes"], field(0x12, floats)),
             _SIZES.get((b"height", height)) or _size_entry(b"height", height),
-            _entry(_K[b"image_name"], b"\x0a" + _len(len(name_list)) + name_list),
-            b"\x0a",
-            _len(n),
+            _entry(_K[b"image_name"], field(0x0A, field(0x0A, name.encode("utf-8")))),
+            field_head(0x0A, n),
             image_value,
             image_feature,
         )
@@ -115,7 +93,7 @@ def record_parts(
         _SIZES.get((b"width", width)) or _size_entry(b"width", width)
     )
     total = len(head) + image_len + len(tail)
-    return b"\x0a" + _len(total) + head, tail
+    return field_head(0x0A, total) + head, tail
 
 
 def encode_record(
@@ -137,12 +115,6 @@ def sample_parts(sample: Sample, image_len: int) -> tuple[bytes, bytes]:
         class_indices(sample.boxes),
         yolo_values(sample.boxes),
     )
-
-
-def encode(sample: Sample, image: bytes) -> bytes:
-    """The serialised Example for one sample, given the bytes to store as ``image``."""
-    prefix, suffix = sample_parts(sample, len(image))
-    return b"".join((prefix, image, suffix))
 
 
 @dataclass(frozen=True)
