@@ -3,13 +3,14 @@ PY ?= python3
 VENV := .venv
 TFVENV := .venv-tf
 EFVENV := .venv-edgefirst
+BEAMVENV := .venv-beam
 PROTOVENV := .venv-proto
 DISTVENV := .venv-dist
 # bundles protoc 31.1 -> gencode 6.31.1, which protobuf promises on 6.31.1 - 7.x (pyproject.toml)
 GRPCIO_TOOLS := grpcio-tools==1.80.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test check lint unit matrix edgefirst dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
+.PHONY: all venv demo test check lint unit matrix edgefirst beam dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
 
 all: test
 
@@ -27,7 +28,7 @@ demo: $(BIN)/.ok
 	$(BIN)/tfrecord-lite preview build/demo -o build/demo-preview.png -n 12 --split train
 	@echo "dataset: build/demo   preview picture: build/demo-preview.png"
 
-test: lint proto-check matrix protobuf-ends compat edgefirst dist-check
+test: lint proto-check matrix protobuf-ends compat edgefirst beam dist-check
 
 # the fast loop while editing: ruff and the unit suite in .venv (a minute or two, no TensorFlow)
 check: lint unit
@@ -36,7 +37,7 @@ lint: $(BIN)/.ok
 	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts fuzz
 
 unit: $(BIN)/.ok
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/compat --ignore=tests/edgefirst
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam
 
 # the unit suite on each CPython pyproject.toml claims that is found here (venvs in .venv-matrix/)
 matrix:
@@ -96,14 +97,28 @@ $(EFVENV)/.ok: pyproject.toml
 edgefirst: $(EFVENV)/.ok
 	$(EFVENV)/bin/python -m pytest -q -p no:cacheprovider tests/edgefirst
 
+# --engine beam on Beam's local FnApiRunner (the [beam] extra), in its own venv: byte-identical
+# to the plain converter, same counts, errors and publishing (tests/beam)
+$(BEAMVENV)/.ok: pyproject.toml
+	rm -rf $(BEAMVENV)
+	$(PY) -m venv $(BEAMVENV)
+	$(BEAMVENV)/bin/pip install -q --upgrade pip
+	$(BEAMVENV)/bin/pip install -q -e '.[beam,dev]'
+	touch $@
+
+beam: $(BEAMVENV)/.ok
+	$(BEAMVENV)/bin/python -m pytest -q -p no:cacheprovider tests/beam
+
 # every table, side by side with TensorFlow and the tfrecord package; writes benchmarks/RESULTS.md
 bench: $(TFVENV)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py
 
-# the same plus the TF converter's peak memory on the 100,000-line manifest and fetching images
-# from S3 (benchmarks/bench_s3.py in .venv, which has boto3 and moto)
-bench-full: $(TFVENV)/.ok $(BIN)/.ok
+# the same plus the TF converter's peak memory on the 100,000-line manifest, fetching images
+# from S3 (benchmarks/bench_s3.py in .venv, which has boto3 and moto), and --engine beam against
+# the plain converter (benchmarks/bench_beam.py in .venv-beam)
+bench-full: $(TFVENV)/.ok $(BIN)/.ok $(BEAMVENV)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py --full
+	$(BEAMVENV)/bin/python benchmarks/bench_beam.py
 
 golden: $(TFVENV)/.ok
 	$(TFVENV)/bin/python tests/golden/make_golden.py
@@ -118,4 +133,4 @@ image-test:
 	bash scripts/image-test.sh
 
 clean:
-	rm -rf build .venv .venv-tf .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* .venv-matrix .venv-dist .venv-edgefirst *.egg-info
+	rm -rf build .venv .venv-tf .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* .venv-matrix .venv-dist .venv-edgefirst .venv-beam *.egg-info

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tfrecord_lite.pipeline.convert import FORMATS, ConvertOptions, ConvertResult
@@ -18,6 +18,7 @@ from tfrecord_lite.pipeline.groundtruth.images import PILLOW_MAX_PIXELS, ImageCh
 from tfrecord_lite.pipeline.progress import Progress
 
 EXIF_FRAMES = ("auto", "upright", "raw")
+ENGINES = ("local", "beam")
 
 
 def auto_workers(manifest: Path) -> int:
@@ -100,6 +101,8 @@ def convert(
     output: str | os.PathLike[str],
     *,
     progress: Progress | None = None,
+    engine: str = "local",
+    pipeline_args: Sequence[str] = (),
     **options,
 ) -> ConvertResult:
     """Convert a Ground Truth manifest and its images into a dataset in ``output``.
@@ -110,5 +113,17 @@ def convert(
     Returns the summary (``result.to_dict()`` is what ``tfrecord-lite convert --json`` prints);
     raises ``InputError`` for bad input and ``OutputError`` when the output cannot be written,
     leaving nothing that looks like a dataset.
+
+    ``engine="beam"`` runs it as an Apache Beam pipeline (the ``[beam]`` extra; not COCO)
+    with Beam's ``pipeline_args`` (none: the local FnApiRunner): the same bytes.
     """
-    return _run(conversion_options(annotations, output, **options), progress)
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if pipeline_args and engine != "beam":
+        raise ValueError("pipeline_args are Beam's options: they go with engine='beam'")
+    chosen = conversion_options(annotations, output, **options)
+    if engine == "beam":
+        from tfrecord_lite.pipeline import beam
+
+        return beam.convert(chosen, pipeline_args)
+    return _run(chosen, progress)

@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,7 +158,7 @@ def keep_warning(count: int) -> str:
 class _Job:
     """What every task on samples needs; handed to each call, inherited by forked workers."""
 
-    samples: list[Sample]
+    samples: Sequence[Sample] | Mapping[int, Sample]  # all, or a task's own (Beam) by index
     classes: list[str]
     manifest: Path
     cache: Path  # images re-encoded upright, kept between measuring and writing
@@ -239,10 +239,17 @@ def convert(options: ConvertOptions, progress: Progress | None = None) -> Conver
     if options.format == "edgefirst" and not edgefirst_format.available():
         raise OutputError(f"-f edgefirst needs Au-Zone's edgefirst-client: "
                           f"{edgefirst_format.INSTALL}")
+    return run_staged(options, lambda root: _build(options, root, progress))
+
+
+def run_staged(options: ConvertOptions, build: Callable[[Path], ConvertResult]
+               ) -> ConvertResult:
+    """``build`` the dataset into a stage and publish it; on any error nothing that looks like a
+    dataset is left.  Every engine publishes through here."""
     started = time.monotonic()
     stage = Stage(options.output, options.overwrite, _inputs(options))  # refuse before work
     try:
-        result = _build(options, stage.dir, progress)
+        result = build(stage.dir)
         with _signals_held():  # an interrupt must not fall between removing and moving in
             stage.publish()
     except OSError as exc:
@@ -341,19 +348,8 @@ def _signals_held() -> Iterator[None]:
 
 def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> ConvertResult:
     read = read_manifest(options.annotations, _read_options(options, options.policy), progress)
-    _refuse_lost_labels(options, read)
+    result, train, val = start_result(options, read)
     samples, classes = read.samples, read.classes
-    keys = read.split_keys  # one file, one side: its lines move together
-    train, val = split_indices(keys, options.split, options.seed)
-    result = ConvertResult(options.output, classes, {}, read.report,
-                           Counter({classes[k]: n for k, n in read.report.objects.items()}),
-                           read.report.negatives)
-    result.moved_to_fill = fill_empty_side(train, val, keys, options.split, options.seed)
-    empty = split_warning(options.split)
-    if empty:
-        result.warnings.append(empty)
-    if read.report.kept_undecodable:
-        result.warnings.append(keep_warning(read.report.kept_undecodable))
     job = _Job(samples, classes, options.annotations, root / ".upright")
     write_split = {"tfrecord": _write_tfrecord_split, "json": _write_per_image_split,
                    "darknet": _write_per_image_split, "coco": _CocoSplits().write,
@@ -368,21 +364,62 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
         shutil.rmtree(job.cache)
     if options.format == "edgefirst":
         _coco_to_edgefirst(options, root, target, result)
+    write_info(options, root, result)
+    return result
+
+
+def start_result(options: ConvertOptions, read: ReadResult
+                 ) -> tuple[ConvertResult, list[int], list[int]]:
+    """From the read manifest: the result's counts and warnings, and the split (each side's
+    sample indices in record order).  Shared by every engine, so they split alike."""
+    _refuse_lost_labels(options, read)
+    classes = read.classes
+    keys = read.split_keys  # one file, one side: its lines move together
+    train, val = split_indices(keys, options.split, options.seed)
+    result = ConvertResult(options.output, classes, {}, read.report,
+                           Counter({classes[k]: n for k, n in read.report.objects.items()}),
+                           read.report.negatives)
+    result.moved_to_fill = fill_empty_side(train, val, keys, options.split, options.seed)
+    empty = split_warning(options.split)
+    if empty:
+        result.warnings.append(empty)
+    if read.report.kept_undecodable:
+        result.warnings.append(keep_warning(read.report.kept_undecodable))
+    return result, train, val
+
+
+def write_info(options: ConvertOptions, root: Path, result: ConvertResult) -> None:
+    """``dataset_info.yaml``, written last: the stage is complete once this exists."""
+    report = result.report
     base = options.path_prefix or str(Path(os.path.abspath(options.output)))
     extra = {
         "version": __version__,
         "format": options.format,
         "source": options.source or str(options.annotations),
-        "label_attribute": read.report.label_attribute,
-        "task": read.report.task,
+        "label_attribute": report.label_attribute,
+        "task": report.task,
         "seed": options.seed,
         "split": options.split,
         "partition_mb": options.partition_mb,
     }
-    text = info.render(classes, result.splits["train"], result.splits["validation"], base, extra,
-                       kind=INFO_TYPES.get(options.format))
-    info.write(root / INFO, text)  # last: the stage is complete once this exists
-    return result
+    text = info.render(result.classes, result.splits["train"], result.splits["validation"], base,
+                       extra, kind=INFO_TYPES.get(options.format))
+    info.write(root / INFO, text)
+
+
+def plan_tfrecord_split(options: ConvertOptions, split: str, sizes: Sequence[int]
+                        ) -> shards.ShardPlan:
+    """The shards of one split from its records' framed sizes, in record order: the one plan
+    every engine writes."""
+    prefix = tfrecord_format.FOLDERS[split][1]
+    max_bytes = max(1, int(options.partition_mb * 1024 * 1024))
+    return shards.plan_split(sizes, max_bytes, prefix, _RANGE_BYTES)
+
+
+def framed_size(measured: tuple[int, bytes, bytes]) -> int:
+    """A record's length on disk from what ``_measure_chunk`` gives for it."""
+    size, prefix, suffix = measured
+    return len(prefix) + size + len(suffix) + FRAME_OVERHEAD
 
 
 def _counted(items: Iterator[list], split: str, total: int, progress: Progress | None):
@@ -398,15 +435,13 @@ def _write_tfrecord_split(options, root, split, indices, progress, pool) -> info
     """Measure every record (its size is known before any image is read), plan the shards from
     the sizes, then write the plan's ranges: in the workers, or here with one.  The bytes depend
     on the plan alone, so they are the same for any number of workers."""
-    folder_name, prefix = tfrecord_format.FOLDERS[split]
+    folder_name = tfrecord_format.FOLDERS[split][0]
     folder = root / folder_name
     folder.mkdir(parents=True, exist_ok=True)
     measured = _counted(pool.map(_measure_chunk, chunked(indices, 256)), f"measuring {split}",
                         len(indices), progress)
     records = [(i, *m) for m, i in zip(measured, indices)]  # measured first: its last count
-    sizes = [len(h) + n + len(t) + FRAME_OVERHEAD for _, n, h, t in records]
-    max_bytes = max(1, int(options.partition_mb * 1024 * 1024))
-    plan = shards.plan_split(sizes, max_bytes, prefix, _RANGE_BYTES)
+    plan = plan_tfrecord_split(options, split, [framed_size(r[1:]) for r in records])
     tasks = [(str(folder / plan.shards[r.shard].name), r.offset,
               records[r.first : r.first + r.count]) for r in plan.ranges]
     done = 0

@@ -223,6 +223,22 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="read the manifest, find every image and read its header, check the output; "
         "report every problem a conversion would skip or stop at; write nothing",
     )
+    p.add_argument(
+        "--engine",
+        choices=("local", "beam"),
+        default="local",
+        help="local: this machine, in --workers processes; beam: an Apache Beam pipeline "
+        "(-f tfrecord, json, darknet; the [beam] extra), on the local FnApiRunner or the "
+        "runner that Beam's options after -- choose; the same bytes either way; --dry-run "
+        "always runs here (default: %(default)s)",
+    )
+    p.add_argument(
+        "pipeline_args",
+        nargs="*",
+        metavar="-- BEAM_OPTIONS",
+        help="with --engine beam: Beam's pipeline options, after a lone -- "
+        "(--runner=DataflowRunner --project=... / FlinkRunner / SparkRunner ...)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON, for scripts")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary")
     s3_cli.add_arguments(p)
@@ -238,6 +254,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output is None:
         raise UsageError("-o/--output is required (or set TFRECORD_LITE_OUTPUT)")
+    _check_engine(args, UsageError)
     if args.format == "edgefirst":
         from tfrecord_lite.pipeline.formats import edgefirst_format
 
@@ -300,7 +317,12 @@ def _run(args: argparse.Namespace, remote: s3_cli.Remote | None, bar: ProgressLi
     if args.dry_run:
         return _dry_run(options, args, remote)
     try:
-        result = convert(options, progress=bar)
+        if args.engine == "beam":
+            from tfrecord_lite.pipeline import beam
+
+            result = beam.convert(options, args.pipeline_args)
+        else:
+            result = convert(options, progress=bar)
         if remote is not None:
             remote.finish(result, bar)
     except InputError as exc:
@@ -319,6 +341,25 @@ def _run(args: argparse.Namespace, remote: s3_cli.Remote | None, bar: ProgressLi
         exc.after = f"the dataset was published in {result.output}"
         raise
     return 0
+
+
+def _check_engine(args: argparse.Namespace, usage: type[Exception]) -> None:
+    """Beam's options only with ``--engine beam``, which needs the extra and writes TFRecords."""
+    if args.engine != "beam":
+        if args.pipeline_args:
+            raise usage(f"unrecognized arguments: {' '.join(args.pipeline_args)} (Beam's "
+                        "pipeline options, after --, go with --engine beam)")
+        return
+    from tfrecord_lite.pipeline import beam
+
+    if args.pipeline_args and not args.pipeline_args[0].startswith("-"):
+        raise usage(f"unrecognized arguments: {' '.join(args.pipeline_args)} (Beam's pipeline "
+                    "options come after a lone --, e.g. -- --runner=DataflowRunner)")
+    why = beam.refusal(args.format)
+    if why:
+        raise usage(why)
+    if not beam.available():
+        raise usage(f"--engine beam needs Apache Beam: {beam.INSTALL}")
 
 
 def _with_dry_run_hint(exc: InputError) -> InputError:

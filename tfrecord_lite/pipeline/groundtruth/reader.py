@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -185,6 +185,21 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
     total = spans[-1].end if spans else 0
     census, unions, lines = _first_pass(manifest, spans, options.policy, options.workers,
                                         lambda done: progress(SCAN, done, total))
+    ctx = make_context(path, options, index, fixed, census, unions, lines)
+    progress(READ, 0, total)
+
+    def chunks():
+        for chunk, span in zip(ordered_map(_read_chunk, ctx, spans, options.workers), spans):
+            progress(READ, span.end, total)
+            yield chunk
+
+    return assemble(ctx, census, chunks())
+
+
+def make_context(path: str, options: ReadOptions, index: ImageIndex, fixed: list[str] | None,
+                 census: AttributeCensus, unions: dict[str, ClassUnion], lines: int) -> _Context:
+    """What the second pass needs, from the first pass's tallies: the chosen attribute, its
+    task and the class table (one step, whichever engine runs the passes)."""
     if not lines:
         raise InputError(path, 0, "the manifest has no lines",
                          hint="expected one JSON object per line", reason="empty")
@@ -201,14 +216,20 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
     report = ReadReport(lines, stats.attribute, task, found_types=dict(census.found_types))
     if union.clashes and fixed is None:
         report.class_clashes = union.describe_clashes()
-    ctx = _Context(path, options, stats.attribute, stats.type, task, union, table, index,
-                   report)
+    return _Context(path, options, stats.attribute, stats.type, task, union, table, index,
+                    report)
 
+
+def assemble(ctx: _Context, census: AttributeCensus,
+             chunks: Iterable[tuple[list, ReadReport]]) -> ReadResult:
+    """The whole index from the second pass's chunks, taken in manifest order: the error policy
+    applied, output names made unique, one split key per file.  The one step that sees every
+    sample, whichever engine read the spans."""
+    report = ctx.report
+    options = ctx.options
+    path = ctx.path
     pending = []
-    progress(READ, 0, total)
-    chunks = ordered_map(_read_chunk, ctx, spans, options.workers)
-    for (outcomes, counts), span in zip(chunks, spans):
-        progress(READ, span.end, total)
+    for outcomes, counts in chunks:
         report.add_counts(counts)
         for kind, value in outcomes:
             if kind == "ok":
@@ -220,13 +241,13 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
 
     if not pending:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(report.skipped.items())) or "none"
-        raise InputError(path, 0, f"no usable samples for label attribute {stats.attribute!r}",
+        raise InputError(path, 0, f"no usable samples for label attribute {ctx.attribute!r}",
                          hint=f"lines skipped by reason: {reasons}; label types found: "
                          f"{census.describe()}", reason="no-labels")
     keep = options.keep_image_bytes
     names = assign_names([_stored_name(item, keep) for item in pending])
     samples: list = pending  # turned into Samples in place, so both never exist whole at once
-    root = index.root
+    root = ctx.index.root
     first_ref: dict[str, str] = {}  # file -> the source-ref of the first line naming it
     split_keys = []
     for k, name in enumerate(names):
@@ -245,7 +266,7 @@ def _read(manifest: Path, options: ReadOptions, path: str, index: ImageIndex,
             report.converted[p.convert] += 1
         elif p.convert is not None:
             report.kept_undecodable += 1
-    return ReadResult(samples, list(table.names), report, split_keys)
+    return ReadResult(samples, list(ctx.table.names), report, split_keys)
 
 
 class _Pending(NamedTuple):
@@ -346,12 +367,25 @@ def _first_pass(manifest: Path, spans: list[Span], policy: ErrorPolicy, workers:
     """Count label types per attribute and build each attribute's class union.  Workers tally
     their spans; the tallies are merged here, in manifest order."""
     path = str(manifest)
+    done(0)
+
+    def surveys():
+        for survey, span in zip(ordered_map(_survey_chunk, path, spans, workers), spans):
+            done(span.end)
+            yield survey
+
+    return merge_surveys(surveys(), policy)
+
+
+def merge_surveys(surveys: Iterable[_Survey], policy: ErrorPolicy,
+                  ) -> tuple[AttributeCensus, dict[str, ClassUnion], int]:
+    """The census, each attribute's class union and the line count, from the spans' surveys in
+    manifest order (the order decides which class is seen first); with policy "raise", the
+    first bad line stops here."""
     census = AttributeCensus()
     unions: dict[str, ClassUnion] = {}
     lines = 0
-    done(0)
-    for survey, span in zip(ordered_map(_survey_chunk, path, spans, workers), spans):
-        done(span.end)
+    for survey in surveys:
         if survey.errors and not policy.skip:
             raise survey.errors[0]
         lines += survey.lines
