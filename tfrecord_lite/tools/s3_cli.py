@@ -19,7 +19,6 @@ from pathlib import Path
 
 from tfrecord_lite.format.errors import TFRecordLiteError
 from tfrecord_lite.pipeline.errors import InputError, OutputError
-from tfrecord_lite.pipeline.publish import clean_leftovers
 
 CONCURRENCY = 16  # s3store.CONCURRENCY; s3store itself is imported only when a path is s3://
 
@@ -142,6 +141,8 @@ class Remote:
 @contextlib.contextmanager
 def remote(args: argparse.Namespace, progress=None) -> Iterator[Remote]:
     """Fetch the inputs, check the S3 output, hand back local paths; clean up at the end."""
+    from tfrecord_lite.pipeline.publish import clean_leftovers  # PyYAML: not for --help
+
     where = tempfile.gettempdir()
     clean_leftovers(where, _CACHE)
     cache = Path(where) / f"tfrecord-lite-s3-{os.getpid()}-{uuid.uuid4().hex[:8]}"
