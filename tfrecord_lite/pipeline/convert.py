@@ -351,9 +351,9 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
     result, train, val = start_result(options, read)
     samples, classes = read.samples, read.classes
     job = _Job(samples, classes, options.annotations, root / ".upright")
-    write_split = {"tfrecord": _write_tfrecord_split, "json": _write_per_image_split,
-                   "darknet": _write_per_image_split, "coco": _CocoSplits().write,
-                   "edgefirst": _CocoSplits().write}[options.format]
+    write_split = _CocoSplits().write if options.format in ("coco", "edgefirst") else {
+        "tfrecord": _write_tfrecord_split, "json": _write_per_image_split,
+        "darknet": _write_per_image_split}[options.format]
     target = root / ".coco" if options.format == "edgefirst" else root  # converted from COCO
     with Workers(options.workers, job) as pool:  # forked once, now that the samples are known
         for split, indices in zip(SPLITS, (train, val)):
