@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tfrecord_lite.tools.layout import (
+    KIND_NAMES,
     Layout,
     RecordWalk,
     Split,
@@ -28,7 +29,6 @@ from tfrecord_lite.tools.layout import (
     resolve,
 )
 
-_KINDS = {"bytes_list": "bytes", "int64_list": "int64", "float_list": "float"}
 _SHORT_BYTES = 64  # bytes values up to this long are shown whole (as text when utf-8)
 _SHOW_VALUES = 32  # values per feature shown by --show before eliding
 
@@ -250,10 +250,10 @@ class Inspector:
             stats = features.get(key)
             if stats is None:
                 stats = features[key] = CountStats()
-            stats.add((_KINDS.get(kind, "empty"),), n)
+            stats.add((KIND_NAMES[kind],), n)
         if lists is not None:
             for key, fl in lists.items():
-                kinds = {_KINDS.get(f.WhichOneof("kind"), "empty") for f in fl.feature}
+                kinds = {KIND_NAMES[f.WhichOneof("kind")] for f in fl.feature}
                 lists_stats = report.feature_lists.setdefault(key, CountStats("steps"))
                 lists_stats.add(kinds or {"empty"}, len(fl.feature))
         if "objects" in feats and "width" in feats and "height" in feats:
@@ -391,7 +391,7 @@ def _feature_values(feat: Any, full: bool) -> dict[str, Any]:
         rendered = shown  # ints, and floats exactly (each float32 is a double exactly)
     if len(values) > len(shown):
         rendered.append(f"... {len(values) - len(shown)} more")
-    return {"type": _KINDS.get(kind, "empty"), "values": rendered}
+    return {"type": KIND_NAMES[kind], "values": rendered}
 
 
 def _printable(value: bytes) -> str | None:

@@ -38,6 +38,8 @@ __all__ = [
 
 _TFRECORD_SUFFIXES = (".tfrecord", ".tfrecords", ".tfrec", ".record", ".records", ".tfr")
 _COMPRESSED_SUFFIXES = ("", ".gz", ".gzip", ".zz", ".zlib")
+#: a Feature's kind (``WhichOneof("kind")``, None when unset) as inspect and verify name it
+KIND_NAMES = {"bytes_list": "bytes", "int64_list": "int64", "float_list": "float", None: "empty"}
 
 
 @dataclass

@@ -24,6 +24,7 @@ from tfrecord_lite.format.shards import ShardName
 from tfrecord_lite.pipeline.formats.modelpack import SCHEMA
 from tfrecord_lite.tools import contract
 from tfrecord_lite.tools.layout import (
+    KIND_NAMES,
     DataFile,
     Layout,
     RecordWalk,
@@ -33,7 +34,6 @@ from tfrecord_lite.tools.layout import (
     resolve,
 )
 
-KIND_NAMES = {"bytes_list": "bytes", "int64_list": "int64", "float_list": "float", None: "empty"}
 _WANT = {bytes: "bytes_list", int: "int64_list", float: "float_list"}
 _SINGLE = ("image", "image_name", "width", "height")
 _COORDS = ("cx", "cy", "w", "h")
