@@ -232,8 +232,10 @@ def _open(
     ``offset`` (writing a path), the file is kept and positioned there (``_open_fd``)."""
     if isinstance(path_or_file, (str, os.PathLike)):
         target = path_or_file if offset is None else _open_fd(path_or_file, offset)
-        # a 1 MiB buffer: small records reach the kernel in large writes (and reads)
-        return open(target, mode, buffering=_BUFFER), os.fspath(path_or_file), True
+        # writing: a 1 MiB buffer, so small records reach the kernel in large writes; reading:
+        # none, as the reader asks for a MiB at a time (a buffer would copy every byte twice)
+        buffering = 0 if mode == "rb" else _BUFFER
+        return open(target, mode, buffering=buffering), os.fspath(path_or_file), True
     name = getattr(path_or_file, "name", None)
     return path_or_file, str(name) if isinstance(name, (str, bytes)) else "<stream>", False
 
