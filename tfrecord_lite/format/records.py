@@ -653,14 +653,13 @@ def _frame_batches(
 ) -> Iterator[list[bytes]]:
     """The records of a stream positioned at ``offset``, a ``chunk`` of bytes at a time.
 
-    Per record, the Python work is a dict lookup of its header (headers repeat: a header seen
-    with a good length CRC is not checked again) and two slices; the data CRCs of a batch are
-    computed in C and masked together.  The records before a bad one are yielded before the
-    error is raised, and every error names the offset where the bad record starts.
+    Per record, the Python work is reading its length and slicing its data out: both CRCs of
+    the records a chunk holds whole are checked afterwards, a batch at a time (``_checked``).
+    Only a record the chunk cuts has its length CRC checked first, before its length decides
+    what is read next.  The records before a bad one are yielded before the error is raised,
+    and every error names the offset where the bad record starts.
     """
-    unpack_header = _HEADER.unpack
-    get = _GOOD_HEADS.get
-    heads = _GOOD_HEADS
+    unpack = _LEN.unpack_from
     buf = b""
     pos = 0  # where the next record starts in buf
     base = offset  # the stream offset of buf[0]
@@ -668,7 +667,7 @@ def _frame_batches(
         while True:
             rest = len(buf) - pos
             if rest:  # complete the record cut by the chunk's end, then read on from there
-                need = 12 - rest if rest < 12 else _LEN.unpack_from(buf, pos)[0] + 16 - rest
+                need = 12 - rest if rest < 12 else unpack(buf, pos)[0] + 16 - rest
                 more = read(need)
                 if not more:
                     _truncated(buf[pos:], name, base + pos)
@@ -682,54 +681,63 @@ def _frame_batches(
             pos = 0
             n = len(buf)
             out: list[bytes] = []
+            lengths: list[int] = []
             add = out.append
-            while n - pos >= 12:
-                head = buf[pos : pos + 12]
-                length = get(head)
-                if length is None:
-                    length, stored = unpack_header(head)
-                    if _masked(head[:8]) == stored:
-                        if len(heads) < 65536:
-                            heads[head] = length
-                    elif verify:
-                        if out:
-                            yield _checked(out, buf, verify, name, base)
-                        raise LengthCRCError(
-                            name,
-                            base + pos,
-                            f"stored {stored:#010x}, computed {_masked(head[:8]):#010x} "
-                            f"(the length field reads {length})",
-                        )
-                end = pos + length + 16
-                if end <= n:
+            add_length = lengths.append
+            try:
+                while True:  # up to the first record buf does not hold whole
+                    length = unpack(buf, pos)[0]
+                    end = pos + length + 16
+                    if end > n:
+                        break
                     add(buf[pos + 12 : end - 4])
+                    add_length(length)
                     pos = end
-                    continue
-                if length < chunk:
-                    break  # the next read completes it
-                # a record larger than a chunk: the rest of it is read straight in
-                if out:
-                    yield _checked(out, buf, verify, name, base)
-                    out = []
-                    add = out.append
-                have = min(n - pos - 12, length)
-                tail = _read_exact(read, length - have)
-                data = buf[pos + 12 : pos + 12 + have] + tail if tail else buf[pos + 12 :]
-                foot = buf[pos + 12 + length : pos + 16 + length]
-                foot += read(4 - len(foot))
-                if len(data) < length or len(foot) < 4:
-                    _truncated(head + data + foot, name, base + pos)
-                yield _checked_one(data, head, foot, verify, name, base + pos)
-                base += pos + length + 16
-                buf, pos, n = b"", 0, 0
+            except struct.error:
+                pass  # fewer than 8 bytes left
             if out:
-                yield _checked(out, buf, verify, name, base)
+                yield _checked(out, lengths, buf, verify, name, base)
+            if n - pos < 12:
+                continue  # the next read completes the header
+            head = buf[pos : pos + 12]
+            if verify:
+                _check_head(head, name, base + pos)
+            if length < chunk:
+                continue  # the next read completes it
+            # a record larger than a chunk: the rest of it is read straight in
+            have = min(n - pos - 12, length)
+            tail = _read_exact(read, length - have)
+            data = buf[pos + 12 : pos + 12 + have] + tail if tail else buf[pos + 12 :]
+            foot = buf[pos + 12 + length : pos + 16 + length]
+            foot += read(4 - len(foot))
+            if len(data) < length or len(foot) < 4:
+                _truncated(head + data + foot, name, base + pos)
+            yield _checked_one(data, foot, verify, name, base + pos)
+            base += pos + length + 16
+            buf, pos = b"", 0
     except _BadAfter as bad:
         if bad.good:
             yield bad.good
         raise bad.error from None
     except StreamBroken as exc:
         raise _Broken(base + pos) from exc
+
+
+def _check_head(head: bytes, name: str, offset: int) -> None:
+    """Raise ``LengthCRCError`` unless the 12 header bytes ``head`` hold their length CRC
+    (a header seen good is remembered: headers repeat)."""
+    if head in _GOOD_HEADS:
+        return
+    length, stored = _HEADER.unpack(head)
+    computed = _masked(head[:8])
+    if computed != stored:
+        raise LengthCRCError(
+            name,
+            offset,
+            f"stored {stored:#010x}, computed {computed:#010x} (the length field reads {length})",
+        )
+    if len(_GOOD_HEADS) < 65536:
+        _GOOD_HEADS[head] = length
 
 
 def _truncated(rest: bytes, name: str, offset: int) -> None:
@@ -747,25 +755,20 @@ def _truncated(rest: bytes, name: str, offset: int) -> None:
 
 
 def _checked(
-    records: list[bytes], framed: bytes, verify: bool, name: str, start: int
+    records: list[bytes], lengths: list[int], framed: bytes, verify: bool, name: str, start: int
 ) -> list[bytes]:
-    """``records``, once their data CRCs match the footers in ``framed`` (the bytes they were
-    read from, the first record at its start, at stream offset ``start``); else raise
-    ``DataCRCError`` for the first bad one, after the good ones before it."""
-    if not verify:
-        return records
-    bad, at = _first_bad(records, framed)
-    if bad < 0:
-        return records
-    record = records[bad]
-    (stored,) = _U32.unpack_from(framed, at + 12 + len(record))
-    raise _BadAfter(records[:bad], _data_crc_error(name, start + at, stored, record))
+    """``records`` (of ``lengths``), once their headers and data CRCs match ``framed`` (the
+    bytes they were read from, the first record at its start, at stream offset ``start``);
+    else raise the error about the first bad one, after the good ones before it."""
+    if verify:
+        bad = _first_bad(records, lengths, framed, name, start)
+        if bad is not None:
+            raise _BadAfter(records[: bad[0]], bad[1])
+    return records
 
 
-def _checked_one(
-    data: bytes, head: bytes, foot: bytes, verify: bool, name: str, offset: int
-) -> list[bytes]:
-    """A large record read on its own, once its data CRC matches ``foot``."""
+def _checked_one(data: bytes, foot: bytes, verify: bool, name: str, offset: int) -> list[bytes]:
+    """A large record read on its own (its header checked), once its data CRC matches ``foot``."""
     if verify and _pack_u32(_masked(data)) != foot:
         raise _data_crc_error(name, offset, _U32.unpack(foot)[0], data)
     return [data]
@@ -786,22 +789,31 @@ class _BadAfter(Exception):
         self.error = error
 
 
-def _first_bad(records: list[bytes], framed: bytes) -> tuple[int, int]:
-    """(index, offset in ``framed``) of the first record whose data CRC is wrong, or (-1, 0).
+def _first_bad(
+    records: list[bytes], lengths: list[int], framed: bytes, name: str, start: int
+) -> tuple[int, RecordError] | None:
+    """(index, error) of the first record of ``_checked`` whose header or data CRC is wrong.
 
     Small records are checked 64 at a time by framing them again (the writer's ``_frame_small``:
-    C work only) and comparing with the bytes read; larger ones one by one."""
+    C work only) and comparing with the bytes read, which checks both CRCs; larger ones, and a
+    group that differs, one by one, the header first."""
     at = 0
     for i in range(0, len(records), _SMALL_BATCH):
-        group = records[i : i + _SMALL_BATCH]
-        lengths = list(map(len, group))
-        size = sum(lengths) + FRAME_OVERHEAD * len(group)
-        if max(lengths) < _SMALL and _frame_small(group, lengths) == framed[at : at + size]:
+        group = lengths[i : i + _SMALL_BATCH]
+        size = sum(group) + FRAME_OVERHEAD * len(group)
+        if max(group) < _SMALL and framed.startswith(
+            _frame_small(records[i : i + _SMALL_BATCH], group), at
+        ):
             at += size
             continue
-        for j, record in enumerate(group):
+        for j, record in enumerate(records[i : i + _SMALL_BATCH], i):
+            try:
+                _check_head(framed[at : at + 12], name, start + at)
+            except LengthCRCError as exc:
+                return j, exc
             end = at + 12 + len(record)
-            if _pack_u32(_masked(record)) != framed[end : end + 4]:
-                return i + j, at
+            foot = framed[end : end + 4]
+            if _pack_u32(_masked(record)) != foot:
+                return j, _data_crc_error(name, start + at, _U32.unpack(foot)[0], record)
             at = end + 4
-    return -1, 0
+    return None
