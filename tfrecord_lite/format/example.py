@@ -439,7 +439,8 @@ def decode_example(data: bytes) -> dict[str, list]:
 
 
 def _varint_at(data: bytes, i: int) -> tuple[int, int]:
-    """The varint at ``data[i]`` and where it ends; (-1, i) when it is not one."""
+    """The varint at ``data[i]`` and where it ends; ValueError when it is not one (the direct
+    decoder then leaves the bytes to protobuf)."""
     result = shift = 0
     n = len(data)
     while i < n and shift < 64:
@@ -449,16 +450,19 @@ def _varint_at(data: bytes, i: int) -> tuple[int, int]:
         if b < 0x80:
             return result & 0xFFFFFFFFFFFFFFFF, i  # bits past 64 are dropped, as protobuf does
         shift += 7
-    return -1, i
+    raise ValueError("not a varint")
 
 
 def _decode_plain(data: bytes) -> dict[str, list] | None:
     """``decode_example`` for Examples laid out as serialisers write them (one value field per
     feature, packed numbers, a key and a value in every entry), without building messages: the
-    bytes values are sliced out once, numbers unpacked in C.  Returns None for any other
-    layout (unknown fields, unpacked numbers, bad bytes), which protobuf then decodes or
-    refuses, so both ways give the same result.  (Lengths under 128, one byte, are read
-    inline: a call per varint would cost more than the rest.)"""
+    bytes values are sliced out once, numbers unpacked in C.  Returns None (or raises
+    IndexError/ValueError) for any other layout (unknown fields, unpacked numbers, bad bytes),
+    which protobuf then decodes or refuses, so both ways give the same result.
+
+    One loop, few checks: positions only move forward, so every part of an entry is proved to
+    lie inside it by its feature and list ending exactly where the entry does; lengths under
+    128 (one byte) are read inline, as a call per length would cost more than the rest."""
     out: dict[str, list] = {}
     n = len(data)
     i = 0
@@ -467,10 +471,10 @@ def _decode_plain(data: bytes) -> dict[str, list] | None:
             return None
         size, i = _varint_at(data, i + 1)
         end = i + size
-        if size < 0 or end > n:
+        if end > n:
             return None
         while i < end:  # Features.feature = 1: map entries {key = 1, value = 2}
-            if data[i] != 0x0A or i + 3 >= end:
+            if data[i] != 0x0A:
                 return None
             size = data[i + 1]
             if size < 0x80:
@@ -478,94 +482,86 @@ def _decode_plain(data: bytes) -> dict[str, list] | None:
             else:
                 size, i = _varint_at(data, i + 1)
             entry_end = i + size
-            if size < 2 or entry_end > end or data[i] != 0x0A:
+            if entry_end > end or data[i] != 0x0A:
                 return None
             size = data[i + 1]
             if size < 0x80:
                 i += 2
             else:
                 size, i = _varint_at(data, i + 1)
-            key_end = i + size
-            if size < 0 or key_end + 1 >= entry_end or data[key_end] != 0x12:
+            key = data[i : i + size].decode()  # not UTF-8: a ValueError
+            i += size
+            if data[i] != 0x12:
                 return None
-            try:
-                key = data[i:key_end].decode("utf-8")
-            except UnicodeDecodeError:
-                return None
-            size = data[key_end + 1]
+            size = data[i + 1]
             if size < 0x80:
-                i = key_end + 2
+                i += 2
             else:
-                size, i = _varint_at(data, key_end + 1)
+                size, i = _varint_at(data, i + 1)
             if i + size != entry_end:
                 return None
             if not size:
                 out[key] = []  # a Feature with no kind set
+                continue
+            kind = data[i]  # the Feature's one list field
+            size = data[i + 1]
+            if size < 0x80:
+                i += 2
             else:
-                values = _plain_feature(data, i, entry_end)
-                if values is None:
+                size, i = _varint_at(data, i + 1)
+            if i + size != entry_end:
+                return None
+            if kind == 0x0A:  # bytes_list: repeated bytes value = 1
+                values = BytesValues()
+                add = values.append
+                while i < entry_end:
+                    if data[i] != 0x0A:
+                        return None
+                    size = data[i + 1]
+                    if size < 0x80:
+                        i += 2
+                    else:
+                        size, i = _varint_at(data, i + 1)
+                    add(data[i : i + size])
+                    i += size
+                if i != entry_end:
                     return None
                 out[key] = values
-            i = entry_end
-    return dict(sorted(out.items()))
-
-
-def _plain_feature(data: bytes, i: int, end: int) -> list | None:
-    """The values of the Feature in ``data[i:end]`` (one list field), or None."""
-    if i + 1 >= end:
-        return None
-    tag = data[i]
-    size = data[i + 1]
-    if size < 0x80:
-        i += 2
-    else:
-        size, i = _varint_at(data, i + 1)
-    if i + size != end:
-        return None
-    if tag == 0x0A:  # bytes_list: repeated bytes value = 1
-        values: list = []
-        add = values.append
-        while i < end:
-            if data[i] != 0x0A or i + 1 >= end:
+                continue
+            if kind != 0x12 and kind != 0x1A:
+                return None
+            if i == entry_end:
+                out[key] = FloatValues() if kind == 0x12 else IntValues()
+                continue
+            if data[i] != 0x0A:  # packed value = 1
                 return None
             size = data[i + 1]
             if size < 0x80:
                 i += 2
             else:
                 size, i = _varint_at(data, i + 1)
-            if size < 0 or i + size > end:
+            if i + size != entry_end:
                 return None
-            add(data[i : i + size])
-            i += size
-        return BytesValues(values)
-    if tag != 0x12 and tag != 0x1A:
-        return None
-    if i == end:
-        return FloatValues() if tag == 0x12 else IntValues()
-    if data[i] != 0x0A or i + 1 >= end:  # packed value = 1
-        return None
-    size = data[i + 1]
-    if size < 0x80:
-        i += 2
-    else:
-        size, i = _varint_at(data, i + 1)
-    if i + size != end:
-        return None
-    if tag == 0x12:  # float_list
-        if size % 4:
-            return None
-        return FloatValues(struct.unpack_from(f"<{size >> 2}f", data, i))
-    packed = data[i:end]  # int64_list: varints
+            if kind == 0x12:  # float_list
+                if size & 3:
+                    return None
+                out[key] = FloatValues(struct.unpack_from(f"<{size >> 2}f", data, i))
+            else:
+                out[key] = _packed_ints(data[i:entry_end])
+            i = entry_end
+    return dict(sorted(out.items()))
+
+
+def _packed_ints(packed: bytes) -> IntValues:
+    """The int64 values of a packed field's varints."""
     if not packed or max(packed) < 0x80:
         return IntValues(packed)  # one byte each: the bytes are the values
-    ints: list[int] = []
+    ints = IntValues()
     j = 0
-    while j < size:
+    while j < len(packed):
         v, j = _varint_at(packed, j)
-        if v < 0:
-            return None
         ints.append(v - (1 << 64) if v >= 1 << 63 else v)
-    return IntValues(ints)
+    return ints
 
 
 def decode_sequence_example(data: bytes) -> tuple[dict[str, list], dict[str, list[list]]]:
