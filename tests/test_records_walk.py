@@ -132,3 +132,33 @@ def test_a_big_record_after_small_ones_and_a_bad_length_on_the_cut() -> None:
     bad[cut + 3] ^= 0x40  # its length: now far larger than a chunk, and the CRC does not hold
     same(bytes(bad), True, 2000)
     same(bytes(bad), False, 2000)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 1100),
+    st.integers(2, 120),
+    st.sampled_from(["none", "flip", "cut", "forge", "odd"]),
+    st.sampled_from([12, 1000, 4096, 1 << 20]),
+    st.booleans(),
+    st.integers(0, 1 << 30),
+)
+def test_records_of_one_length(size, count, how, chunk, verify, seed) -> None:
+    """Fixed-size records (sliced out at their stride, ``_same_length_run``): the same records
+    and errors as record by record, with any one damaged, cut, forged, or of another length."""
+    rng = random.Random(seed)
+    records = [rng.randbytes(size) for _ in range(count)]
+    if how == "odd":
+        records[rng.randrange(count)] = rng.randbytes(rng.randrange(0, 2 * size + 2))
+    same(_corrupt(write_records(records), rng, "none" if how == "odd" else how), verify, chunk)
+
+
+def test_a_run_of_one_length_is_the_walk() -> None:
+    from tfrecord_lite.format.records import _same_length_run
+
+    data = write_records([b"abc"] * 5 + [b"de"] + [b"abc"] * 5)
+    assert _same_length_run(data) == ([], [], 0)  # not all one length: the walk reads it
+    data = write_records([b"abc"] * 5 + [b"de"])
+    assert _same_length_run(data) == ([b"abc"] * 5, [3] * 5, 95)  # the walk reads on from 95
+    data = write_records([b"abc", b"xyz"]) + b"\x00" * 5  # a cut header after them
+    assert _same_length_run(data) == ([b"abc", b"xyz"], [3, 3], 38)
