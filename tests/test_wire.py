@@ -17,6 +17,9 @@ from tfrecord_lite.format.wire import field_head, varint
     (300, b"\xac\x02"),
     (16383, b"\xff\x7f"),
     (16384, b"\x80\x80\x01"),
+    (60_000, b"\xe0\xd4\x03"),
+    ((1 << 21) - 1, b"\xff\xff\x7f"),
+    (1 << 21, b"\x80\x80\x80\x01"),
     ((1 << 63) - 1, b"\xff" * 8 + b"\x7f"),
     (-1, b"\xff" * 9 + b"\x01"),  # int64 -1: ten bytes, its 64-bit two's complement
     (-(1 << 63), b"\x80" * 9 + b"\x01"),
@@ -30,3 +33,18 @@ def test_field_head_is_tag_then_varint_length() -> None:
     assert field_head(0x12, 127) == b"\x12\x7f"
     assert field_head(0x12, 128) == b"\x12\x80\x01"
     assert field_head(0x1A, 300) == b"\x1a\xac\x02"
+
+
+def test_varint_every_width_is_the_loop() -> None:
+    """Each inline width gives the bytes of the general loop, at both of its ends."""
+
+    def loop(n: int) -> bytes:
+        out = bytearray()
+        while n >= 0x80:
+            out.append((n & 0x7F) | 0x80)
+            n >>= 7
+        return bytes((*out, n))
+
+    for bits in range(0, 64):
+        for n in ((1 << bits) - 1, 1 << bits, (1 << bits) + 1):
+            assert varint(n) == loop(n)

@@ -12,6 +12,8 @@ def varint(n: int) -> bytes:
         return bytes((n,))
     if n < 0x4000:
         return bytes(((n & 0x7F) | 0x80, n >> 7))
+    if n < 0x200000:  # up to 2 MiB: the size of an image, and of the fields holding it
+        return bytes(((n & 0x7F) | 0x80, (n >> 7 & 0x7F) | 0x80, n >> 14))
     out = bytearray()
     while n >= 0x80:
         out.append((n & 0x7F) | 0x80)
