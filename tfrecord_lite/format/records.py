@@ -64,7 +64,8 @@ _SMALL = 1024
 _SMALL_BATCH = 64
 _MANY_BATCH = 256  # write_many frames this many at a time (under 128 KiB when small)
 _SMALL_HEADS: list[bytes] = []  # the head of every length below _SMALL, made on first use
-_LANES: dict[int, tuple] = {}  # batch size -> what _frame_small needs to mask that many CRCs
+_MASKS: dict[int, tuple] = {}  # lane count -> _lane_masks (a few counts: bounded)
+_SPLITS: dict[int, object] = {}  # batch size (at most _MANY_BATCH) -> unpack of its CRCs
 
 # Our own files are written with os.writev: framed pieces are gathered, up to this many bytes or
 # pieces, and the kernel copies straight from them (no join, no file-buffer copy; a bigger
@@ -84,24 +85,32 @@ def _head(n: int) -> bytes:
     return head
 
 
-def _lanes(n: int) -> tuple:
-    """Structs and constants that mask n CRCs at once: each CRC sits in a 64-bit lane of one big
-    integer, so the rotate and add of ``crc.mask`` are a few big-integer operations, and the
-    32-bit results come back out as n 4-byte strings in one unpack."""
+def _lane_masks(n: int) -> tuple[int, int, int, int]:
+    """``crc.mask``'s constants repeated in n 64-bit lanes (see ``_masked_lanes``)."""
 
     def repeat(value: int) -> int:
         return int.from_bytes(value.to_bytes(8, "little") * n, "little")
 
-    lanes = (
-        struct.Struct(f"<{n}Q").pack,
-        struct.Struct("<" + "4s4x" * n).unpack,
+    masks = (
         repeat(0x1FFFF),  # the low 17 bits of each lane: where x >> 15 lands
         repeat(0xFFFE0000),  # bits 17..31: where x << 17 lands, below the lane's top half
         repeat(MASK_DELTA),
         repeat(0xFFFFFFFF),
     )
-    _LANES[n] = lanes
-    return lanes
+    if len(_MASKS) < 64:
+        _MASKS[n] = masks
+    return masks
+
+
+def _masked_lanes(records: Sequence[bytes]) -> bytes:
+    """The masked data CRC of every record, each in the first 4 bytes of an 8-byte lane: each
+    CRC sits in a 64-bit lane of one big integer, so the rotate and add of ``crc.mask`` are a
+    few big-integer operations for all of them."""
+    n = len(records)
+    low17, high15, delta, low32 = _MASKS.get(n) or _lane_masks(n)
+    x = int.from_bytes(struct.pack(f"<{n}Q", *map(crc32c, records)), "little")
+    x = ((((x >> 15) & low17) | ((x << 17) & high15)) + delta) & low32
+    return x.to_bytes(8 * n, "little")
 
 
 def _frame_small(records: Sequence[bytes], lengths: list[int] | None = None) -> bytes:
@@ -110,15 +119,15 @@ def _frame_small(records: Sequence[bytes], lengths: list[int] | None = None) -> 
     if not _SMALL_HEADS:
         _SMALL_HEADS.extend(map(_head, range(_SMALL)))
     n = len(records)
-    pack, split, low17, high15, delta, low32 = _LANES.get(n) or _lanes(n)
-    x = int.from_bytes(pack(*map(crc32c, records)), "little")
-    x = ((((x >> 15) & low17) | ((x << 17) & high15)) + delta) & low32
+    split = _SPLITS.get(n)
+    if split is None:
+        split = _SPLITS[n] = struct.Struct("<" + "4s4x" * n).unpack  # the lanes' CRCs
     pieces = [b""] * (3 * n)  # head, record, tail, ...: filled by slice, which is all C
     lengths = lengths or list(map(len, records))
     # itemgetter looks all the heads up in one C call (a map of __getitem__ costs twice that)
     pieces[0::3] = itemgetter(*lengths)(_SMALL_HEADS) if n > 1 else [_SMALL_HEADS[lengths[0]]]
     pieces[1::3] = records
-    pieces[2::3] = split(x.to_bytes(8 * n, "little"))
+    pieces[2::3] = split(_masked_lanes(records))
     return b"".join(pieces)
 
 
@@ -683,6 +692,10 @@ def _frame_batches(
             base += pos
             n = len(buf)
             out, lengths, pos = _same_length_run(buf)
+            first = 0  # where the records in out start
+            if out and verify and _run_good(out, buf, pos):
+                yield out  # checked: what follows the run is walked as usual
+                out, lengths, first = [], [], pos
             add = out.append
             add_length = lengths.append
             try:
@@ -697,7 +710,7 @@ def _frame_batches(
             except struct.error:
                 pass  # fewer than 8 bytes left
             if out:
-                yield _checked(out, lengths, buf, verify, name, base)
+                yield _checked(out, lengths, buf, verify, name, base, first)
             if n - pos < 12:
                 continue  # the next read completes the header
             head = buf[pos : pos + 12]
@@ -742,6 +755,19 @@ def _same_length_run(buf: bytes) -> tuple[list[bytes], list[int], int]:
     return [r for (r,) in frame.iter_unpack(memoryview(buf)[:end])], [length] * count, end
 
 
+def _run_good(records: list[bytes], buf: bytes, end: int) -> bool:
+    """Whether a run of ``_same_length_run`` holds all its CRCs, checked with no loop over
+    the records: its headers are all the first one, and each of the 4 bytes of the data CRCs
+    is compared as one strided column.  (False: ``_checked`` finds the bad record.)"""
+    try:
+        _check_head(buf[:12], "", 0)
+    except LengthCRCError:
+        return False
+    stride = len(records[0]) + 16
+    lanes = _masked_lanes(records)
+    return all(buf[stride - 4 + c : end : stride] == lanes[c::8] for c in range(4))
+
+
 def _check_head(head: bytes, name: str, offset: int) -> None:
     """Raise ``LengthCRCError`` unless the 12 header bytes ``head`` hold their length CRC
     (a header seen good is remembered: headers repeat)."""
@@ -774,13 +800,19 @@ def _truncated(rest: bytes, name: str, offset: int) -> None:
 
 
 def _checked(
-    records: list[bytes], lengths: list[int], framed: bytes, verify: bool, name: str, start: int
+    records: list[bytes],
+    lengths: list[int],
+    framed: bytes,
+    verify: bool,
+    name: str,
+    start: int,
+    first: int = 0,
 ) -> list[bytes]:
     """``records`` (of ``lengths``), once their headers and data CRCs match ``framed`` (the
-    bytes they were read from, the first record at its start, at stream offset ``start``);
+    bytes they were read from, at stream offset ``start``, the first record at ``first``);
     else raise the error about the first bad one, after the good ones before it."""
     if verify:
-        bad = _first_bad(records, lengths, framed, name, start)
+        bad = _first_bad(records, lengths, framed, name, start, first)
         if bad is not None:
             raise _BadAfter(records[: bad[0]], bad[1])
     return records
@@ -809,14 +841,13 @@ class _BadAfter(Exception):
 
 
 def _first_bad(
-    records: list[bytes], lengths: list[int], framed: bytes, name: str, start: int
+    records: list[bytes], lengths: list[int], framed: bytes, name: str, start: int, at: int
 ) -> tuple[int, RecordError] | None:
     """(index, error) of the first record of ``_checked`` whose header or data CRC is wrong.
 
     Small records are checked 64 at a time by framing them again (the writer's ``_frame_small``:
     C work only) and comparing with the bytes read, which checks both CRCs; larger ones, and a
     group that differs, one by one, the header first."""
-    at = 0
     for i in range(0, len(records), _SMALL_BATCH):
         group = lengths[i : i + _SMALL_BATCH]
         size = sum(group) + FRAME_OVERHEAD * len(group)
