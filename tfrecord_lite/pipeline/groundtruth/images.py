@@ -240,6 +240,25 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY"
 _PREAD = hasattr(os, "pread")  # not on Windows: a file object there
 
 
+def read_file(file: str) -> bytes:
+    """The whole file, read into one bytes object by one ``read`` of the size ``fstat`` gives
+    (no file object, no buffer to copy through: every image is read this way once)."""
+    fd = os.open(file, _OPEN_FLAGS)
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1)  # one more, to see a file that grew since
+        if len(data) == size:
+            return data
+        parts = [data]  # grown, shrunk, or over the 2 GiB one read gives: read to the end
+        while True:
+            more = os.read(fd, 1 << 20)
+            if not more:
+                return b"".join(parts)
+            parts.append(more)
+    finally:
+        os.close(fd)
+
+
 def read_header(file: str, ref: str,
                 checks: ImageChecks = _NO_CHECKS) -> ImageHeader:
     """Size (upright) and EXIF decision from the image header, and the ``checks``; pixels are
@@ -353,8 +372,7 @@ class ImageReader:
     def __call__(self) -> bytes:
         try:
             if self.reencode != UPRIGHT and not self.convert:
-                with open(self.file, "rb", buffering=0) as handle:  # no buffer to copy through
-                    data: bytes = handle.read()
+                data = read_file(self.file)
                 if self.reencode == RAW_FRAME:
                     raw = clear_orientation(data)
                     if raw is None:
