@@ -4,13 +4,16 @@ VENV := .venv
 TFVENV := .venv-tf
 EFVENV := .venv-edgefirst
 BEAMVENV := .venv-beam
+TORCHVENV := .venv-torch
+# the CPU build on this project's machines' disk (for their Python 3.11); newer ones download GBs
+TORCH := torch==2.13.0
 PROTOVENV := .venv-proto
 DISTVENV := .venv-dist
 # bundles protoc 31.1 -> gencode 6.31.1, which protobuf promises on 6.31.1 - 7.x (pyproject.toml)
 GRPCIO_TOOLS := grpcio-tools==1.80.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test check lint unit matrix edgefirst beam dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
+.PHONY: all venv demo test check lint unit matrix edgefirst beam torch dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
 
 all: test
 
@@ -28,7 +31,7 @@ demo: $(BIN)/.ok
 	$(BIN)/tfrecord-lite preview build/demo -o build/demo-preview.png -n 12 --split train
 	@echo "dataset: build/demo   preview picture: build/demo-preview.png"
 
-test: lint proto-check matrix protobuf-ends compat edgefirst beam dist-check
+test: lint proto-check matrix protobuf-ends compat edgefirst beam torch dist-check
 
 # the fast loop while editing: ruff and the unit suite in .venv (a minute or two, no TensorFlow)
 check: lint unit
@@ -37,7 +40,7 @@ lint: $(BIN)/.ok
 	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts fuzz
 
 unit: $(BIN)/.ok
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam --ignore=tests/torch
 
 # the unit suite on each CPython pyproject.toml claims that is found here (venvs in .venv-matrix/)
 matrix:
@@ -109,6 +112,19 @@ $(BEAMVENV)/.ok: pyproject.toml
 beam: $(BEAMVENV)/.ok
 	$(BEAMVENV)/bin/python -m pytest -q -p no:cacheprovider tests/beam
 
+# TFRecordDataset under the real torch DataLoader (forked and spawned workers), in its own venv:
+# torch is test-only, never in the core install or the container
+$(TORCHVENV)/.ok-$(TORCH): pyproject.toml
+	rm -rf $(TORCHVENV)
+	$(PY) -m venv $(TORCHVENV)
+	$(TORCHVENV)/bin/pip install -q --upgrade pip
+	$(TORCHVENV)/bin/pip install -q '$(TORCH)'
+	$(TORCHVENV)/bin/pip install -q -e . pytest
+	touch '$@'
+
+torch: $(TORCHVENV)/.ok-$(TORCH)
+	$(TORCHVENV)/bin/python -m pytest -q -p no:cacheprovider tests/torch
+
 # every table, side by side with TensorFlow and the tfrecord package; writes benchmarks/RESULTS.md
 bench: $(TFVENV)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py
@@ -133,4 +149,4 @@ image-test:
 	bash scripts/image-test.sh
 
 clean:
-	rm -rf build .venv .venv-tf .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* .venv-matrix .venv-dist .venv-edgefirst .venv-beam *.egg-info
+	rm -rf build .venv .venv-tf .venv-torch .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* .venv-matrix .venv-dist .venv-edgefirst .venv-beam *.egg-info

@@ -172,3 +172,31 @@ def test_names_are_safe_file_names() -> None:
     assert names[7] == "画" * 78 + ".jpg"  # 241 bytes: cut to 238
     assert names[8] == "😀" * 59 + "x"  # 61 characters, 241 bytes: cut to 237
     assert all("/" not in n and "\\" not in n for n in names)
+
+
+def test_read_file_reads_the_whole_file_whatever_its_size(tmp_path) -> None:
+    from tfrecord_lite.pipeline.groundtruth.images import read_file
+
+    for n in (0, 1, 4095, 65536, 3 << 20):
+        path = tmp_path / f"f{n}"
+        data = bytes(range(256)) * (n // 256) + b"x" * (n % 256)
+        path.write_bytes(data)
+        assert read_file(str(path)) == data
+
+
+def test_read_file_sees_a_file_that_grew_after_its_size_was_taken(tmp_path, monkeypatch) -> None:
+    """The size from fstat is only a first guess: bytes past it are read too."""
+    import os
+
+    from tfrecord_lite.pipeline.groundtruth import images
+
+    path = tmp_path / "grows"
+    path.write_bytes(b"a" * 5000)
+    real_fstat = os.fstat
+
+    def stale_fstat(fd):  # the size before the file grew
+        result = real_fstat(fd)
+        return os.stat_result((*result[:6], 100, *result[7:]))
+
+    monkeypatch.setattr(images.os, "fstat", stale_fstat)
+    assert images.read_file(str(path)) == b"a" * 5000

@@ -217,41 +217,63 @@ def _escape(ref: str, what: str) -> InputError:
 _NO_CHECKS = ImageChecks(max_pixels=0)
 
 
+class _Positioned:
+    """``read``/``seek`` over a file descriptor with ``pread``: what the header sniffer needs,
+    without the file object, its buffer and its lock (an image header is read for every line)."""
+
+    __slots__ = ("fd", "pos")
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pos = 0
+
+    def read(self, n: int) -> bytes:
+        data = os.pread(self.fd, n, self.pos)
+        self.pos += len(data)
+        return data
+
+    def seek(self, pos: int) -> None:
+        self.pos = pos
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_PREAD = hasattr(os, "pread")  # not on Windows: a file object there
+
+
+def read_file(file: str) -> bytes:
+    """The whole file, read into one bytes object by one ``read`` of the size ``fstat`` gives
+    (no file object, no buffer to copy through: every image is read this way once)."""
+    fd = os.open(file, _OPEN_FLAGS)
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1)  # one more, to see a file that grew since
+        if len(data) == size:
+            return data
+        parts = [data]  # grown, shrunk, or over the 2 GiB one read gives: read to the end
+        while True:
+            more = os.read(fd, 1 << 20)
+            if not more:
+                return b"".join(parts)
+            parts.append(more)
+    finally:
+        os.close(fd)
+
+
 def read_header(file: str, ref: str,
                 checks: ImageChecks = _NO_CHECKS) -> ImageHeader:
     """Size (upright) and EXIF decision from the image header, and the ``checks``; pixels are
     decoded only when ``checks.full_decode`` asks for it."""
     try:
-        with open(file, "rb", buffering=0) as handle:
-            size = os.fstat(handle.fileno()).st_size
-            fast = sniff(handle)
-            if fast is not None:
-                width, height, orientation = fast.width, fast.height, fast.orientation
-                kind = fast.format
-                why = decodable.reason(kind, fast.mode, fast.transparency)
-            else:
-                from PIL import Image  # only for what the fast sniffer cannot read
-
-                handle.seek(0)
-                with Image.open(handle) as image:
-                    kind, (width, height) = image.format, image.size
-                    why = decodable.of_image(image)
-                    orientation = 1
-                    if image.format in ("JPEG", "MPO"):
-                        try:
-                            orientation = int(image.getexif().get(_ORIENTATION, 1))
-                        except Exception:  # a broken EXIF block: show the image as stored
-                            orientation = 1
-            if checks.max_pixels and width * height > checks.max_pixels:
-                raise problem(
-                    f"image is too large to decode safely: {file} is {width}x{height}"
-                    f" = {width * height:,} pixels, over the limit of {checks.max_pixels:,}",
-                    value=ref, hint="a decompression bomb, or a really large image: raise the "
-                    "limit with --max-pixels if it is real", reason="too-many-pixels")
-            if checks.max_pixels:  # checks are on: the file must not end early
-                _check_end(handle, kind, size, file, ref)
-            if checks.full_decode:
-                _decode(handle, file, ref)
+        if _PREAD:
+            fd = os.open(file, _OPEN_FLAGS)
+            try:
+                header = _read_open(_Positioned(fd), os.fstat(fd).st_size, file, ref, checks)
+            finally:
+                os.close(fd)
+        else:
+            with open(file, "rb", buffering=0) as handle:
+                header = _read_open(handle, os.fstat(handle.fileno()).st_size, file, ref,
+                                    checks)
     except InputError:
         raise
     except FileNotFoundError as exc:
@@ -260,6 +282,38 @@ def read_header(file: str, ref: str,
     except Exception as exc:  # PIL raises many types for broken files
         raise problem(f"not a readable image: {file} ({exc})", value=ref,
                       hint="replace the file or drop the line", reason="bad-image") from exc
+    return header
+
+
+def _read_open(handle, size: int, file: str, ref: str, checks: ImageChecks) -> ImageHeader:
+    """``read_header`` on the open file ``handle`` (``read`` and ``seek``) of ``size`` bytes."""
+    fast = sniff(handle)
+    if fast is not None:
+        width, height, orientation = fast.width, fast.height, fast.orientation
+        kind = fast.format
+        why = decodable.reason(kind, fast.mode, fast.transparency)
+    else:
+        from PIL import Image  # only for what the fast sniffer cannot read
+
+        with open(file, "rb") as whole, Image.open(whole) as image:
+            kind, (width, height) = image.format, image.size
+            why = decodable.of_image(image)
+            orientation = 1
+            if image.format in ("JPEG", "MPO"):
+                try:
+                    orientation = int(image.getexif().get(_ORIENTATION, 1))
+                except Exception:  # a broken EXIF block: show the image as stored
+                    orientation = 1
+    if checks.max_pixels and width * height > checks.max_pixels:
+        raise problem(
+            f"image is too large to decode safely: {file} is {width}x{height}"
+            f" = {width * height:,} pixels, over the limit of {checks.max_pixels:,}",
+            value=ref, hint="a decompression bomb, or a really large image: raise the "
+            "limit with --max-pixels if it is real", reason="too-many-pixels")
+    if checks.max_pixels:  # checks are on: the file must not end early
+        _check_end(handle, kind, size, file, ref)
+    if checks.full_decode:
+        _decode(file, ref)
     if width <= 0 or height <= 0:
         raise problem(f"image has no pixels: {file}", value=ref,
                       reason="bad-image")
@@ -282,12 +336,11 @@ def _check_end(handle, kind: str | None, size: int, file: str, ref: str) -> None
                       "drop the line (--skip-invalid skips such images)", reason="truncated")
 
 
-def _decode(handle, file: str, ref: str) -> None:
+def _decode(file: str, ref: str) -> None:
     from PIL import Image
 
-    handle.seek(0)
     try:
-        with Image.open(handle) as image:
+        with Image.open(file) as image:
             image.load()
     except Exception as exc:  # PIL raises many types for broken data
         raise problem(f"image does not decode: {file} ({exc})", value=ref,
@@ -319,8 +372,7 @@ class ImageReader:
     def __call__(self) -> bytes:
         try:
             if self.reencode != UPRIGHT and not self.convert:
-                with open(self.file, "rb", buffering=0) as handle:  # no buffer to copy through
-                    data: bytes = handle.read()
+                data = read_file(self.file)
                 if self.reencode == RAW_FRAME:
                     raw = clear_orientation(data)
                     if raw is None:
