@@ -13,7 +13,7 @@ import queue
 import struct
 import threading
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from operator import itemgetter
@@ -64,8 +64,8 @@ _SMALL = 1024
 _SMALL_BATCH = 64
 _MANY_BATCH = 256  # write_many frames this many at a time (under 128 KiB when small)
 _SMALL_HEADS: list[bytes] = []  # the head of every length below _SMALL, made on first use
-_MASKS: dict[int, tuple] = {}  # lane count -> _lane_masks (a few counts: bounded)
-_SPLITS: dict[int, object] = {}  # batch size (at most _MANY_BATCH) -> unpack of its CRCs
+_MASKS: dict[int, tuple[int, int, int, int]] = {}  # lane count -> _lane_masks (bounded)
+_SPLITS: dict[int, Callable[[bytes], tuple]] = {}  # batch size (<= _MANY_BATCH) -> its unpack
 
 # Our own files are written with os.writev: framed pieces are gathered, up to this many bytes or
 # pieces, and the kernel copies straight from them (no join, no file-buffer copy; a bigger
@@ -665,11 +665,13 @@ def _frame_batches(
 ) -> Iterator[list[bytes]]:
     """The records of a stream positioned at ``offset``, a ``chunk`` of bytes at a time.
 
-    Per record, the Python work is reading its length and slicing its data out: both CRCs of
-    the records a chunk holds whole are checked afterwards, a batch at a time (``_checked``).
-    Only a record the chunk cuts has its length CRC checked first, before its length decides
-    what is read next.  The records before a bad one are yielded before the error is raised,
-    and every error names the offset where the bad record starts.
+    A chunk holding only records of one length is cut up and checked in C
+    (``_same_length_run``, ``_run_good``).  Otherwise, per record, the Python work is reading
+    its length and slicing its data out: both CRCs of the records a chunk holds whole are
+    checked afterwards, a batch at a time (``_checked``).  Only a record the chunk cuts has its
+    length CRC checked first, before its length decides what is read next.  The records before
+    a bad one are yielded before the error is raised, and every error names the offset where
+    the bad record starts.
     """
     unpack = _LEN.unpack_from
     buf = b""
