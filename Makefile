@@ -40,7 +40,7 @@ lint: $(BIN)/.ok
 	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts fuzz
 
 unit: $(BIN)/.ok
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam --ignore=tests/torch
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam --ignore=tests/pytorch
 
 # the unit suite on each CPython pyproject.toml claims that is found here (venvs in .venv-matrix/)
 matrix:
@@ -123,7 +123,7 @@ $(TORCHVENV)/.ok-$(TORCH): pyproject.toml
 	touch '$@'
 
 torch: $(TORCHVENV)/.ok-$(TORCH)
-	$(TORCHVENV)/bin/python -m pytest -q -p no:cacheprovider tests/torch
+	$(TORCHVENV)/bin/python -m pytest -q -p no:cacheprovider tests/pytorch
 
 # every table, side by side with TensorFlow and the tfrecord package; writes benchmarks/RESULTS.md
 bench: $(TFVENV)/.ok
