@@ -50,10 +50,15 @@ tfrecord_pkg = _import_tfrecord_pkg()
 pkg_iterator = tfrecord_pkg.reader.tfrecord_iterator
 
 
-def _records(count: int, size: int, seed: int = 0) -> list[bytes]:
-    """Distinct random records (random, so CRC and compression costs are real)."""
-    blob = random.Random(seed).randbytes(size + 4096)
-    return [blob[i % 4096 : i % 4096 + size] for i in range(count)]
+def _records(count: int, size: int, seed: int = 0, mixed: bool = False) -> list[bytes]:
+    """Distinct random records (random, so CRC and compression costs are real); ``mixed``:
+    lengths spread evenly over size/2 .. 3*size/2, as records of real data vary."""
+    rng = random.Random(seed)
+    blob = rng.randbytes(2 * size + 4096)
+    if not mixed:
+        return [blob[i % 4096 : i % 4096 + size] for i in range(count)]
+    low = size // 2
+    return [blob[i % 4096 : i % 4096 + rng.randint(low, size + low)] for i in range(count)]
 
 
 def _fresh(path: Path) -> Callable[[], Path]:
@@ -192,6 +197,10 @@ def write_benchmarks(work: Path, quick: bool = False) -> list[Row]:
 _READS = ((100, 50_000, 1.0), (10_000, 5_000, 2.0), (100_000, 500, None))
 
 
+def _size(n: int) -> str:
+    return f"{n:,} B" if n < 1000 else f"{n / 1000:g} KB"
+
+
 def read_benchmarks(work: Path, quick: bool = False) -> list[Row]:
     """Read back what TF wrote: ours (CRC-checked, record by record and in batches) vs TF's
     iterator, tf.data in batches of 1024 and `tfrecord`; the ratio is against the faster of
@@ -199,10 +208,10 @@ def read_benchmarks(work: Path, quick: bool = False) -> list[Row]:
     work.mkdir(parents=True, exist_ok=True)
     scale = 4 if quick else 1
     rows: list[Row] = []
-    for size, count, target in _READS:
+    for (size, count, target), mixed in ((r, m) for r in _READS for m in (False, True)):
         count //= scale
-        records = _records(count, size, seed=3)
-        path = work / f"read-{size}.tfrecord"
+        records = _records(count, size, seed=3, mixed=mixed)
+        path = work / f"read-{size}{'-mixed' if mixed else ''}.tfrecord"
         _tf_write(records)(path)
 
         def ours(_: Any, path: Path = path) -> None:
@@ -234,6 +243,8 @@ def read_benchmarks(work: Path, quick: bool = False) -> list[Row]:
             Contender("tfrecord pkg", pkg),
         ], repeats=7)
         label = f"{size:,} B" if size < 1000 else f"{size // 1000:,} KB"
+        if mixed:  # the same goal: records of one length are the easy case (read in C)
+            label += f" (mixed lengths {_size(size // 2)}-{_size(size + size // 2)})"
         for ours_name, how, goal in (
             ("batches", "tf_record_batches", target),
             ("tfrecord_lite", "tf_record_iterator", None),
