@@ -124,6 +124,23 @@ def test_every_bit_of_a_batch_of_small_records(chunk) -> None:
         same(bytes(bad), True, chunk)
 
 
+@pytest.mark.parametrize("chunk", [5000, 1 << 20])
+def test_every_field_of_a_batch_of_records_of_mixed_large_lengths(chunk) -> None:
+    """Large records of different lengths have their CRCs checked as columns
+    (``_crcs_hold``): a bad length, length CRC, data byte or data CRC of any of them is found,
+    with the good ones first."""
+    rng = random.Random(chunk)
+    records = [rng.randbytes(rng.randrange(1024, 1500)) for _ in range(70)]
+    data = write_records(records)
+    at = 0
+    for record in records:
+        for i in (at + 2, at + 9, at + 12 + len(record) // 2, at + 12 + len(record) + 1):
+            bad = bytearray(data)
+            bad[i] ^= 0x10
+            same(bytes(bad), True, chunk)
+        at += len(record) + 16
+
+
 def test_a_big_record_after_small_ones_and_a_bad_length_on_the_cut() -> None:
     small = [b"s" * 10] * 100
     data = write_records([*small, b"b" * 5000])
