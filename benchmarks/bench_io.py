@@ -242,7 +242,7 @@ def read_benchmarks(work: Path, quick: bool = False) -> list[Row]:
             Contender("tf.data", tf_data),
             Contender("tfrecord pkg", pkg),
         ], repeats=7)
-        label = f"{size:,} B" if size < 1000 else f"{size // 1000:,} KB"
+        label = _size(size)
         if mixed:  # the same goal: records of one length are the easy case (read in C)
             label += f" (mixed lengths {_size(size // 2)}-{_size(size + size // 2)})"
         for ours_name, how, goal in (
