@@ -126,9 +126,9 @@ def test_every_bit_of_a_batch_of_small_records(chunk) -> None:
 
 @pytest.mark.parametrize("chunk", [5000, 1 << 20])
 def test_every_field_of_a_batch_of_records_of_mixed_large_lengths(chunk) -> None:
-    """Large records of different lengths have their CRCs checked as columns
-    (``_crcs_hold``): a bad length, length CRC, data byte or data CRC of any of them is found,
-    with the good ones first."""
+    """Large records of different lengths are cut out and have their CRCs checked as columns
+    (``records._cut_checked``): a bad length, length CRC, data byte or data CRC of any of them
+    is found, with the good ones first."""
     rng = random.Random(chunk)
     records = [rng.randbytes(rng.randrange(1024, 1500)) for _ in range(70)]
     data = write_records(records)

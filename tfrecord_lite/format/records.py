@@ -668,10 +668,11 @@ def _frame_batches(
     A chunk holding only records of one length is cut up and checked in C
     (``_same_length_run``, ``_run_good``).  Otherwise, per record, the Python work is reading
     its length and slicing its data out: both CRCs of the records a chunk holds whole are
-    checked afterwards, a batch at a time (``_checked``).  Only a record the chunk cuts has its
-    length CRC checked first, before its length decides what is read next.  The records before
-    a bad one are yielded before the error is raised, and every error names the offset where
-    the bad record starts.
+    checked afterwards, a batch at a time (``_checked``); when large records start the chunk,
+    only their lengths are read here, and one unpack cuts them all out (``_cut_checked``).
+    Only a record the chunk cuts has its length CRC checked first, before its length decides
+    what is read next.  The records before a bad one are yielded before the error is raised,
+    and every error names the offset where the bad record starts.
     """
     unpack = _LEN.unpack_from
     buf = b""
@@ -698,21 +699,28 @@ def _frame_batches(
             if out and verify and _run_good(out, buf, pos):
                 yield out  # checked: what follows the run is walked as usual
                 out, lengths, first = [], [], pos
-            add = out.append
-            add_length = lengths.append
-            try:
-                while True:  # up to the first record buf does not hold whole
-                    length = unpack(buf, pos)[0]
-                    end = pos + length + 16
-                    if end > n:
-                        break
-                    add(buf[pos + 12 : end - 4])
-                    add_length(length)
-                    pos = end
-            except struct.error:
-                pass  # fewer than 8 bytes left
-            if out:
-                yield _checked(out, lengths, buf, verify, name, base, first)
+            if verify and not out and n - pos >= 8 and unpack(buf, pos)[0] >= _SMALL:
+                # large records: only their lengths are walked here, and _cut_checked cuts
+                # them out and checks both CRCs of all of them in C
+                lengths, pos, length = _walk_lengths(buf, pos)
+                if lengths:
+                    yield _cut_checked(buf, first, lengths, name, base)
+            else:
+                add = out.append
+                add_length = lengths.append
+                try:
+                    while True:  # up to the first record buf does not hold whole
+                        length = unpack(buf, pos)[0]
+                        end = pos + length + 16
+                        if end > n:
+                            break
+                        add(buf[pos + 12 : end - 4])
+                        add_length(length)
+                        pos = end
+                except struct.error:
+                    pass  # fewer than 8 bytes left
+                if out:
+                    yield _checked(out, lengths, buf, verify, name, base, first)
             if n - pos < 12:
                 continue  # the next read completes the header
             head = buf[pos : pos + 12]
@@ -755,6 +763,47 @@ def _same_length_run(buf: bytes) -> tuple[list[bytes], list[int], int]:
         return [], [], 0
     frame = struct.Struct(f"12x{length}s4x")  # one record: its data between head and tail
     return [r for (r,) in frame.iter_unpack(memoryview(buf)[:end])], [length] * count, end
+
+
+def _walk_lengths(buf: bytes, pos: int) -> tuple[list[int], int, int]:
+    """The lengths of the records ``buf`` holds whole from ``pos``, where they end, and the
+    length of the record after them (cut by the end of ``buf``; 0 when its header is too)."""
+    unpack = _LEN.unpack_from
+    n = len(buf)
+    lengths: list[int] = []
+    add = lengths.append
+    try:
+        while True:
+            length = unpack(buf, pos)[0]
+            end = pos + length + 16
+            if end > n:
+                return lengths, pos, length
+            add(length)
+            pos = end
+    except struct.error:  # fewer than 8 bytes left
+        return lengths, pos, 0
+
+
+def _cut_checked(
+    buf: bytes, at: int, lengths: list[int], name: str, start: int
+) -> list[bytes]:
+    """The records of ``lengths`` framed in ``buf`` from ``at``, once both CRCs of each hold
+    (else ``_checked``'s error about the first bad one).  One unpack cuts every header, CRC
+    and record out in C, and the CRCs are compared a lane at a time (``_lanes_hold``): for
+    records of many lengths, the Python work per record is walking its length alone."""
+    fields = struct.unpack_from("<" + "".join(map("8s4s{}s4s".format, lengths)), buf, at)
+    records = list(fields[2::4])
+    if _lanes_hold(fields[0::4], b"".join(fields[1::4])) and _lanes_hold(
+        records, b"".join(fields[3::4])
+    ):
+        return records
+    return _checked(records, lengths, buf, True, name, start, at)
+
+
+def _lanes_hold(data: Sequence[bytes], stored: bytes) -> bool:
+    """Whether ``stored`` holds the masked CRC of each of ``data``, 4 bytes each, in order."""
+    lanes = _masked_lanes(data)
+    return all(stored[c::4] == lanes[c::8] for c in range(4))
 
 
 def _run_good(records: list[bytes], buf: bytes, end: int) -> bool:
