@@ -791,7 +791,8 @@ def _cut_checked(
     (else ``_checked``'s error about the first bad one).  One unpack cuts every header, CRC
     and record out in C, and the CRCs are compared a lane at a time (``_lanes_hold``): for
     records of many lengths, the Python work per record is walking its length alone."""
-    fields = struct.unpack_from("<" + "".join(map("8s4s{}s4s".format, lengths)), buf, at)
+    layout = "<8s4s" + "s4s8s4s".join(map(str, lengths)) + "s4s"  # head, CRC, record, CRC...
+    fields = struct.unpack_from(layout, buf, at)
     records = list(fields[2::4])
     if _lanes_hold(fields[0::4], b"".join(fields[1::4])) and _lanes_hold(
         records, b"".join(fields[3::4])
