@@ -124,7 +124,22 @@ def test_every_bit_of_a_batch_of_small_records(chunk) -> None:
         same(bytes(bad), True, chunk)
 
 
-@pytest.mark.parametrize("chunk", [5000, 1 << 20])
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(1024, 4000), max_size=60),
+    st.sampled_from(["none", "flip", "cut", "forge"]),
+    st.sampled_from([5000, 30_000, 1 << 20]),
+    st.integers(0, 1 << 30),
+)
+def test_runs_of_large_records_read_as_the_format_says(sizes, how, chunk, seed) -> None:
+    """Chunks that start with a run of large records (cut out by one unpack,
+    ``records._cut_checked``), damaged, cut or forged anywhere, as record by record."""
+    rng = random.Random(seed)
+    records = [rng.randbytes(n) for n in sizes]
+    same(_corrupt(write_records(records), rng, how), True, chunk)
+
+
+@pytest.mark.parametrize("chunk", [5000, 20_000, 1 << 20])
 def test_every_field_of_a_batch_of_records_of_mixed_large_lengths(chunk) -> None:
     """Large records of different lengths are cut out and have their CRCs checked as columns
     (``records._cut_checked``): a bad length, length CRC, data byte or data CRC of any of them

@@ -649,6 +649,11 @@ class _Broken(Exception):
 
 
 _READ_CHUNK = 1 << 20  # bytes read at a time when streaming records
+# Runs of at least _MIN_RUN records of _SMALL to _RUN_MAX bytes are cut out by one unpack
+# (_cut_checked): a shorter run saves nothing, and larger records cost far more in copy and CRC
+# than in Python work
+_MIN_RUN = 8
+_RUN_MAX = 1 << 16
 _GOOD_HEADS: dict[bytes, int] = {}  # 12 header bytes whose length CRC holds -> the length
 
 
@@ -668,11 +673,11 @@ def _frame_batches(
     A chunk holding only records of one length is cut up and checked in C
     (``_same_length_run``, ``_run_good``).  Otherwise, per record, the Python work is reading
     its length and slicing its data out: both CRCs of the records a chunk holds whole are
-    checked afterwards, a batch at a time (``_checked``); when large records start the chunk,
-    only their lengths are read here, and one unpack cuts them all out (``_cut_checked``).
-    Only a record the chunk cuts has its length CRC checked first, before its length decides
-    what is read next.  The records before a bad one are yielded before the error is raised,
-    and every error names the offset where the bad record starts.
+    checked afterwards, a batch at a time (``_checked``); when a run of records of 1 KiB to
+    64 KiB starts the chunk, only their lengths are read here, and one unpack cuts the run out
+    (``_cut_checked``).  Only a record the chunk cuts has its length CRC checked first, before
+    its length decides what is read next.  The records before a bad one are yielded before the
+    error is raised, and every error names the offset where the bad record starts.
     """
     unpack = _LEN.unpack_from
     buf = b""
@@ -699,28 +704,28 @@ def _frame_batches(
             if out and verify and _run_good(out, buf, pos):
                 yield out  # checked: what follows the run is walked as usual
                 out, lengths, first = [], [], pos
-            if verify and not out and n - pos >= 8 and unpack(buf, pos)[0] >= _SMALL:
-                # large records: only their lengths are walked here, and _cut_checked cuts
-                # them out and checks both CRCs of all of them in C
-                lengths, pos, length = _walk_lengths(buf, pos)
-                if lengths:
-                    yield _cut_checked(buf, first, lengths, name, base)
-            else:
-                add = out.append
-                add_length = lengths.append
-                try:
-                    while True:  # up to the first record buf does not hold whole
-                        length = unpack(buf, pos)[0]
-                        end = pos + length + 16
-                        if end > n:
-                            break
-                        add(buf[pos + 12 : end - 4])
-                        add_length(length)
-                        pos = end
-                except struct.error:
-                    pass  # fewer than 8 bytes left
-                if out:
-                    yield _checked(out, lengths, buf, verify, name, base, first)
+            if verify and not out and n - pos >= 8 and _SMALL <= unpack(buf, pos)[0] < _RUN_MAX:
+                # a run of large records: only their lengths are walked here, and
+                # _cut_checked cuts them out and checks both CRCs of all of them in C
+                run, end = _large_run(buf, pos)
+                if len(run) >= _MIN_RUN:
+                    yield _cut_checked(buf, pos, run, name, base)
+                    first = pos = end
+            add = out.append
+            add_length = lengths.append
+            try:
+                while True:  # up to the first record buf does not hold whole
+                    length = unpack(buf, pos)[0]
+                    end = pos + length + 16
+                    if end > n:
+                        break
+                    add(buf[pos + 12 : end - 4])
+                    add_length(length)
+                    pos = end
+            except struct.error:
+                pass  # fewer than 8 bytes left
+            if out:
+                yield _checked(out, lengths, buf, verify, name, base, first)
             if n - pos < 12:
                 continue  # the next read completes the header
             head = buf[pos : pos + 12]
@@ -765,9 +770,9 @@ def _same_length_run(buf: bytes) -> tuple[list[bytes], list[int], int]:
     return [r for (r,) in frame.iter_unpack(memoryview(buf)[:end])], [length] * count, end
 
 
-def _walk_lengths(buf: bytes, pos: int) -> tuple[list[int], int, int]:
-    """The lengths of the records ``buf`` holds whole from ``pos``, where they end, and the
-    length of the record after them (cut by the end of ``buf``; 0 when its header is too)."""
+def _large_run(buf: bytes, pos: int) -> tuple[list[int], int]:
+    """The lengths of the records of ``_SMALL`` to ``_RUN_MAX`` bytes that ``buf`` holds whole
+    from ``pos`` on, up to the first other or cut one, and where they end."""
     unpack = _LEN.unpack_from
     n = len(buf)
     lengths: list[int] = []
@@ -776,12 +781,12 @@ def _walk_lengths(buf: bytes, pos: int) -> tuple[list[int], int, int]:
         while True:
             length = unpack(buf, pos)[0]
             end = pos + length + 16
-            if end > n:
-                return lengths, pos, length
+            if end > n or not _SMALL <= length < _RUN_MAX:
+                return lengths, pos
             add(length)
             pos = end
     except struct.error:  # fewer than 8 bytes left
-        return lengths, pos, 0
+        return lengths, pos
 
 
 def _cut_checked(
