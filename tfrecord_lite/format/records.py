@@ -704,7 +704,7 @@ def _frame_batches(
             if out and verify and _run_good(out, buf, pos):
                 yield out  # checked: what follows the run is walked as usual
                 out, lengths, first = [], [], pos
-            if verify and not out and n - pos >= 8 and _SMALL <= unpack(buf, pos)[0] < _RUN_MAX:
+            if verify and not out:
                 # a run of large records: only their lengths are walked here, and
                 # _cut_checked cuts them out and checks both CRCs of all of them in C
                 run, end = _large_run(buf, pos)
@@ -806,10 +806,14 @@ def _cut_checked(
     return _checked(records, lengths, buf, True, name, start, at)
 
 
-def _lanes_hold(data: Sequence[bytes], stored: bytes) -> bool:
-    """Whether ``stored`` holds the masked CRC of each of ``data``, 4 bytes each, in order."""
+def _lanes_hold(
+    data: Sequence[bytes], stored: bytes, first: int = 0, step: int = 4, end: int | None = None
+) -> bool:
+    """Whether ``stored`` holds the masked CRC of each of ``data``, in order, at ``first``,
+    ``first + step``, ... (before ``end``): each of its 4 bytes is compared as one strided
+    column, with no loop over the records."""
     lanes = _masked_lanes(data)
-    return all(stored[c::4] == lanes[c::8] for c in range(4))
+    return all(stored[first + c : end : step] == lanes[c::8] for c in range(4))
 
 
 def _run_good(records: list[bytes], buf: bytes, end: int) -> bool:
@@ -821,8 +825,7 @@ def _run_good(records: list[bytes], buf: bytes, end: int) -> bool:
     except LengthCRCError:
         return False
     stride = len(records[0]) + 16
-    lanes = _masked_lanes(records)
-    return all(buf[stride - 4 + c : end : stride] == lanes[c::8] for c in range(4))
+    return _lanes_hold(records, buf, stride - 4, stride, end)
 
 
 def _check_head(head: bytes, name: str, offset: int) -> None:
