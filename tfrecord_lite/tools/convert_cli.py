@@ -245,6 +245,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+#: the flags that are ``conversion_options``'s keyword arguments of the same name
+_SAME_NAMES = ("images", "format", "split", "seed", "workers", "overwrite", "skip_invalid",
+               "label_attribute", "classes_file", "drop_rejected", "path_prefix",
+               "keep_image_bytes", "max_pixels", "full_decode", "exif_frame")
+
+
 class Warnings(list):
     """A run's warnings in order: each printed on stderr as it comes (so the error, if any,
     comes last), and kept for ``--json``, which gives them a field beside the error's."""
@@ -316,23 +322,9 @@ def _run(args: argparse.Namespace, remote: s3_cli.Remote | None, bar: ProgressLi
     options = conversion_options(
         args.annotations,
         args.output,
-        images=args.images,
-        format=args.format,
-        split=args.split,
         partition_mb=args.partition,
-        seed=args.seed,
-        workers=args.workers,
-        overwrite=args.overwrite,
-        skip_invalid=args.skip_invalid,
         on_skip=lambda error: warn(show(f"skipped: {error}")),
-        label_attribute=args.label_attribute,
-        classes_file=args.classes_file,
-        drop_rejected=args.drop_rejected,
-        path_prefix=args.path_prefix,
-        keep_image_bytes=args.keep_image_bytes,
-        max_pixels=args.max_pixels,
-        full_decode=args.full_decode,
-        exif_frame=args.exif_frame,
+        **{name: getattr(args, name) for name in _SAME_NAMES},
     )
     if remote is not None:
         options = remote.options(options)
