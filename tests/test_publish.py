@@ -53,27 +53,32 @@ def assert_whole_or_absent(out: Path, expected: int) -> bool:
     return True
 
 
-def test_sigkill_at_random_moments_leaves_nothing_or_a_whole_dataset(tmp_path) -> None:
+@pytest.mark.parametrize("inside", [False, True], ids=["beside-the-job", "inside-images"])
+def test_sigkill_at_random_moments_leaves_nothing_or_a_whole_dataset(tmp_path, inside) -> None:
     manifest = make_job(tmp_path / "job", 150, size=(200, 150))
+    where = tmp_path / "job" / "images" if inside else tmp_path
+    extra = ("-f", "json") if inside else ()  # images in the dataset, beside the job's own
     start = time.monotonic()
-    subprocess.run(convert_cmd(manifest, tmp_path / "timing"), check=True)
+    subprocess.run(convert_cmd(manifest, tmp_path / "timing", *extra), check=True)
     duration = time.monotonic() - start
     rng = random.Random(7)
     complete = 0
-    out = tmp_path / "out"
-    for _ in range(8):
-        proc = subprocess.Popen(convert_cmd(manifest, out, "--overwrite"))
+    out = where / "out"
+    for _ in range(8 if not inside else 5):
+        proc = subprocess.Popen(convert_cmd(manifest, out, "--overwrite", *extra))
         time.sleep(rng.uniform(0.05, duration * 1.1))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         complete += assert_whole_or_absent(out, 151)
-        leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
-        # a killed run may leave its hidden stage; the next run removes it
-        subprocess.run(convert_cmd(manifest, tmp_path / "again", "--overwrite"), check=True)
-        assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], leftovers
+        leftovers = [p.name for p in where.iterdir() if p.name.startswith(".")]
+        # a killed run may leave its hidden stage (never read as images); the next run removes it
+        subprocess.run(convert_cmd(manifest, where / "again", "--overwrite", *extra), check=True)
+        assert not [p.name for p in where.iterdir() if p.name.startswith(".")], leftovers
     # rerunning into the same output works without manual cleanup
-    subprocess.run(convert_cmd(manifest, out, "--overwrite"), check=True)
+    subprocess.run(convert_cmd(manifest, out, "--overwrite", *extra), check=True)
     assert assert_whole_or_absent(out, 151)
+    if inside:
+        assert len(list(where.glob("*.jpg"))) == 151
 
 
 def test_two_runs_racing_for_one_output(tmp_path) -> None:
