@@ -76,8 +76,10 @@ def pure() -> Iterator[None]:
 def test_crc32c_is_the_reference_for_every_length_and_alignment(impl: str) -> None:
     fn = getattr(ext, impl)
     rng = random.Random(1)
-    data = rng.randbytes(3000)
-    for n in [*range(70), 255, 256, 1000, 2999]:
+    data = rng.randbytes(20_000)
+    # every tail length, and both sides of the three-block steps (3 x 256 and 3 x 2048 bytes)
+    for n in [*range(70), 255, 256, 767, 768, 769, 1543, 6143, 6144, 6145, 6144 + 768 + 7,
+              19_990]:
         for at in range(0, 9):
             piece = data[at : at + n]
             assert fn(piece) == crc32c(piece), (n, at)
