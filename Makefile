@@ -13,7 +13,7 @@ DISTVENV := .venv-dist
 GRPCIO_TOOLS := grpcio-tools==1.80.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test check lint unit unit-c unit-pure matrix edgefirst beam torch dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
+.PHONY: all venv demo test check lint unit unit-c unit-pure matrix edgefirst beam torch dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz asan image image-test clean
 
 all: test
 
@@ -152,6 +152,11 @@ golden: $(TFVENV)/.ok
 
 fuzz: $(BIN)/.ok
 	bash scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
+
+# the C speedups under AddressSanitizer + UBSan: the record and Example tests, then each fuzz
+# target for ASAN_FUZZ_SECONDS (needs .venv-fuzz, which make fuzz makes)
+asan: $(BIN)/.ok
+	bash scripts/asan.sh $(or $(ASAN_FUZZ_SECONDS),10)
 
 image:
 	bash scripts/image.sh
