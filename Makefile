@@ -13,7 +13,7 @@ DISTVENV := .venv-dist
 GRPCIO_TOOLS := grpcio-tools==1.80.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test check lint unit matrix edgefirst beam torch dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
+.PHONY: all venv demo test check lint unit unit-c unit-pure matrix edgefirst beam torch dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz asan image image-test clean
 
 all: test
 
@@ -37,10 +37,21 @@ test: lint proto-check matrix protobuf-ends compat edgefirst beam torch dist-che
 check: lint unit
 
 lint: $(BIN)/.ok
-	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts fuzz
+	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts fuzz setup.py
 
-unit: $(BIN)/.ok
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam --ignore=tests/pytorch
+UNIT_TESTS := tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam --ignore=tests/pytorch
+
+# the unit suite twice: with the C speedups (which must have been built: a silent fallback would
+# test the pure path twice), then on the pure-Python reference path (TFRECORD_LITE_PURE=1)
+unit: unit-c unit-pure
+
+unit-c: $(BIN)/.ok
+	$(BIN)/pip install -q --no-deps -e . 2>&1 | grep -E '^tfrecord_lite:' || true
+	$(BIN)/python -c 'import sys, tfrecord_lite as t; print("unit-c:", t.speedups); sys.exit(not t.speedups.compiled)'
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(UNIT_TESTS)
+
+unit-pure: $(BIN)/.ok
+	TFRECORD_LITE_PURE=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(UNIT_TESTS)
 
 # the unit suite on each CPython pyproject.toml claims that is found here (venvs in .venv-matrix/)
 matrix:
@@ -141,6 +152,11 @@ golden: $(TFVENV)/.ok
 
 fuzz: $(BIN)/.ok
 	bash scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
+
+# the C speedups under AddressSanitizer + UBSan: the record and Example tests, then each fuzz
+# target for ASAN_FUZZ_SECONDS (needs .venv-fuzz, which make fuzz makes)
+asan: $(BIN)/.ok
+	bash scripts/asan.sh $(or $(ASAN_FUZZ_SECONDS),10)
 
 image:
 	bash scripts/image.sh

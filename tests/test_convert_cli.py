@@ -86,11 +86,11 @@ def test_a_partition_too_large_to_count_is_a_usage_error(tmp_path, capsys) -> No
 
 
 def test_every_subcommand_has_version(capsys) -> None:
-    from tfrecord_lite import __version__
+    from tfrecord_lite import __version__, speedups
 
     for command in ("convert", "inspect", "verify", "preview"):
         assert main([command, "--version"]) == 0
-        assert capsys.readouterr().out.strip() == f"tfrecord-lite {__version__}"
+        assert capsys.readouterr().out.strip() == f"tfrecord-lite {__version__} ({speedups})"
 
 
 def test_json_summary_for_scripts(tmp_path, capsys) -> None:

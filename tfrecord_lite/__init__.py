@@ -8,6 +8,9 @@ The converter::
 
     result = tfrecord_lite.convert("job/output.manifest", "dataset", split=0.2)
 
+``tfrecord_lite.speedups`` says whether the optional C core runs (``TFRECORD_LITE_PURE=1``
+forces the pure-Python path).
+
 Names are loaded on first use, so ``tfrecord-lite --help`` does not pay for protobuf.
 """
 
@@ -52,6 +55,7 @@ _EXPORTS = {
         "tf_record_iterator",
     ),
     "format.shards": ("ShardedWriter", "ShardName"),
+    "format._accel": ("speedups",),
     "pipeline.api": ("convert",),
     "pipeline.convert": ("ConvertResult",),
 }
@@ -74,6 +78,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from tfrecord_lite.format._accel import speedups
     from tfrecord_lite.format.errors import (
         DataCRCError,
         DataLossError,

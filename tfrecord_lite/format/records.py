@@ -19,6 +19,7 @@ from itertools import islice
 from operator import itemgetter
 from typing import IO, BinaryIO, Union
 
+from tfrecord_lite.format._accel import ext as _ext
 from tfrecord_lite.format.compression import Inflater, StreamBroken, detect_compression
 from tfrecord_lite.format.crc import MASK_DELTA, crc32c, crc32c_unlocked, mask
 from tfrecord_lite.format.crc import masked_crc as _masked
@@ -113,7 +114,7 @@ def _masked_lanes(records: Sequence[bytes]) -> bytes:
     return x.to_bytes(8 * n, "little")
 
 
-def _frame_small(records: Sequence[bytes], lengths: list[int] | None = None) -> bytes:
+def _frame_small_py(records: Sequence[bytes], lengths: list[int] | None = None) -> bytes:
     """Frame a batch of records shorter than ``_SMALL`` bytes: the same bytes as framing each
     on its own, with the per-record work done in C."""
     if not _SMALL_HEADS:
@@ -129,6 +130,18 @@ def _frame_small(records: Sequence[bytes], lengths: list[int] | None = None) -> 
     pieces[1::3] = records
     pieces[2::3] = split(_masked_lanes(records))
     return b"".join(pieces)
+
+
+def _frame_small_c(records: Sequence[bytes], lengths: list[int] | None = None) -> bytes:
+    """``_frame_small`` by the C core (``_speedups.frame``): the same bytes, one C call."""
+    return _c_frame(records)
+
+
+# The C core's framing, where it is built (else None); _frame_small_py and the walk of
+# _frame_batches stay the pure-Python reference (tests patch these two names to compare them)
+_c_frame = _ext.frame if _ext is not None else None
+_walk = _ext.walk if _ext is not None else None
+_frame_small = _frame_small_c if _c_frame is not None else _frame_small_py
 
 
 def _writev_all(fd: int, pieces: list[bytes]) -> None:
@@ -699,18 +712,27 @@ def _frame_batches(
                 buf = more
             base += pos
             n = len(buf)
-            out, lengths, pos = _same_length_run(buf)
-            first = 0  # where the records in out start
-            if out and verify and _run_good(out, buf, pos):
-                yield out  # checked: what follows the run is walked as usual
+            if _walk is not None:
+                # the C core takes every whole record whose CRCs hold; the walk below then
+                # meets only the record it stopped at: one the chunk cuts (read on as usual)
+                # or a bad one (whose error the walk raises, as the pure path would)
+                good, pos, _ = _walk(buf, 0, verify)
+                if good:
+                    yield good
                 out, lengths, first = [], [], pos
-            if verify and not out:
-                # a run of large records: only their lengths are walked here, and
-                # _cut_checked cuts them out and checks both CRCs of all of them in C
-                run, end = _large_run(buf, pos)
-                if len(run) >= _MIN_RUN:
-                    yield _cut_checked(buf, pos, run, name, base)
-                    first = pos = end
+            else:
+                out, lengths, pos = _same_length_run(buf)
+                first = 0  # where the records in out start
+                if out and verify and _run_good(out, buf, pos):
+                    yield out  # checked: what follows the run is walked as usual
+                    out, lengths, first = [], [], pos
+                if verify and not out:
+                    # a run of large records: only their lengths are walked here, and
+                    # _cut_checked cuts them out and checks both CRCs of all of them in C
+                    run, end = _large_run(buf, pos)
+                    if len(run) >= _MIN_RUN:
+                        yield _cut_checked(buf, pos, run, name, base)
+                        first = pos = end
             add = out.append
             add_length = lengths.append
             try:

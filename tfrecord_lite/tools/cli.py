@@ -103,22 +103,40 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
+class _Version(argparse.Action):
+    """``--version``: the version and the path in use (C speedups or pure Python), found only
+    when asked, so no other command pays for loading the extension."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default,
+                         help=help or "show the version and whether the C speedups run, and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(version_line())  # on stdout, as argparse's own version action
+        parser.exit()
+
+
+def version_line() -> str:
+    from tfrecord_lite import __version__
+    from tfrecord_lite.format._accel import speedups
+
+    return f"tfrecord-lite {__version__} ({speedups})"
+
+
 def _build_parser(command: str | None) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """The top-level parser, and the chosen command's own (the top-level one if none)."""
-    from tfrecord_lite import __version__
-
     parser = _Parser(
         prog="tfrecord-lite",
         description="TFRecord files and ModelPack datasets without TensorFlow.",
     )
-    version = f"tfrecord-lite {__version__}"
-    parser.add_argument("--version", action="version", version=version)
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     chosen = parser
     for name in COMMANDS:
         if name == command:
             chosen = importlib.import_module(COMMANDS[name]).add_parser(sub)
-            chosen.add_argument("--version", action="version", version=version)
+            chosen.add_argument("--version", action=_Version)
         else:
             sub.add_parser(name, help=SUMMARY[name], add_help=False)
     return parser, chosen

@@ -1,0 +1,116 @@
+"""The C speedups against the pure-Python path they mirror, side by side in one process.
+
+    .venv/bin/python benchmarks/bench_speedups.py [--rounds 9] [--quick]
+
+Each round times every case on both paths back to back (the order alternating between rounds);
+a case's ratio is the median of its per-round ratios (pure time / C time), as CONTRIBUTING.md
+asks on these shared, noisy machines.  No TensorFlow: ``make bench`` compares with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tfrecord_lite.format import records
+from tfrecord_lite.format._accel import ext, speedups
+
+
+def _records(count: int, size: int, mixed: bool, seed: int = 3) -> list[bytes]:
+    """Random records (so the CRC costs are real); ``mixed``: lengths size/2 .. 3*size/2."""
+    rng = random.Random(seed)
+    blob = rng.randbytes(2 * size + 4096)
+    low = size // 2
+    return [blob[i % 4096 : i % 4096 + (rng.randint(low, size + low) if mixed else size)]
+            for i in range(count)]
+
+
+def _set_path(compiled: bool) -> None:
+    records._walk = ext.walk if compiled else None
+    records._frame_small = records._frame_small_c if compiled else records._frame_small_py
+
+
+def _cases(work: Path, quick: bool) -> list[tuple[str, Callable[[], None]]]:
+    scale = 4 if quick else 1
+    cases: list[tuple[str, Callable[[], None]]] = []
+    for size, count in ((100, 50_000), (10_000, 5_000), (100_000, 500)):
+        for mixed in (False, True):
+            recs = _records(count // scale, size, mixed)
+            path = work / f"r-{size}-{mixed}.tfrecord"
+            _set_path(False)
+            with records.TFRecordWriter(path) as w:
+                w.write_many(recs)
+            label = f"{size:,} B{' mixed' if mixed else ''} x {len(recs):,}"
+
+            def batches(path: Path = path) -> None:
+                for _ in records.tf_record_batches(str(path)):
+                    pass
+
+            def iterator(path: Path = path) -> None:
+                for _ in records.tf_record_iterator(str(path)):
+                    pass
+
+            cases.append((f"read {label}, tf_record_batches", batches))
+            cases.append((f"read {label}, tf_record_iterator", iterator))
+    for size, count in ((100, 50_000), (10_000, 5_000)):
+        recs = _records(count // scale, size, False)
+        out = work / f"w-{size}.tfrecord"
+
+        def per_write(recs: list[bytes] = recs, out: Path = out) -> None:
+            with records.TFRecordWriter(out) as w:
+                for r in recs:
+                    w.write(r)
+
+        def many(recs: list[bytes] = recs, out: Path = out) -> None:
+            with records.TFRecordWriter(out) as w:
+                w.write_many(recs)
+
+        cases.append((f"write {size:,} B x {len(recs):,}, write()", per_write))
+        cases.append((f"write {size:,} B x {len(recs):,}, write_many()", many))
+    return cases
+
+
+def _time(fn: Callable[[], None]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--quick", action="store_true", help="a quarter of the records")
+    args = parser.parse_args()
+    if ext is None:
+        print(f"no C path to compare: {speedups}", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = _cases(Path(tmp), args.quick)
+        ratios: dict[str, list[float]] = {name: [] for name, _ in cases}
+        c_times: dict[str, list[float]] = {name: [] for name, _ in cases}
+        for r in range(args.rounds):
+            for name, fn in cases:
+                order = (False, True) if r % 2 else (True, False)
+                t = {}
+                for compiled in order:
+                    _set_path(compiled)
+                    t[compiled] = _time(fn)
+                ratios[name].append(t[False] / t[True])
+                c_times[name].append(t[True])
+    _set_path(True)
+    print(f"{speedups}; {args.rounds} rounds, ratio = median of per-round pure/C\n")
+    print("| case | C, median | pure / C |\n|---|---:|---:|")
+    for name, _ in cases:
+        print(f"| {name} | {statistics.median(c_times[name]) * 1e3:.1f} ms "
+              f"| {statistics.median(ratios[name]):.2f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""The optional C core (tfrecord_lite/format/_speedups.c) against the pure-Python reference it
+mirrors: the same CRCs, the same framed bytes, the same records and the same errors (type,
+offset, message) on random, damaged, cut and forged streams, for any read size; and the
+switch between the two paths (``TFRECORD_LITE_PURE``, ``--version``)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import os
+import random
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_records_walk import _corrupt
+from test_records_walk import walk as read_all
+
+from tfrecord_lite.format import records
+from tfrecord_lite.format._accel import ext
+from tfrecord_lite.format.crc import crc32c, masked_crc
+
+needs_c = pytest.mark.skipif(ext is None, reason="the C speedups are not in use")
+BUILT = importlib.util.find_spec("tfrecord_lite.format._speedups") is not None
+
+
+def _speedups_in(env_pure: str | None) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "TFRECORD_LITE_PURE"}
+    if env_pure is not None:
+        env["TFRECORD_LITE_PURE"] = env_pure
+    code = (
+        "import tfrecord_lite, tfrecord_lite.format.records as r; s = tfrecord_lite.speedups; "
+        "print(s.compiled, r._walk is not None, r._frame_small is not r._frame_small_py)"
+    )
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def test_tfrecord_lite_pure_forces_the_pure_path() -> None:
+    assert _speedups_in("1") == "False False False"
+
+
+def test_the_extension_is_used_when_built() -> None:
+    assert _speedups_in(None) == ("True True True" if BUILT else "False False False")
+    assert _speedups_in("0") == _speedups_in(None)
+
+
+def test_version_says_which_path_runs() -> None:
+    exe = [sys.executable, "-m", "tfrecord_lite", "--version"]
+    env = dict(os.environ, TFRECORD_LITE_PURE="1")
+    out = subprocess.run(exe, env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("(pure Python, TFRECORD_LITE_PURE is set)")
+    env.pop("TFRECORD_LITE_PURE")
+    out = subprocess.run(exe, env=env, capture_output=True, text=True, check=True).stdout
+    assert ("(C speedups, " in out) == BUILT
+
+
+@contextlib.contextmanager
+def pure() -> Iterator[None]:
+    """The pure-Python reader and writer framing, for the duration (no fixture: hypothesis)."""
+    saved = records._walk, records._frame_small
+    records._walk, records._frame_small = None, records._frame_small_py
+    try:
+        yield
+    finally:
+        records._walk, records._frame_small = saved
+
+
+@needs_c
+@pytest.mark.parametrize("impl", ["crc32c", "crc32c_table"])
+def test_crc32c_is_the_reference_for_every_length_and_alignment(impl: str) -> None:
+    fn = getattr(ext, impl)
+    rng = random.Random(1)
+    data = rng.randbytes(20_000)
+    # every tail length, and both sides of the three-block steps (3 x 256 and 3 x 2048 bytes)
+    for n in [*range(70), 255, 256, 767, 768, 769, 1543, 6143, 6144, 6145, 6144 + 768 + 7,
+              19_990]:
+        for at in range(0, 9):
+            piece = data[at : at + n]
+            assert fn(piece) == crc32c(piece), (n, at)
+            split = n // 3
+            assert fn(piece[split:], fn(piece[:split])) == crc32c(piece)
+    assert ext.masked_crc(data) == masked_crc(data)
+    assert ext.masked_crc(memoryview(data)[5:]) == masked_crc(data[5:])
+    big = rng.randbytes(200_000)  # taken without the GIL
+    assert ext.masked_crc(big) == masked_crc(big)
+
+
+@needs_c
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=1023), min_size=1, max_size=300))
+def test_c_framing_is_the_reference(batch: list[bytes]) -> None:
+    assert ext.frame(batch) == records._frame_small_py(batch)
+    assert ext.frame([bytearray(r) for r in batch]) == ext.frame(tuple(batch))
+
+
+@needs_c
+def test_c_framing_of_large_records_and_bad_input() -> None:
+    big = [os.urandom(70_000), b"", os.urandom(1500)]
+    want = b"".join(records._frame_small_py([r]) if len(r) < 1024 else
+                    records._head(len(r)) + r + struct.pack("<I", masked_crc(r)) for r in big)
+    assert ext.frame(big) == want
+    assert ext.frame([]) == b""
+    with pytest.raises(TypeError):
+        ext.frame([b"ok", "text"])
+    with pytest.raises(TypeError):
+        ext.frame(5)
+
+
+def both(data: bytes, verify: bool, chunk: int) -> None:
+    """The C and the pure reader give the same records, then the same error."""
+    got, error = read_all(data, verify, chunk)
+    with pure():
+        want, expected = read_all(data, verify, chunk)
+    assert got == want
+    assert type(error) is type(expected)
+    if expected is not None:
+        assert (str(error), error.offset) == (str(expected), expected.offset)
+
+
+@needs_c
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.integers(0, 3000), max_size=120),
+    st.sampled_from(["none", "flip", "cut", "forge"]),
+    st.sampled_from([1, 7, 12, 15, 16, 100, 4096, 1 << 20]),
+    st.booleans(),
+    st.integers(0, 1 << 30),
+)
+def test_c_reader_is_the_reference(sizes, how, chunk, verify, seed) -> None:
+    rng = random.Random(seed)
+    recs = [rng.randbytes(n) if rng.random() < 0.5 else bytes(n % 7) * n for n in sizes]
+    with pure():
+        data = _corrupt(_write(recs), rng, how)
+    both(data, verify, chunk)
+
+
+@needs_c
+@pytest.mark.parametrize("chunk", [13, 1000, 1 << 20])
+def test_c_reader_on_every_bit_flip(chunk: int) -> None:
+    rng = random.Random(chunk)
+    data = _write([rng.randbytes(rng.randrange(0, 40)) for _ in range(30)] + [b"x" * 1500])
+    for i in range(len(data)):
+        bad = bytearray(data)
+        bad[i] ^= 1 << (i % 8)
+        both(bytes(bad), True, chunk)
+
+
+@needs_c
+def test_c_walk_allocates_nothing_for_a_forged_length() -> None:
+    header = struct.pack("<Q", 1 << 62)
+    data = header + struct.pack("<I", masked_crc(header)) + b"\x00" * 100
+    assert ext.walk(data, 0, True) == ([], 0, False)
+    assert ext.walk(data, 0, False) == ([], 0, False)
+    with pytest.raises(ValueError):
+        ext.walk(data, len(data) + 1, True)
+    good = _write([b"abc", b"de"])
+    assert ext.walk(good + data, 0, True) == ([b"abc", b"de"], len(good), False)
+    assert ext.walk(good, 19, True) == ([b"de"], len(good), False)
+
+
+@needs_c
+@pytest.mark.parametrize("kind", ["", "GZIP", "ZLIB"])
+def test_files_read_the_same_both_ways(tmp_path, kind: str) -> None:
+    rng = random.Random(7)
+    recs = [rng.randbytes(rng.choice([0, 10, 100, 1000, 10_000, 100_000])) for _ in range(300)]
+    path = tmp_path / "f.tfrecord"
+    with records.TFRecordWriter(path, kind or None) as w:
+        w.write_many(recs[:100])
+        for r in recs[100:]:
+            w.write(r)
+    with pure():
+        other = tmp_path / "g.tfrecord"
+        with records.TFRecordWriter(other, kind or None) as w:
+            w.write_many(recs[:100])
+            for r in recs[100:]:
+                w.write(r)
+        want = list(records.tf_record_iterator(path, kind or None))
+    assert path.read_bytes() == other.read_bytes()
+    assert want == recs
+    assert list(records.tf_record_iterator(path, kind or None)) == recs
+
+
+def _write(recs: list[bytes]) -> bytes:
+    buf = io.BytesIO()
+    with records.TFRecordWriter(buf) as w:
+        for r in recs:
+            w.write(r)
+    return buf.getvalue()

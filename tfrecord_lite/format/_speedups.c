@@ -1,0 +1,413 @@
+/* tfrecord_lite's optional C core: TFRecord framing both ways.
+ *
+ * Each function here has a pure-Python reference in records.py / crc.py that stays the
+ * definition of the format; these only do the same work without the interpreter's per-record
+ * cost.  On any anomaly (a CRC that does not match) the reader stops at the record it could not
+ * take and reports where, and the Python side walks that record again to raise the exact error
+ * the pure path raises.
+ *
+ * CRC-32C: SSE4.2 (x86-64, checked with cpuid at import), the ARMv8 CRC32 instructions
+ * (aarch64, checked with getauxval at import), else a slicing-by-8 table.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define TFL_X86 1
+#include <nmmintrin.h>
+#elif defined(__GNUC__) && defined(__aarch64__) && defined(__linux__)
+#define TFL_ARM 1
+#include <arm_acle.h>
+#include <sys/auxv.h>
+#ifndef HWCAP_CRC32
+#define HWCAP_CRC32 (1 << 7)
+#endif
+#endif
+
+#define POLY 0x82F63B78u /* Castagnoli, reflected */
+#define MASK_DELTA 0xA282EAD8u
+#define UNLOCK_AT ((uint64_t)1 << 16) /* records this long have their CRC taken without the GIL */
+
+typedef uint32_t (*crc_fn)(uint32_t, const uint8_t *, size_t);
+
+static uint32_t table[8][256];
+
+static void make_tables(void)
+{
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? (c >> 1) ^ POLY : c >> 1;
+        table[0][n] = c;
+    }
+    for (uint32_t n = 0; n < 256; n++)
+        for (int k = 1; k < 8; k++)
+            table[k][n] = (table[k - 1][n] >> 8) ^ table[0][table[k - 1][n] & 0xFF];
+}
+
+static inline uint32_t load32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t load64(const uint8_t *p)
+{
+    return (uint64_t)load32(p) | (uint64_t)load32(p + 4) << 32;
+}
+
+static inline void store32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static inline void store64(uint8_t *p, uint64_t v)
+{
+    store32(p, (uint32_t)v);
+    store32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* The CRC state (already inverted) after n more bytes: eight bytes a step, one table each. */
+static uint32_t crc_table(uint32_t c, const uint8_t *p, size_t n)
+{
+    while (n >= 8) {
+        uint32_t lo = c ^ load32(p), hi = load32(p + 4);
+        c = table[7][lo & 0xFF] ^ table[6][(lo >> 8) & 0xFF] ^ table[5][(lo >> 16) & 0xFF] ^
+            table[4][lo >> 24] ^ table[3][hi & 0xFF] ^ table[2][(hi >> 8) & 0xFF] ^
+            table[1][(hi >> 16) & 0xFF] ^ table[0][hi >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n--)
+        c = table[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
+    return c;
+}
+
+/* Long data is taken as three blocks at once, three independent chains, because the CRC
+ * instruction's latency is three times its throughput; the three CRCs are then joined.
+ * Joining needs "the register after B more zero bytes", a linear map of the register, kept as
+ * four byte tables per block size B. */
+#define LONG_BLOCK 2048
+#define SHORT_BLOCK 256
+
+static uint32_t zeros_long[4][256], zeros_short[4][256];
+
+/* a * b modulo the polynomial, both in the reflected bit order the register uses (bit 31 is
+ * the coefficient of x^0) */
+static uint32_t mulmod(uint32_t a, uint32_t b)
+{
+    uint32_t product = 0;
+    for (int i = 31; i >= 0; i--) { /* bit i of a is x^(31 - i): b times x^(31 - i) */
+        if (a & ((uint32_t)1 << i))
+            product ^= b;
+        b = (b & 1) ? (b >> 1) ^ POLY : b >> 1; /* b *= x */
+    }
+    return product;
+}
+
+/* x^(8 * bytes) modulo the polynomial: what the register is multiplied by over that many
+ * zero bytes */
+static uint32_t x_to_8n(size_t bytes)
+{
+    uint32_t result = (uint32_t)1 << 31, square = (uint32_t)1 << 30; /* x^0, x^1 */
+    for (uint64_t e = (uint64_t)bytes * 8; e; e >>= 1) {
+        if (e & 1)
+            result = mulmod(result, square);
+        square = mulmod(square, square);
+    }
+    return result;
+}
+
+static void make_zeros_table(uint32_t t[4][256], size_t bytes)
+{
+    uint32_t factor = x_to_8n(bytes);
+    for (uint32_t k = 0; k < 4; k++)
+        for (uint32_t b = 0; b < 256; b++)
+            t[k][b] = mulmod(factor, b << (8 * k));
+}
+
+static inline uint32_t after_zeros(const uint32_t t[4][256], uint32_t c)
+{
+    return t[0][c & 0xFF] ^ t[1][(c >> 8) & 0xFF] ^ t[2][(c >> 16) & 0xFF] ^ t[3][c >> 24];
+}
+
+#ifdef TFL_X86
+#ifdef __x86_64__
+/* three chains over the blocks at p, p + block, p + 2 * block; joined into c */
+__attribute__((target("sse4.2"))) static inline uint32_t
+crc_sse42_3way(uint32_t c, const uint8_t *p, size_t block, const uint32_t zeros[4][256])
+{
+    uint64_t c0 = c, c1 = 0, c2 = 0;
+    for (size_t i = 0; i < block; i += 8) {
+        uint64_t v0, v1, v2;
+        memcpy(&v0, p + i, 8);
+        memcpy(&v1, p + block + i, 8);
+        memcpy(&v2, p + 2 * block + i, 8);
+        c0 = _mm_crc32_u64(c0, v0);
+        c1 = _mm_crc32_u64(c1, v1);
+        c2 = _mm_crc32_u64(c2, v2);
+    }
+    return after_zeros(zeros, after_zeros(zeros, (uint32_t)c0) ^ (uint32_t)c1) ^ (uint32_t)c2;
+}
+#endif
+
+__attribute__((target("sse4.2"))) static uint32_t crc_sse42(uint32_t c, const uint8_t *p,
+                                                              size_t n)
+{
+#ifdef __x86_64__
+    for (; n >= 3 * LONG_BLOCK; n -= 3 * LONG_BLOCK, p += 3 * LONG_BLOCK)
+        c = crc_sse42_3way(c, p, LONG_BLOCK, zeros_long);
+    for (; n >= 3 * SHORT_BLOCK; n -= 3 * SHORT_BLOCK, p += 3 * SHORT_BLOCK)
+        c = crc_sse42_3way(c, p, SHORT_BLOCK, zeros_short);
+    uint64_t c64 = c;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c64 = _mm_crc32_u64(c64, v);
+        p += 8;
+        n -= 8;
+    }
+    c = (uint32_t)c64;
+#endif
+    while (n >= 4) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        c = _mm_crc32_u32(c, v);
+        p += 4;
+        n -= 4;
+    }
+    while (n--)
+        c = _mm_crc32_u8(c, *p++);
+    return c;
+}
+#endif
+
+#ifdef TFL_ARM
+__attribute__((target("+crc"))) static uint32_t crc_armv8(uint32_t c, const uint8_t *p,
+                                                           size_t n)
+{
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = __crc32cd(c, v);
+        p += 8;
+        n -= 8;
+    }
+    while (n--)
+        c = __crc32cb(c, *p++);
+    return c;
+}
+#endif
+
+static crc_fn crc_impl = crc_table;
+static const char *crc_kind = "table";
+
+static void choose_crc(void)
+{
+#ifdef TFL_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("sse4.2")) {
+        crc_impl = crc_sse42;
+        crc_kind = "sse4.2";
+    }
+#endif
+#ifdef TFL_ARM
+    if (getauxval(AT_HWCAP) & HWCAP_CRC32) {
+        crc_impl = crc_armv8;
+        crc_kind = "armv8";
+    }
+#endif
+}
+
+static inline uint32_t masked(const uint8_t *p, size_t n)
+{
+    uint32_t c = ~crc_impl(0xFFFFFFFFu, p, n);
+    return ((c >> 15) | (c << 17)) + MASK_DELTA;
+}
+
+/* masked(), without the GIL for long data (other threads run meanwhile) */
+static uint32_t masked_unlocked(const uint8_t *p, size_t n)
+{
+    uint32_t m;
+    if (n < UNLOCK_AT)
+        return masked(p, n);
+    Py_BEGIN_ALLOW_THREADS
+    m = masked(p, n);
+    Py_END_ALLOW_THREADS
+    return m;
+}
+
+static PyObject *crc_call(PyObject *args, crc_fn fn)
+{
+    Py_buffer view;
+    unsigned long value = 0;
+    if (!PyArg_ParseTuple(args, "y*|k", &view, &value))
+        return NULL;
+    uint32_t c = ~fn(~(uint32_t)value, (const uint8_t *)view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    return PyLong_FromUnsignedLong(c);
+}
+
+static PyObject *py_crc32c(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return crc_call(args, crc_impl);
+}
+
+static PyObject *py_crc32c_table(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return crc_call(args, crc_table);
+}
+
+static PyObject *py_masked_crc(PyObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    (void)self;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    uint32_t m = masked_unlocked((const uint8_t *)view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    return PyLong_FromUnsignedLong(m);
+}
+
+/* walk(buf, pos, verify) -> (records, pos, bad)
+ *
+ * The records buf holds whole from pos on, up to the first one it cuts or (verify) the first
+ * whose length CRC or data CRC does not match; pos is where that record starts and bad says
+ * which of the two stopped the walk.  A length is compared with the bytes left before any
+ * record is made, so a forged length allocates nothing. */
+static PyObject *py_walk(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t pos;
+    int verify, bad = 0;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*np", &view, &pos, &verify))
+        return NULL;
+    const uint8_t *b = (const uint8_t *)view.buf;
+    Py_ssize_t n = view.len;
+    if (pos < 0 || pos > n) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "walk: pos is outside the buffer");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    while (n - pos >= 16) {
+        const uint8_t *head = b + pos;
+        uint64_t length = load64(head);
+        if (verify && masked(head, 8) != load32(head + 8)) {
+            bad = 1;
+            break;
+        }
+        if (length > (uint64_t)(n - pos - 16))
+            break; /* cut by the buffer's end (or a forged length): the caller reads on */
+        const uint8_t *data = head + 12;
+        if (verify && masked_unlocked(data, (size_t)length) != load32(data + length)) {
+            bad = 1;
+            break;
+        }
+        PyObject *record = PyBytes_FromStringAndSize((const char *)data, (Py_ssize_t)length);
+        if (record == NULL || PyList_Append(out, record) < 0) {
+            Py_XDECREF(record);
+            Py_DECREF(out);
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        Py_DECREF(record);
+        pos += 16 + (Py_ssize_t)length;
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(NnO)", out, pos, bad ? Py_True : Py_False);
+}
+
+/* frame(records) -> bytes: each record framed (length, masked length CRC, data, masked data
+ * CRC), all joined: the bytes of framing each on its own. */
+static PyObject *py_frame(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    PyObject *seq = PySequence_Fast(arg, "frame() takes a sequence of bytes-like records");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t k = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    Py_buffer *views = PyMem_Calloc((size_t)(k ? k : 1), sizeof(Py_buffer));
+    PyObject *out = NULL;
+    Py_ssize_t got = 0, total = 0;
+    if (views == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (; got < k; got++) {
+        if (PyObject_GetBuffer(items[got], &views[got], PyBUF_SIMPLE) < 0)
+            goto done;
+        if (views[got].len > PY_SSIZE_T_MAX - 16 - total) {
+            got++;
+            PyErr_SetString(PyExc_OverflowError, "frame: the records are too large to join");
+            goto done;
+        }
+        total += views[got].len + 16;
+    }
+    out = PyBytes_FromStringAndSize(NULL, total);
+    if (out == NULL)
+        goto done;
+    uint8_t *w = (uint8_t *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < k; i++) {
+        size_t len = (size_t)views[i].len;
+        store64(w, (uint64_t)len);
+        store32(w + 8, masked(w, 8));
+        if (len)
+            memcpy(w + 12, views[i].buf, len);
+        store32(w + 12 + len, masked_unlocked(w + 12, len));
+        w += 16 + len;
+    }
+done:
+    for (Py_ssize_t i = 0; i < got; i++)
+        PyBuffer_Release(&views[i]);
+    PyMem_Free(views);
+    Py_DECREF(seq);
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"crc32c", py_crc32c, METH_VARARGS,
+     "crc32c(data, value=0) -> int: CRC-32C of data, continuing from value."},
+    {"crc32c_table", py_crc32c_table, METH_VARARGS,
+     "crc32c_table(data, value=0) -> int: the same by the table (to test the fallback)."},
+    {"masked_crc", py_masked_crc, METH_O, "masked_crc(data) -> int: TFRecord's masked CRC."},
+    {"walk", py_walk, METH_VARARGS,
+     "walk(buf, pos, verify) -> (records, pos, bad): the whole, good records from pos on."},
+    {"frame", py_frame, METH_O, "frame(records) -> bytes: the records framed and joined."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "tfrecord_lite.format._speedups",
+    "tfrecord_lite's optional C core (see tfrecord_lite/format/_accel.py).", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void)
+{
+    make_tables();
+    make_zeros_table(zeros_long, LONG_BLOCK);
+    make_zeros_table(zeros_short, SHORT_BLOCK);
+    choose_crc();
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddStringConstant(m, "CRC_KIND", crc_kind) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
