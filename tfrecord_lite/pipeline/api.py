@@ -53,6 +53,7 @@ def conversion_options(
     max_pixels: int | None = None,
     full_decode: bool = False,
     exif_frame: str = "auto",
+    masks: bool = False,
 ) -> ConvertOptions:
     """Checked options for ``convert``; raises ``ValueError`` naming a bad argument and
     ``InputError`` when the manifest is not a file."""
@@ -70,6 +71,8 @@ def conversion_options(
     if exif_frame not in EXIF_FRAMES:
         raise ValueError(f"exif_frame must be one of {', '.join(EXIF_FRAMES)}, not "
                          f"{exif_frame!r}")
+    if masks and format != "tfod":
+        raise ValueError(f"masks (--masks) is an option of -f tfod, not of -f {format}")
     if workers != "auto" and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be 'auto' or a positive number, not {workers!r}")
     if not annotations.is_file():
@@ -93,6 +96,7 @@ def conversion_options(
         keep_image_bytes=keep_image_bytes,
         image_checks=ImageChecks(max_pixels or PILLOW_MAX_PIXELS, full_decode),
         exif_frame=exif_frame,
+        masks=masks,
     )
 
 

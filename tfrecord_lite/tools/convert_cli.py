@@ -117,12 +117,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "-f",
         "--format",
-        choices=("tfrecord", "json", "darknet", "coco", "edgefirst"),
+        choices=("tfrecord", "json", "darknet", "coco", "edgefirst", "tfod"),
         default="tfrecord",
         help="tfrecord (ModelPack detection), json (ModelPack segmentation and detection), "
         "darknet (ModelPack, deepview-datasets, YOLO tools), coco (annotations/instances_"
-        "{train,val}.json, for COCO tools) or edgefirst (EdgeFirst Studio's Arrow dataset; "
-        "needs the [edgefirst] extra) (default: %(default)s)",
+        "{train,val}.json, for COCO tools), edgefirst (EdgeFirst Studio's Arrow dataset; "
+        "needs the [edgefirst] extra) or tfod (TF Object Detection API / Model Garden records "
+        "and label_map.pbtxt) (default: %(default)s)",
     )
     p.add_argument(
         "-s",
@@ -204,6 +205,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "(default: convert those once to RGB JPEG/PNG)",
     )
     p.add_argument(
+        "--masks",
+        action="store_true",
+        help="-f tfod: a PNG mask per object (image/object/mask, for Mask R-CNN): its "
+        "segmentation region, or the box (default: none)",
+    )
+    p.add_argument(
         "--max-pixels",
         type=_positive_int,
         default=None,
@@ -255,6 +262,8 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         raise UsageError("-o/--output is required (or set TFRECORD_LITE_OUTPUT)")
     _check_engine(args, UsageError)
+    if args.masks and args.format != "tfod":
+        raise UsageError(f"--masks is an option of -f tfod, not of -f {args.format}")
     if args.format == "edgefirst":
         from tfrecord_lite.pipeline.formats import edgefirst_format
 
@@ -308,6 +317,7 @@ def _run(args: argparse.Namespace, remote: s3_cli.Remote | None, bar: ProgressLi
         max_pixels=args.max_pixels,
         full_decode=args.full_decode,
         exif_frame=args.exif_frame,
+        masks=args.masks,
     )
     if remote is not None:
         options = remote.options(options)
