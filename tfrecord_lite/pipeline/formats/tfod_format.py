@@ -31,6 +31,7 @@ import io
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from tfrecord_lite.format.errors import ExampleError
@@ -182,6 +183,21 @@ def _ints(key: str, values: Sequence[int]) -> bytes:
     return map_entry(_K[key], int64_feature(values))
 
 
+@lru_cache(maxsize=4096)
+def _same(key: str, kind: str, value: int | bytes, n: int = 1) -> bytes:
+    """The entry of ``n`` times one value: image sizes, formats and all-zero flags repeat from
+    record to record, so each is encoded once."""
+    if kind == "int":
+        assert isinstance(value, int)
+        return _ints(key, [value] * n)
+    assert isinstance(value, bytes)
+    return _bytes(key, [value] * n)
+
+
+def _flags(key: str, flags: list[int]) -> bytes:
+    return _ints(key, flags) if any(flags) else _same(key, "int", 0, len(flags))
+
+
 def record_parts(sample: Sample, image: bytes, source_id: int, classes: Sequence[str],
                  masks: bool = False) -> tuple[bytes, bytes]:
     """``(prefix, suffix)`` of the sample's Example: the record is ``prefix + image + suffix``
@@ -191,8 +207,8 @@ def record_parts(sample: Sample, image: bytes, source_id: int, classes: Sequence
     texts = [classes[o.class_index].encode("utf-8", "surrogatepass") for o in objs]
     tail = [
         _bytes("image/filename", [sample.name.encode("utf-8", "surrogatepass")]),
-        _bytes("image/format", [image_format(image, sample.name)]),
-        _ints("image/height", [sample.height]),
+        _same("image/format", "bytes", image_format(image, sample.name)),
+        _same("image/height", "int", sample.height),
         _bytes("image/key/sha256", [hashlib.sha256(image).hexdigest().encode("ascii")]),
         _floats("image/object/area", [o.area for o in objs]),
         _floats("image/object/bbox/xmax", [o.xmax for o in objs]),
@@ -201,13 +217,13 @@ def record_parts(sample: Sample, image: bytes, source_id: int, classes: Sequence
         _floats("image/object/bbox/ymin", [o.ymin for o in objs]),
         _ints("image/object/class/label", [o.class_index + 1 for o in objs]),
         _bytes("image/object/class/text", texts),
-        _ints("image/object/difficult", [int(o.difficult) for o in objs]),
-        _ints("image/object/is_crowd", [int(o.crowd) for o in objs]),
+        _flags("image/object/difficult", [int(o.difficult) for o in objs]),
+        _flags("image/object/is_crowd", [int(o.crowd) for o in objs]),
     ]
     if masks:
         tail.append(_bytes(MASK, [o.mask or b"" for o in objs]))
     tail += [_bytes("image/source_id", [str(source_id).encode("ascii")]),
-             _ints("image/width", [sample.width])]
+             _same("image/width", "int", sample.width)]
     suffix = b"".join(tail)
     head = bytes_entry_head(_K["image/encoded"], len(image))
     return field_head(0x0A, len(head) + len(image) + len(suffix)) + head, suffix
