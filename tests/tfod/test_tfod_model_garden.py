@@ -49,7 +49,10 @@ def decoded_all(out: Path, decoder) -> list[dict]:
     """Every record through tf.data and the decoder, as numpy; beside our own reading."""
     ds = tf.data.TFRecordDataset(shards(out)).map(decoder.decode)
     got = [{k: v.numpy() for k, v in d.items()} for d in ds]
-    ours = [decode_example(r) for p in shards(out) for r in tf_record_iterator(p)]
+    raw = [r for p in shards(out) for r in tf_record_iterator(p)]
+    for r in raw:  # TensorFlow's own protobuf gives our very bytes back
+        assert tf.train.Example.FromString(r).SerializeToString(deterministic=True) == r
+    ours = [decode_example(r) for r in raw]
     assert len(got) == len(ours)
     return list(zip(got, ours))
 
