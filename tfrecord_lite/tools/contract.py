@@ -257,7 +257,7 @@ def tfod_label_map(layout: Layout) -> tuple[dict[int, str] | None, list[str]]:
                       "names from it"]
     except ValueError as exc:
         return None, [f"{tfod_format.LABEL_MAP} is not a label map: {exc}"]
-    want = dict(enumerate(layout.classes or [], 1))
+    want = {k: tfod_format.class_text(c) for k, c in enumerate(layout.classes or [], 1)}
     if labels != want:
         return labels, [f"{tfod_format.LABEL_MAP} holds {labels} but classes give {want} "
                         "(ids 1..N in class order)"]

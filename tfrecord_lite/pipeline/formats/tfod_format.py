@@ -85,6 +85,12 @@ class TfodObject:
     mask: bytes | None = None  # PNG, with ``masks``
 
 
+def class_text(name: str) -> str:
+    """A class's name as ``class/text`` and the label map give it: a lone surrogate (no UTF-8
+    for it) as its ``\\udXXX`` escape, the same in both so that name lookups match."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def image_format(image: bytes, name: str) -> bytes:
     """``image/format`` from the image's first bytes (its name's extension if unknown)."""
     for magic, kind in _MAGIC:
@@ -204,9 +210,9 @@ def record_parts(sample: Sample, image: bytes, source_id: int, classes: Sequence
     (the image copied once, by the writer).  Keys in protobuf's deterministic order, so the bytes
     equal ``SerializeToString(deterministic=True)``; ``image/encoded`` sorts first."""
     objs = objects(sample, masks)
-    texts = [classes[o.class_index].encode("utf-8", "surrogatepass") for o in objs]
+    texts = [class_text(classes[o.class_index]).encode("utf-8") for o in objs]
     tail = [
-        _bytes("image/filename", [sample.name.encode("utf-8", "surrogatepass")]),
+        _bytes("image/filename", [class_text(sample.name).encode("utf-8")]),
         _same("image/format", "bytes", image_format(image, sample.name)),
         _same("image/height", "int", sample.height),
         _bytes("image/key/sha256", [hashlib.sha256(image).hexdigest().encode("ascii")]),
@@ -232,7 +238,7 @@ def record_parts(sample: Sample, image: bytes, source_id: int, classes: Sequence
 def label_map_text(classes: Sequence[str]) -> str:
     """``label_map.pbtxt``: one ``item`` per class, ids 1-based in class order (the labels the
     records carry), names quoted as protobuf text format reads them."""
-    return "".join(f"item {{\n  id: {k + 1}\n  name: '{_quoted(name)}'\n}}\n"
+    return "".join(f"item {{\n  id: {k + 1}\n  name: '{_quoted(class_text(name))}'\n}}\n"
                    for k, name in enumerate(classes))
 
 
@@ -252,7 +258,7 @@ def _quoted(name: str) -> str:
 
 def write_label_map(path: Path, classes: Sequence[str]) -> int:
     """Write ``label_map.pbtxt``; returns its size."""
-    data = label_map_text(classes).encode("utf-8", "surrogatepass")
+    data = label_map_text(classes).encode("utf-8")
     path.write_bytes(data)
     return len(data)
 
