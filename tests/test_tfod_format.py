@@ -117,8 +117,7 @@ def test_the_encoder_gives_protobufs_bytes_and_the_flags(tmp_path: Path) -> None
     sample = Sample("s3://b/a.png", 1, "a.png", 40, 20, image.read_bytes,
                     (Box(1, 0.5, 0.5, 0.5, 0.5), Box(0, 0.05, 0.9, 0.2, 0.3)),
                     crowd=(True, False), difficult=(False, True))
-    prefix, suffix = tfod_format.record_parts(sample, data, 7, ["a", "b"])
-    record = prefix + data + suffix
+    record = tfod_format.encode_record(sample, data, 7, ["a", "b"])
     f = decode_example(record)
     assert f["image/object/is_crowd"] == [1, 0] and f["image/object/difficult"] == [0, 1]
     assert f["image/object/bbox/xmin"] == [0.25, 0.0]
@@ -277,3 +276,33 @@ def test_inspect_lists_the_tfod_keys(tmp_path: Path, capsys) -> None:
     assert "dataset, tfod format, 4 records" in text.splitlines()[0]
     for key in tfod_format.SCHEMA:
         assert key in text
+
+
+def test_the_key_is_put_in_once_and_only_where_it_belongs(tmp_path: Path) -> None:
+    image = tmp_path / "a.jpg"
+    make_image(image, 8, 8)
+    sample = Sample("s3://b/a.jpg", 1, "a.jpg", 8, 8, image.read_bytes, (Box(0, .5, .5, .5, .5),))
+    data = image.read_bytes()
+    _, suffix = tfod_format.record_parts(sample, len(data), data[:16], 1, ["a"])
+    keyed = tfod_format.with_key(suffix, data)
+    assert len(keyed) == len(suffix) and tfod_format.UNKEYED not in keyed
+    with pytest.raises(ValueError, match="no image/key/sha256 left"):
+        tfod_format.with_key(keyed, data)
+
+
+def test_the_columns_of_boxes_are_the_objects_values(tmp_path: Path) -> None:
+    """Boxes alone take a faster path than ``objects``; the values must not differ."""
+    from tfrecord_lite.pipeline.formats.tfod_format import _box_columns
+    from tfrecord_lite.pipeline.sample import Boxes
+
+    boxes = Boxes([Box(2, 0.3, 0.41, 0.2, 0.33), Box(0, 0.95, 0.05, 0.2, 0.2),
+                   Box(1, 1 / 3, 2 / 3, 1 / 7, 1 / 9)])
+    sample = Sample("r", 1, "a.jpg", 641, 479, bytes, boxes, crowd=(False, True),
+                    difficult=(True,))
+    objs = tfod_format.objects(sample)
+    assert _box_columns(sample) == (
+        [o.class_index for o in objs], [o.area for o in objs], [o.xmax for o in objs],
+        [o.xmin for o in objs], [o.ymax for o in objs], [o.ymin for o in objs],
+        [int(o.difficult) for o in objs], [int(o.crowd) for o in objs])
+    assert [int(o.crowd) for o in objs] == [0, 1, 0] and [o.difficult for o in objs] == [
+        True, False, False]

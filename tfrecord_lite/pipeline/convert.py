@@ -199,8 +199,8 @@ def _coco_chunk(job: _Job, task: tuple[str, Sequence[int]]) -> tuple[int, list[l
 def _measure_chunk(job: _Job, indices: Sequence[int]) -> list[tuple[int, bytes, bytes]]:
     """Each sample's image size and record prefix and suffix.  An image whose size is not known
     in advance (re-encoded upright) is made here and kept in the job's cache until written.
-    A tfod record holds its image's hash and format, so its image is read here (and again when
-    written, from the page cache)."""
+    A tfod record's image format comes from the image's first bytes (its hash is put in when the
+    image is written)."""
     out = []
     tfod = job.format == "tfod"
     for i in indices:
@@ -213,19 +213,26 @@ def _measure_chunk(job: _Job, indices: Sequence[int]) -> list[tuple[int, bytes, 
             job.cached(i).write_bytes(data)
             size = len(data)
         if tfod:
-            image = sample.read_image() if data is None else data
-            size = len(image)
-            out.append((size, *tfod_format.record_parts(sample, image, i + 1, job.classes,
+            head = data[: tfod_format.HEAD] if data is not None else _image_head(sample)
+            out.append((size, *tfod_format.record_parts(sample, size, head, i + 1, job.classes,
                                                         job.masks)))
         else:
             out.append((size, *modelpack.sample_parts(sample, size)))
     return out
 
 
+def _image_head(sample: Sample) -> bytes:
+    """The first bytes of the sample's image, read alone when its reader can."""
+    head = getattr(sample.read_image, "head", None)
+    data = head(tfod_format.HEAD) if head is not None else None
+    return data if data is not None else sample.read_image()[: tfod_format.HEAD]
+
+
 def _range_task(job: _Job, task: tuple[str, int, list[tuple[int, int, bytes, bytes]]]) -> int:
     """Write one planned range of a shard's records from byte ``offset`` of its file; returns
     how many records."""
     path, offset, records = task
+    keyed = job.format == "tfod"  # its records hold the hash of the image they hold
     with TFRecordWriter(path, offset=offset) as writer:
         for i, size, prefix, suffix in records:
             sample = job.samples[i]
@@ -240,7 +247,8 @@ def _range_task(job: _Job, task: tuple[str, int, list[tuple[int, int, bytes, byt
                     hint="convert again once the images stay put",
                     reason="changed-image",
                 )
-            writer.write_parts((prefix, image, suffix))
+            writer.write_parts((prefix, image, tfod_format.with_key(suffix, image) if keyed
+                                else suffix))
     return len(records)
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from tfrecord_lite.format.errors import ExampleError
 from tfrecord_lite.format.wire import bytes_entry_head, field, field_head, int64_feature, map_entry
-from tfrecord_lite.pipeline.sample import Sample
+from tfrecord_lite.pipeline.sample import Sample, class_indices, yolo_values
 
 FOLDERS = {"train": ("tfod_train", "train"), "validation": ("tfod_val", "val")}
 LABEL_MAP = "label_map.pbtxt"
@@ -117,7 +117,7 @@ def objects(sample: Sample, masks: bool = False) -> list[TfodObject]:
         png = None
         if masks:
             png = _box_mask(pixels, b.class_index + 1, width, height, x0, y0, x1, y1)
-        out.append(TfodObject(b.class_index, x0, y0, x1, y1, b.w * width * b.h * height,
+        out.append(TfodObject(b.class_index, x0, y0, x1, y1, b.w * b.h * (width * height),
                               bool(crowd[j]) if j < len(crowd) else False,
                               bool(difficult[j]) if j < len(difficult) else False, png))
     if pixels is not None:
@@ -131,6 +131,32 @@ def objects(sample: Sample, masks: bool = False) -> list[TfodObject]:
             out.append(TfodObject(value - 1, x0 / width, min(ys) / height, x1 / width,
                                   (max(ys) + 1) / height, float(area), mask=png))
     return out
+
+
+@lru_cache(maxsize=16)
+def _texts(classes: tuple[str, ...]) -> list[bytes]:
+    return [class_text(name).encode("utf-8") for name in classes]
+
+
+def _flag_column(flags: Sequence[bool], n: int) -> list[int]:
+    return [int(bool(flags[j])) if j < len(flags) else 0 for j in range(n)] if flags \
+        else [0] * n
+
+
+def _box_columns(sample: Sample) -> tuple[list, ...]:
+    """``objects``' values as columns for a sample of boxes alone (no mask, no --masks): the
+    same numbers, without a TfodObject per box."""
+    v = yolo_values(sample.boxes)
+    cx, cy, w, h = v[0::4], v[1::4], v[2::4], v[3::4]
+    n = len(cx)
+    pixels = sample.width * sample.height
+    return (class_indices(sample.boxes),
+            [a * b * pixels for a, b in zip(w, h)],
+            [_clamp(c + d / 2) for c, d in zip(cx, w)],
+            [_clamp(c - d / 2) for c, d in zip(cx, w)],
+            [_clamp(c + d / 2) for c, d in zip(cy, h)],
+            [_clamp(c - d / 2) for c, d in zip(cy, h)],
+            _flag_column(sample.difficult, n), _flag_column(sample.crowd, n))
 
 
 def _mask_pixels(png: bytes) -> bytes:
@@ -204,35 +230,67 @@ def _flags(key: str, flags: list[int]) -> bytes:
     return _ints(key, flags) if any(flags) else _same(key, "int", 0, len(flags))
 
 
-def record_parts(sample: Sample, image: bytes, source_id: int, classes: Sequence[str],
-                 masks: bool = False) -> tuple[bytes, bytes]:
-    """``(prefix, suffix)`` of the sample's Example: the record is ``prefix + image + suffix``
-    (the image copied once, by the writer).  Keys in protobuf's deterministic order, so the bytes
-    equal ``SerializeToString(deterministic=True)``; ``image/encoded`` sorts first."""
-    objs = objects(sample, masks)
-    texts = [class_text(classes[o.class_index]).encode("utf-8") for o in objs]
+#: ``image/key/sha256`` until ``with_key`` puts the image's hash there (64 bytes, as the hash's
+#: hex; no feature before it in the suffix can hold 64 NULs: a name, a format, a height)
+UNKEYED = bytes(64)
+HEAD = 16  # bytes of an image that tell its format
+
+
+def with_key(suffix: bytes, image: bytes) -> bytes:
+    """``record_parts``'s suffix with the image's hex SHA-256 in ``image/key/sha256``: computed
+    by whoever writes the image, from the very bytes written, without reading it twice."""
+    at = suffix.find(UNKEYED)
+    if at < 0:
+        raise ValueError("the suffix has no image/key/sha256 left to fill")
+    key = hashlib.sha256(image).hexdigest().encode("ascii")
+    return b"".join((suffix[:at], key, suffix[at + len(UNKEYED):]))
+
+
+def encode_record(sample: Sample, image: bytes, source_id: int, classes: Sequence[str],
+                  masks: bool = False) -> bytes:
+    """The sample's whole Example with ``image``, keyed."""
+    prefix, suffix = record_parts(sample, len(image), image[:HEAD], source_id, classes, masks)
+    return b"".join((prefix, image, with_key(suffix, image)))
+
+
+def record_parts(sample: Sample, image_len: int, head: bytes, source_id: int,
+                 classes: Sequence[str], masks: bool = False) -> tuple[bytes, bytes]:
+    """``(prefix, suffix)`` of the sample's Example, its image ``image_len`` bytes starting with
+    ``head``: the record is ``prefix + image + with_key(suffix, image)`` (the image copied once,
+    by the writer; its size is all the shard plan needs).  Keys in protobuf's deterministic
+    order, so the bytes equal ``SerializeToString(deterministic=True)``; ``image/encoded`` sorts
+    first."""
+    if sample.read_mask is None and not masks:
+        cols = _box_columns(sample)  # the common case, without an object per box
+    else:
+        objs = objects(sample, masks)
+        cols = ([o.class_index for o in objs], [o.area for o in objs], [o.xmax for o in objs],
+                [o.xmin for o in objs], [o.ymax for o in objs], [o.ymin for o in objs],
+                [int(o.difficult) for o in objs], [int(o.crowd) for o in objs])
+    indices, area, xmax, xmin, ymax, ymin, difficult, crowd = cols
+    texts = _texts(tuple(classes))
     tail = [
         _bytes("image/filename", [class_text(sample.name).encode("utf-8")]),
-        _same("image/format", "bytes", image_format(image, sample.name)),
+        _same("image/format", "bytes", image_format(head, sample.name)),
         _same("image/height", "int", sample.height),
-        _bytes("image/key/sha256", [hashlib.sha256(image).hexdigest().encode("ascii")]),
-        _floats("image/object/area", [o.area for o in objs]),
-        _floats("image/object/bbox/xmax", [o.xmax for o in objs]),
-        _floats("image/object/bbox/xmin", [o.xmin for o in objs]),
-        _floats("image/object/bbox/ymax", [o.ymax for o in objs]),
-        _floats("image/object/bbox/ymin", [o.ymin for o in objs]),
-        _ints("image/object/class/label", [o.class_index + 1 for o in objs]),
-        _bytes("image/object/class/text", texts),
-        _flags("image/object/difficult", [int(o.difficult) for o in objs]),
-        _flags("image/object/is_crowd", [int(o.crowd) for o in objs]),
+        _same("image/key/sha256", "bytes", UNKEYED),
+        _floats("image/object/area", area),
+        _floats("image/object/bbox/xmax", xmax),
+        _floats("image/object/bbox/xmin", xmin),
+        _floats("image/object/bbox/ymax", ymax),
+        _floats("image/object/bbox/ymin", ymin),
+        _ints("image/object/class/label", [k + 1 for k in indices]),
+        _bytes("image/object/class/text", [texts[k] for k in indices]),
+        _flags("image/object/difficult", difficult),
+        _flags("image/object/is_crowd", crowd),
     ]
     if masks:
         tail.append(_bytes(MASK, [o.mask or b"" for o in objs]))
     tail += [_bytes("image/source_id", [str(source_id).encode("ascii")]),
              _same("image/width", "int", sample.width)]
     suffix = b"".join(tail)
-    head = bytes_entry_head(_K["image/encoded"], len(image))
-    return field_head(0x0A, len(head) + len(image) + len(suffix)) + head, suffix
+    entry = bytes_entry_head(_K["image/encoded"], image_len)
+    return field_head(0x0A, len(entry) + image_len + len(suffix)) + entry, suffix
 
 
 def label_map_text(classes: Sequence[str]) -> str:
