@@ -5,6 +5,7 @@ TFVENV := .venv-tf
 EFVENV := .venv-edgefirst
 BEAMVENV := .venv-beam
 TORCHVENV := .venv-torch
+TFODVENV := .venv-tfod
 # the CPU build on this project's machines' disk (for their Python 3.11); newer ones download GBs
 TORCH := torch==2.13.0
 PROTOVENV := .venv-proto
@@ -13,7 +14,7 @@ DISTVENV := .venv-dist
 GRPCIO_TOOLS := grpcio-tools==1.80.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test check lint unit unit-c unit-pure matrix edgefirst beam torch dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz asan image image-test clean
+.PHONY: all venv demo test check lint unit unit-c unit-pure matrix edgefirst beam torch tfod dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz asan image image-test clean
 
 all: test
 
@@ -31,7 +32,7 @@ demo: $(BIN)/.ok
 	$(BIN)/tfrecord-lite preview build/demo -o build/demo-preview.png -n 12 --split train
 	@echo "dataset: build/demo   preview picture: build/demo-preview.png"
 
-test: lint proto-check matrix protobuf-ends compat edgefirst beam torch dist-check
+test: lint proto-check matrix protobuf-ends compat edgefirst beam torch tfod dist-check
 
 # the fast loop while editing: ruff and the unit suite in .venv (a minute or two, no TensorFlow)
 check: lint unit
@@ -39,7 +40,7 @@ check: lint unit
 lint: $(BIN)/.ok
 	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts fuzz setup.py
 
-UNIT_TESTS := tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam --ignore=tests/pytorch
+UNIT_TESTS := tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam --ignore=tests/pytorch --ignore=tests/tfod
 
 # the unit suite twice: with the C speedups (which must have been built: a silent fallback would
 # test the pure path twice), then on the pure-Python reference path (TFRECORD_LITE_PURE=1)
@@ -136,6 +137,20 @@ $(TORCHVENV)/.ok-$(TORCH): pyproject.toml
 torch: $(TORCHVENV)/.ok-$(TORCH)
 	$(TORCHVENV)/bin/python -m pytest -q -p no:cacheprovider tests/pytorch
 
+# TF Model Garden's TfExampleDecoder (tf-models-official and the TensorFlow it pins) decodes
+# every record -f tfod writes, in its own venv: test-only, never in the core install or the image
+$(TFODVENV)/.ok: pyproject.toml tests/tfod/requirements.txt
+	rm -rf $(TFODVENV)
+	$(PY) -m venv $(TFODVENV)
+	$(TFODVENV)/bin/pip install -q --upgrade pip
+	$(TFODVENV)/bin/pip install -q -r tests/tfod/requirements.txt
+	$(TFODVENV)/bin/pip install -q -e .
+	$(TFODVENV)/bin/pip check
+	touch $@
+
+tfod: $(TFODVENV)/.ok
+	$(TFODVENV)/bin/python -m pytest -q -p no:cacheprovider tests/tfod
+
 # every table, side by side with TensorFlow and the tfrecord package; writes benchmarks/RESULTS.md
 bench: $(TFVENV)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py
@@ -165,4 +180,4 @@ image-test:
 	bash scripts/image-test.sh
 
 clean:
-	rm -rf build .venv .venv-tf .venv-torch .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* .venv-matrix .venv-dist .venv-edgefirst .venv-beam *.egg-info
+	rm -rf build .venv .venv-tf .venv-tfod .venv-torch .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* .venv-matrix .venv-dist .venv-edgefirst .venv-beam *.egg-info

@@ -84,14 +84,19 @@ def run_child(cmd: list[str]) -> tuple[float, int]:
     return float(elapsed), int(maxrss_kb) * 1024
 
 
-def ours_cmd(ds: Path, out: Path, partition: float, workers: int) -> list[str]:
+# -f -> the TensorFlow-based script doing the same job
+TF_SCRIPTS = {"tfrecord": "tf_converter.py", "tfod": "tf_tfod_converter.py"}
+
+
+def ours_cmd(ds: Path, out: Path, partition: float, workers: int, fmt: str = "tfrecord"
+             ) -> list[str]:
     return [str(BIN / "tfrecord-lite"), "convert", "-a", str(ds / "output.manifest"),
             "-i", str(ds / "images"), "-o", str(out), "-s", "0.2", "-p", str(partition),
-            "--workers", str(workers), "-q"]
+            "--workers", str(workers), "-f", fmt, "-q"]
 
 
-def tf_cmd(ds: Path, out: Path, partition: float) -> list[str]:
-    return [sys.executable, str(HERE / "tf_converter.py"), "-a", str(ds / "output.manifest"),
+def tf_cmd(ds: Path, out: Path, partition: float, fmt: str = "tfrecord") -> list[str]:
+    return [sys.executable, str(HERE / TF_SCRIPTS[fmt]), "-a", str(ds / "output.manifest"),
             "-i", str(ds / "images"), "-o", str(out), "-s", "0.2", "-p", str(partition)]
 
 
@@ -107,7 +112,7 @@ def cat_cmd(ds: Path, out: Path) -> list[str]:
 
 
 def count_records(out: Path) -> int:
-    return sum(1 for f in sorted(out.glob("tfrecord_*/*.tfrecord"))
+    return sum(1 for f in sorted(out.glob("t*_*/*.tfrecord"))  # tfrecord_train/, tfod_train/
                for _ in tf_record_iterator(str(f), verify=False))
 
 
@@ -124,9 +129,9 @@ def _timed(name: str, cmd: list[str], out: Path, repeats: int) -> dict[str, Any]
 
 
 def convert_benchmarks(work: Path, sizes: list[int], memory_lines: int,
-                       tf_memory: bool = False) -> list[dict[str, Any]]:
+                       tf_memory: bool = False, fmt: str = "tfrecord") -> list[dict[str, Any]]:
     """One row per dataset size: ours (1 and 2 workers, and what ``--workers auto`` picks) vs
-    the TF converter."""
+    the TF converter of the same ``-f``."""
     import tfrecord_lite
 
     compileall.compile_dir(Path(tfrecord_lite.__file__).parent, quiet=1)
@@ -139,9 +144,9 @@ def convert_benchmarks(work: Path, sizes: list[int], memory_lines: int,
         results: list[dict[str, Any]] = []
         # what the plain command (--workers auto) uses here; timed on its own if not 1 or 2
         default = auto_workers(ds / "output.manifest")
-        contenders = [(f"tfrecord-lite --workers {n}", ours_cmd(ds, out, partition, n))
+        contenders = [(f"tfrecord-lite --workers {n}", ours_cmd(ds, out, partition, n, fmt))
                       for n in sorted({1, 2, default})]
-        contenders.append(("TF converter", tf_cmd(ds, out, partition)))
+        contenders.append(("TF converter", tf_cmd(ds, out, partition, fmt)))
         # the floor first in each round, straight before the converter's runs
         contenders.insert(0, (FLOOR, cat_cmd(ds, out)))
         machine: dict[int, list[float]] = {1: [], 2: []} if default > 1 else {}

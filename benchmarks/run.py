@@ -192,8 +192,8 @@ def main() -> int:
                         "and fetching images from S3 (bench_s3.py in .venv)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer images")
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["io", "read", "example", "footprint", "convert", "images",
-                                 "s3"],
+                        choices=["io", "read", "example", "footprint", "convert", "tfod",
+                                 "images", "s3"],
                         help="sections to leave out")
     parser.add_argument("--memory-lines", type=int, default=100_000,
                         help="lines of the manifest whose conversion's peak memory is measured")
@@ -282,6 +282,25 @@ def main() -> int:
               "(a shell through the same launcher), first in each of the converter's rounds. "
               "The plain command is what `tfrecord-lite convert` picks with `--workers auto`.",
               "", *floor_table(conv)])
+
+    if "tfod" not in args.skip:
+        from bench_convert import convert_benchmarks
+        from timing import paired_ratio
+
+        sizes = [60] if args.quick else [240, 20_000]
+        print(f"converting {sizes} images with -f tfod ...", file=sys.stderr, flush=True)
+        conv = convert_benchmarks(WORK, sizes, 0, fmt="tfod")
+        emit(["## Converter, -f tfod (TF Object Detection records) against a TF-based script",
+              "", "The TF converter is `benchmarks/tf_tfod_converter.py`: the same keys written "
+              "the way the OD API's `create_coco_tf_record.py` writes them (PIL, hashlib, "
+              "`tf.train.Example`, `tf.io.TFRecordWriter`).", "", *convert_table(conv)])
+        for row in conv:
+            r = row["results"]
+            ours = r.get(row["default"])
+            if ours and "TF converter" in r:
+                ratio = paired_ratio(r["TF converter"]["times"], ours["times"])
+                if ratio < 10:
+                    misses.append(f"-f tfod on {row['images']:,} images {ratio:.1f}x TF < 10x")
 
     if "images" not in args.skip:
         from bench_images import image_benchmarks, image_table

@@ -70,8 +70,10 @@ class Shards:
             os.replace(temp, self.folder / f"{self.prefix}-{i:05d}-of-{n:05d}.tfrecord")
 
 
-def convert(manifest: Path, images: Path, out: Path, split: float, partition_mb: float) -> int:
-    by_name = {}
+def read_job(manifest: Path, images: Path) -> tuple[dict[str, str], list[dict], dict[int, str]]:
+    """Image file name -> path, the manifest's lines, and its class map (also what
+    tf_tfod_converter.py starts from)."""
+    by_name: dict[str, str] = {}
     for dirpath, _dirs, files in os.walk(images):
         for name in files:
             by_name.setdefault(name, os.path.join(dirpath, name))
@@ -84,6 +86,28 @@ def convert(manifest: Path, images: Path, out: Path, split: float, partition_mb:
                 _key, _label, meta = find_label(line)
                 class_map.update({int(k): v for k, v in meta.get("class-map", {}).items()})
                 lines.append(line)
+    return by_name, lines, class_map
+
+
+def side(name: str, split: float) -> str:
+    """The split of an image, by a hash of its name."""
+    digest = hashlib.sha1(name.encode()).digest()
+    return "val" if int.from_bytes(digest[:8], "big") / 2**64 < split else "train"
+
+
+def write_info(out: Path, folders: tuple[str, str], classes: list[str],
+               shards: dict[str, Shards]) -> None:
+    train, val = (str(out / f) for f in folders)
+    info = {
+        "classes": classes,
+        "train": {"annotations": train, "images": train, "samples": shards["train"].samples},
+        "validation": {"annotations": val, "images": val, "samples": shards["val"].samples},
+    }
+    (out / "dataset_info.yaml").write_text(yaml.safe_dump(info, sort_keys=False))
+
+
+def convert(manifest: Path, images: Path, out: Path, split: float, partition_mb: float) -> int:
+    by_name, lines, class_map = read_job(manifest, images)
     classes = [class_map[k] for k in sorted(class_map)]
     index = {name: i for i, name in enumerate(classes)}
     max_bytes = int(partition_mb * 1024 * 1024)
@@ -116,23 +140,16 @@ def convert(manifest: Path, images: Path, out: Path, split: float, partition_mb:
             "objects": int64_feature(objects),
             "bboxes": float_feature(bboxes),
         }))
-        digest = hashlib.sha1(name.encode()).digest()
-        part = "val" if int.from_bytes(digest[:8], "big") / 2**64 < split else "train"
-        shards[part].write(example.SerializeToString())
+        shards[side(name, split)].write(example.SerializeToString())
     for s in shards.values():
         s.close()
-    train, val = str(out / "tfrecord_train"), str(out / "tfrecord_val")
-    info = {
-        "classes": classes,
-        "train": {"annotations": train, "images": train, "samples": shards["train"].samples},
-        "validation": {"annotations": val, "images": val, "samples": shards["val"].samples},
-    }
-    (out / "dataset_info.yaml").write_text(yaml.safe_dump(info, sort_keys=False))
+    write_info(out, ("tfrecord_train", "tfrecord_val"), classes, shards)
     return len(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(convert=convert, doc: str | None = __doc__) -> None:
+    """The command line of this script and of tf_tfod_converter.py."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
     parser.add_argument("-a", "--annotations", type=Path, required=True)
     parser.add_argument("-i", "--images", type=Path, required=True)
     parser.add_argument("-o", "--output", type=Path, required=True)

@@ -24,7 +24,7 @@ def surrogate_job(root: Path) -> Path:
     return write_manifest(root / "output.manifest", lines)
 
 
-@pytest.mark.parametrize("fmt", ["tfrecord", "json"])
+@pytest.mark.parametrize("fmt", ["tfrecord", "json", "tfod"])
 def test_a_class_name_with_a_lone_surrogate_converts_and_prints(tmp_path, capsys, fmt) -> None:
     manifest = surrogate_job(tmp_path / "job")
     assert main(["convert", "-a", str(manifest), "-o", str(tmp_path / "out"), "-f", fmt]) == 0
@@ -33,6 +33,9 @@ def test_a_class_name_with_a_lone_surrogate_converts_and_prints(tmp_path, capsys
     if fmt == "json":
         docs = [json.loads(p.read_text("utf-8")) for p in (tmp_path / "out").rglob("*.json")]
         assert docs and {b[4] for d in docs for b in d["boxes"]} == {0}  # names: in the yaml
+    if fmt == "tfod":  # the name as its escape, the same in the records and the label map
+        assert "name: 'bad\\\\ud800name'" in (tmp_path / "out" / "label_map.pbtxt").read_text()
+        assert main(["verify", str(tmp_path / "out")]) == 0
 
 
 def test_a_summary_that_cannot_be_printed_does_not_fail_a_published_dataset(tmp_path) -> None:

@@ -296,7 +296,7 @@ def _convert(tmp_path: Path, *extra: str) -> Path:
     return convert_sample(tmp_path / "out", *extra)
 
 
-@pytest.mark.parametrize("fmt", ["tfrecord", "json", "darknet"])
+@pytest.mark.parametrize("fmt", ["tfrecord", "json", "darknet", "tfod"])
 def test_converted_sample_verifies(tmp_path, capsys, fmt) -> None:
     out = _convert(tmp_path, "-f", fmt)
     capsys.readouterr()

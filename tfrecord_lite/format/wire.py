@@ -33,3 +33,31 @@ def field(tag: int, data: bytes) -> bytes:
     call to field_head: the record builder makes a dozen of these per record)."""
     n = len(data)
     return (bytes((tag, n)) if n < 0x80 else bytes((tag,)) + varint(n)) + data
+
+
+def map_entry(key_field: bytes, feature: bytes) -> bytes:
+    """A Features map entry {key = 1, value = 2} (field 1): the key's field given, then the
+    Feature."""
+    body = key_field + field_head(0x12, len(feature)) + feature
+    return field_head(0x0A, len(body)) + body
+
+
+def bytes_entry_head(key_field: bytes, n: int) -> bytes:
+    """The head of a map entry holding one bytes value of ``n`` bytes: the entry is this head,
+    then the value, so that a large value (an image) is never copied to build its record."""
+    value_head = field_head(0x0A, n)  # BytesList.value = 1
+    feature = field_head(0x0A, n + len(value_head)) + value_head  # Feature.bytes_list = 1
+    n += len(feature)
+    body = key_field + field_head(0x12, n)
+    return field_head(0x0A, n + len(body)) + body + feature
+
+
+def int64_feature(values) -> bytes:
+    """A Feature holding an int64_list (= 3) of ``values``, packed."""
+    if not values:
+        return b"\x1a\x00"
+    if min(values) >= 0 and max(values) < 0x80:
+        packed = bytes(values)  # one-byte varints are the values themselves
+    else:
+        packed = b"".join([varint(v) for v in values])
+    return field(0x1A, field(0x0A, packed))  # Feature.int64_list = 3, its packed value = 1

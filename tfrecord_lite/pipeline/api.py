@@ -53,6 +53,7 @@ def conversion_options(
     max_pixels: int | None = None,
     full_decode: bool = False,
     exif_frame: str = "auto",
+    masks: bool = False,
 ) -> ConvertOptions:
     """Checked options for ``convert``; raises ``ValueError`` naming a bad argument and
     ``InputError`` when the manifest is not a file."""
@@ -69,7 +70,7 @@ def conversion_options(
                          f"{exif_frame!r}")
     if workers != "auto" and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be 'auto' or a positive number, not {workers!r}")
-    why = refusal(output, format)
+    why = refusal(output, format, masks)
     if why:
         raise ValueError(why)
     if not annotations.is_file():
@@ -93,6 +94,7 @@ def conversion_options(
         keep_image_bytes=keep_image_bytes,
         image_checks=ImageChecks(max_pixels or PILLOW_MAX_PIXELS, full_decode),
         exif_frame=exif_frame,
+        masks=masks,
     )
 
 

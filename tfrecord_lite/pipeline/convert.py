@@ -31,6 +31,7 @@ from tfrecord_lite.pipeline.formats import (
     json_format,
     modelpack,
     per_image,
+    tfod_format,
     tfrecord_format,
 )
 from tfrecord_lite.pipeline.groundtruth.images import ImageChecks
@@ -46,9 +47,10 @@ from tfrecord_lite.pipeline.publish import INFO, Stage, check_output
 from tfrecord_lite.pipeline.sample import Sample
 from tfrecord_lite.pipeline.split import fill_empty_side, split_indices
 
-FORMATS = ("tfrecord", "json", "darknet", "coco", "edgefirst")
+FORMATS = ("tfrecord", "json", "darknet", "coco", "edgefirst", "tfod")
 INFO_TYPES = {"tfrecord": "tfrecord", "darknet": "darknet"}  # yaml ``type`` (ModelPack's reader)
 _PER_IMAGE = {"json": json_format, "darknet": darknet_format}  # formats with files per image
+_SHARDED = {"tfrecord": tfrecord_format, "tfod": tfod_format}  # Examples in planned shards
 TAG_FORMATS = ("json", "coco")  # the formats that keep image-level class labels
 SPLITS = ("train", "validation")
 _CHUNK = 32  # samples per task handed to a worker
@@ -76,6 +78,7 @@ class ConvertOptions:
     exif_frame: str = "auto"  # which frame EXIF-rotated images' labels were drawn on
     keep_image_bytes: bool = False  # store every image as it came, even those ModelPack can't read
     source: str | None = None  # the manifest as dataset_info.yaml names it (an s3:// URL)
+    masks: bool = False  # -f tfod: a PNG mask per object (image/object/mask)
 
 
 @dataclass
@@ -162,6 +165,8 @@ class _Job:
     classes: list[str]
     manifest: Path
     cache: Path  # images re-encoded upright, kept between measuring and writing
+    format: str = "tfrecord"  # which Example the records hold: "tfrecord" or "tfod"
+    masks: bool = False  # -f tfod --masks
 
     def cached(self, i: int) -> Path:
         return self.cache / str(i)
@@ -193,24 +198,41 @@ def _coco_chunk(job: _Job, task: tuple[str, Sequence[int]]) -> tuple[int, list[l
 
 def _measure_chunk(job: _Job, indices: Sequence[int]) -> list[tuple[int, bytes, bytes]]:
     """Each sample's image size and record prefix and suffix.  An image whose size is not known
-    in advance (re-encoded upright) is made here and kept in the job's cache until written."""
+    in advance (re-encoded upright) is made here and kept in the job's cache until written.
+    A tfod record's image format comes from the image's first bytes (its hash is put in when the
+    image is written)."""
     out = []
+    tfod = job.format == "tfod"
     for i in indices:
         sample = job.samples[i]
         size = sample.image_bytes
+        data = None
         if size is None:
             data = sample.read_image()
             job.cache.mkdir(parents=True, exist_ok=True)
             job.cached(i).write_bytes(data)
             size = len(data)
-        out.append((size, *modelpack.sample_parts(sample, size)))
+        if tfod:
+            head = data[: tfod_format.HEAD] if data is not None else _image_head(sample)
+            out.append((size, *tfod_format.record_parts(sample, size, head, i + 1, job.classes,
+                                                        job.masks)))
+        else:
+            out.append((size, *modelpack.sample_parts(sample, size)))
     return out
+
+
+def _image_head(sample: Sample) -> bytes:
+    """The first bytes of the sample's image, read alone when its reader can."""
+    head = getattr(sample.read_image, "head", None)
+    data = head(tfod_format.HEAD) if head is not None else None
+    return data if data is not None else sample.read_image()[: tfod_format.HEAD]
 
 
 def _range_task(job: _Job, task: tuple[str, int, list[tuple[int, int, bytes, bytes]]]) -> int:
     """Write one planned range of a shard's records from byte ``offset`` of its file; returns
     how many records."""
     path, offset, records = task
+    keyed = job.format == "tfod"  # its records hold the hash of the image they hold
     with TFRecordWriter(path, offset=offset) as writer:
         for i, size, prefix, suffix in records:
             sample = job.samples[i]
@@ -225,20 +247,23 @@ def _range_task(job: _Job, task: tuple[str, int, list[tuple[int, int, bytes, byt
                     hint="convert again once the images stay put",
                     reason="changed-image",
                 )
-            writer.write_parts((prefix, image, suffix))
+            writer.write_parts((prefix, image, tfod_format.with_key(suffix, image) if keyed
+                                else suffix))
     return len(records)
 
 
 # --- the pipeline -------------------------------------------------------------------------------
 
 
-def refusal(output: str | os.PathLike[str], format: str) -> str | None:
+def refusal(output: str | os.PathLike[str], format: str, masks: bool = False) -> str | None:
     """Why a conversion into ``output`` in ``format`` cannot start, found before any work (and
     before an ``s3://`` input is fetched); the CLI and the API ask the same question here."""
     if not str(output).strip():
         return "-o/--output is empty (an unset shell variable?); name the folder for the dataset"
     if format == "edgefirst" and not edgefirst_format.available():
         return f"-f edgefirst needs Au-Zone's edgefirst-client: {edgefirst_format.INSTALL}"
+    if masks and format != "tfod":
+        return f"--masks is an option of -f tfod, not of -f {format}"
     return None
 
 
@@ -246,7 +271,7 @@ def convert(options: ConvertOptions, progress: Progress | None = None) -> Conver
     """Run the whole conversion; on any error nothing that looks like a dataset is left."""
     if options.format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, not {options.format!r}")
-    why = refusal(options.output, options.format)
+    why = refusal(options.output, options.format, options.masks)
     if why:
         raise OutputError(why)
     return run_staged(options, lambda root: _build(options, root, progress))
@@ -361,9 +386,11 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
     read = read_manifest(options.annotations, _read_options(options, options.policy), progress)
     result, train, val = start_result(options, read)
     samples, classes = read.samples, read.classes
-    job = _Job(samples, classes, options.annotations, root / ".upright")
+    job = _Job(samples, classes, options.annotations, root / ".upright", options.format,
+               options.masks)
     write_split = _CocoSplits().write if options.format in ("coco", "edgefirst") else {
-        "tfrecord": _write_tfrecord_split, "json": _write_per_image_split,
+        "tfrecord": _write_tfrecord_split, "tfod": _write_tfrecord_split,
+        "json": _write_per_image_split,
         "darknet": _write_per_image_split}[options.format]
     target = root / ".coco" if options.format == "edgefirst" else root  # converted from COCO
     with Workers(options.workers, job) as pool:  # forked once, now that the samples are known
@@ -375,6 +402,8 @@ def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> Co
         shutil.rmtree(job.cache)
     if options.format == "edgefirst":
         _coco_to_edgefirst(options, root, target, result)
+    if options.format == "tfod":
+        result.bytes += tfod_format.write_label_map(root / tfod_format.LABEL_MAP, classes)
     write_info(options, root, result)
     return result
 
@@ -413,6 +442,8 @@ def write_info(options: ConvertOptions, root: Path, result: ConvertResult) -> No
         "split": options.split,
         "partition_mb": options.partition_mb,
     }
+    if options.format == "tfod":
+        extra.update(label_map=tfod_format.LABEL_MAP, masks=options.masks)
     text = info.render(result.classes, result.splits["train"], result.splits["validation"], base,
                        extra, kind=INFO_TYPES.get(options.format))
     info.write(root / INFO, text)
@@ -422,7 +453,7 @@ def plan_tfrecord_split(options: ConvertOptions, split: str, sizes: Sequence[int
                         ) -> shards.ShardPlan:
     """The shards of one split from its records' framed sizes, in record order: the one plan
     every engine writes."""
-    prefix = tfrecord_format.FOLDERS[split][1]
+    prefix = _SHARDED.get(options.format, tfrecord_format).FOLDERS[split][1]
     max_bytes = max(1, int(options.partition_mb * 1024 * 1024))
     return shards.plan_split(sizes, max_bytes, prefix, _RANGE_BYTES)
 
@@ -443,10 +474,11 @@ def _counted(items: Iterator[list], split: str, total: int, progress: Progress |
 
 
 def _write_tfrecord_split(options, root, split, indices, progress, pool) -> info.SplitInfo:
-    """Measure every record (its size is known before any image is read), plan the shards from
-    the sizes, then write the plan's ranges: in the workers, or here with one.  The bytes depend
-    on the plan alone, so they are the same for any number of workers."""
-    folder_name = tfrecord_format.FOLDERS[split][0]
+    """-f tfrecord and -f tfod.  Measure every record (a ModelPack record's size is known before
+    its image is read), plan the shards from the sizes, then write the plan's ranges: in the
+    workers, or here with one.  The bytes depend on the plan alone, so they are the same for
+    any number of workers."""
+    folder_name = _SHARDED[options.format].FOLDERS[split][0]
     folder = root / folder_name
     folder.mkdir(parents=True, exist_ok=True)
     measured = _counted(pool.map(_measure_chunk, chunked(indices, 256)), f"measuring {split}",

@@ -235,3 +235,107 @@ def coco_problems(path: Path, images: Path, classes: Sequence[str] | None) -> tu
             out.append(f"{where}: bbox {box} is not inside its {size[0]}x{size[1]} image")
     return len(sizes), out
 
+
+
+# -- -f tfod: what TF Object Detection API / Model Garden decoders read ------------------------
+
+_TFOD_KINDS = {bytes: "bytes_list", int: "int64_list", float: "float_list"}
+
+
+def tfod_label_map(layout: Layout) -> tuple[dict[int, str] | None, list[str]]:
+    """``label_map.pbtxt`` beside ``dataset_info.yaml``: its ids and names, and how it differs
+    from ``classes`` (ids 1..N in class order, what the records' labels index)."""
+    from tfrecord_lite.pipeline.formats import tfod_format
+
+    if layout.info_path is None:
+        return None, []
+    path = layout.info_path.parent / tfod_format.LABEL_MAP
+    try:
+        labels = tfod_format.read_label_map(path.read_text(encoding="utf-8"))
+    except OSError:
+        return None, [f"no {tfod_format.LABEL_MAP}: the Object Detection API reads the class "
+                      "names from it"]
+    except ValueError as exc:
+        return None, [f"{tfod_format.LABEL_MAP} is not a label map: {exc}"]
+    want = {k: tfod_format.class_text(c) for k, c in enumerate(layout.classes or [], 1)}
+    if labels != want:
+        return labels, [f"{tfod_format.LABEL_MAP} holds {labels} but classes give {want} "
+                        "(ids 1..N in class order)"]
+    return labels, []
+
+
+def tfod_record_problems(features: dict[str, tuple[str | None, list]],
+                         labels: dict[int, str] | None) -> list[str]:
+    """One record's problems against the tfod contract: every key of the schema with its kind,
+    one value for the image's keys and one per object for the objects' keys, boxes inside
+    [0, 1] and not inverted, labels 1..N naming what ``class/text`` says, the stated size,
+    hash and format those of the image."""
+    import hashlib
+
+    from tfrecord_lite.pipeline.formats import tfod_format
+
+    out: list[str] = []
+    ok: dict[str, list] = {}
+    for key, kind in tfod_format.SCHEMA.items():
+        got = features.get(key)
+        if got is None:
+            out.append(f"missing feature {key!r}")
+            continue
+        have, values = got
+        if have is None and key.startswith("image/object/"):
+            ok[key] = []  # an empty list without a kind: TensorFlow reads it as empty
+        elif have != _TFOD_KINDS[kind]:
+            out.append(f"feature {key!r} is {have}, expected {_TFOD_KINDS[kind]}")
+        elif not key.startswith("image/object/") and len(values) != 1:
+            out.append(f"feature {key!r} has {len(values)} values, expected 1")
+        else:
+            ok[key] = list(values)
+    if tfod_format.MASK in features:
+        ok[tfod_format.MASK] = list(features[tfod_format.MASK][1])
+    per_object = {k: len(ok[k]) for k in tfod_format.PER_OBJECT if k in ok}
+    if len(set(per_object.values())) > 1:
+        out.append("objects' features disagree on the number of objects: " +
+                   ", ".join(f"{k.removeprefix('image/object/')} {n}"
+                             for k, n in per_object.items()))
+    for axis in ("x", "y"):
+        lo, hi = ok.get(f"image/object/bbox/{axis}min"), ok.get(f"image/object/bbox/{axis}max")
+        for name, values in ((f"{axis}min", lo), (f"{axis}max", hi)):
+            for j, v in enumerate(values or []):
+                if not 0.0 <= v <= 1.0:
+                    out.append(f"object {j} {name} {v:.7g} outside [0, 1]")
+        for j, (a, b) in enumerate(zip(lo or [], hi or [])):
+            if a > b:
+                out.append(f"object {j} {axis}min {a:.7g} above {axis}max {b:.7g}")
+    texts = ok.get("image/object/class/text")
+    for j, k in enumerate(ok.get("image/object/class/label", [])):
+        if labels is not None and k not in labels:
+            out.append(f"object {j} label {k} not in the label map (1..{len(labels)})")
+        elif labels is not None and texts is not None and j < len(texts) and \
+                texts[j].decode("utf-8", "replace") != labels[k]:
+            out.append(f"object {j} label {k} is {labels[k]!r} in the label map, class/text "
+                       f"says {texts[j].decode('utf-8', 'replace')!r}")
+        elif labels is None and k < 1:
+            out.append(f"object {j} label {k} is not 1 or more (0 is the background)")
+    for j, v in enumerate(ok.get("image/object/area", [])):
+        if not v >= 0.0:
+            out.append(f"object {j} area {v:.7g} is negative or NaN")
+    for key in ("image/object/is_crowd", "image/object/difficult"):
+        for j, v in enumerate(ok.get(key, [])):
+            if v not in (0, 1):
+                out.append(f"object {j} {key.rsplit('/', 1)[1]} is {v}, not 0 or 1")
+    source = ok.get("image/source_id")
+    if source is not None and not source[0].isdigit():
+        out.append(f"image/source_id {source[0]!r} is not a decimal number: Model Garden's "
+                   "parsers read it as the int64 image id")
+    image = ok.get("image/encoded")
+    if image is not None:
+        image = image[0]
+        sha = ok.get("image/key/sha256")
+        if sha is not None and sha[0] != hashlib.sha256(image).hexdigest().encode():
+            out.append("image/key/sha256 is not the hash of image/encoded")
+        fmt = ok.get("image/format")
+        name = (ok.get("image/filename") or [b""])[0].decode("utf-8", "replace")
+        if fmt is not None and fmt[0] != tfod_format.image_format(image, name):
+            out.append(f"image/format is {fmt[0]!r}, the image is "
+                       f"{tfod_format.image_format(image, name)!r}")
+    return out

@@ -117,12 +117,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "-f",
         "--format",
-        choices=("tfrecord", "json", "darknet", "coco", "edgefirst"),
+        choices=("tfrecord", "json", "darknet", "coco", "edgefirst", "tfod"),
         default="tfrecord",
         help="tfrecord (ModelPack detection), json (ModelPack segmentation and detection), "
         "darknet (ModelPack, deepview-datasets, YOLO tools), coco (annotations/instances_"
-        "{train,val}.json, for COCO tools) or edgefirst (EdgeFirst Studio's Arrow dataset; "
-        "needs the [edgefirst] extra) (default: %(default)s)",
+        "{train,val}.json, for COCO tools), edgefirst (EdgeFirst Studio's Arrow dataset; "
+        "needs the [edgefirst] extra) or tfod (TF Object Detection API / Model Garden records "
+        "and label_map.pbtxt) (default: %(default)s)",
     )
     p.add_argument(
         "-s",
@@ -204,6 +205,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "(default: convert those once to RGB JPEG/PNG)",
     )
     p.add_argument(
+        "--masks",
+        action="store_true",
+        help="-f tfod: a PNG mask per object (image/object/mask, for Mask R-CNN): its "
+        "segmentation region, or the box (default: none)",
+    )
+    p.add_argument(
         "--max-pixels",
         type=_positive_int,
         default=None,
@@ -248,7 +255,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 #: the flags that are ``conversion_options``'s keyword arguments of the same name
 _SAME_NAMES = ("images", "format", "split", "seed", "workers", "overwrite", "skip_invalid",
                "label_attribute", "classes_file", "drop_rejected", "path_prefix",
-               "keep_image_bytes", "max_pixels", "full_decode", "exif_frame")
+               "keep_image_bytes", "max_pixels", "full_decode", "exif_frame", "masks")
 
 
 class Warnings(list):
@@ -292,7 +299,7 @@ def _start(args: argparse.Namespace, warn: Warnings) -> int:
     _check_engine(args, UsageError)
     from tfrecord_lite.pipeline.convert import refusal
 
-    why = refusal(args.output, args.format)
+    why = refusal(args.output, args.format, args.masks)
     if why:
         raise UsageError(why)
     if s3_cli.used(args):  # fetched into a local cache, built locally, uploaded at the end

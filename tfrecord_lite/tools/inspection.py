@@ -323,7 +323,7 @@ class Inspector:
             }
             if s.missing:
                 split["missing"] = True
-            if s.format == "tfrecord":
+            if s.format in ("tfrecord", "tfod"):  # both TFRecord files of Examples
                 split["features"] = {k: v.as_dict() for k, v in sorted(s.features.items())}
                 if s.feature_lists:
                     split["feature_lists"] = {
@@ -449,7 +449,7 @@ def format_text(report: dict[str, Any]) -> str:
         declared = s["samples_declared"]
         if declared is not None and declared != s["records"]:
             lines.append(f"  ! dataset_info.yaml says samples: {declared}")
-        if s["format"] == "tfrecord":
+        if s["format"] in ("tfrecord", "tfod"):
             names = [_short(f["path"], s["folder"]) for f in s["files"]]
             width = max((len(n) for n in names), default=0)
             for name, f in zip(names, s["files"]):

@@ -62,7 +62,7 @@ class Split:
 
     name: str
     folder: Path | None
-    format: str  # "tfrecord", "json", "darknet", "coco" or "edgefirst"
+    format: str  # "tfrecord", "json", "darknet", "coco", "edgefirst" or "tfod"
     files: list[DataFile] = field(default_factory=list)
     json_files: list[Path] = field(default_factory=list)
     images: list[Path] = field(default_factory=list)  # Darknet format: the split's images
@@ -293,7 +293,10 @@ def _dataset(info_path: Path) -> Layout:
         elif darknet:
             splits.append(_darknet_split(str(key), folder, declared))
         else:
-            splits.append(_folder_split(str(key), folder, declared))
+            split = _folder_split(str(key), folder, declared)
+            if split.format == "tfrecord" and _converter_format(info) == "tfod":
+                split.format = "tfod"  # TF Object Detection Examples, checked by their contract
+            splits.append(split)
     return Layout(
         given=info_path,
         kind="dataset",
@@ -302,6 +305,12 @@ def _dataset(info_path: Path) -> Layout:
         classes=_classes(info.get("classes")),
         info=info,
     )
+
+
+def _converter_format(info: dict) -> str | None:
+    """The ``-f`` the converter wrote a dataset with, from its own block."""
+    block = info.get("tfrecord_lite")
+    return block.get("format") if isinstance(block, dict) else None
 
 
 def _nearby_classes(folder: Path) -> list[str] | None:
@@ -352,7 +361,7 @@ def resolve(path: str | os.PathLike[str]) -> Layout:
 def _folder_split_name(folder: Path) -> str:
     """``tfrecord_train`` -> ``train``: the split a converter folder holds."""
     name = folder.resolve().name
-    for prefix in ("tfrecord_", "json_", "darknet_"):
+    for prefix in ("tfrecord_", "json_", "darknet_", "tfod_"):
         if name.startswith(prefix) and len(name) > len(prefix):
             return name[len(prefix) :]
     return name

@@ -99,6 +99,7 @@ class Verifier:
     per_split: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what was found, not wrong (payload kinds)
     _names: dict[str, str] = field(default_factory=dict)
+    _labels: dict[int, str] | None = None  # -f tfod: label_map.pbtxt's ids and names
 
     @property
     def n_classes(self) -> int | None:
@@ -109,6 +110,11 @@ class Verifier:
         self.emit(problem)
 
     def run(self) -> None:
+        if self.layout.format == "tfod":
+            self._labels, problems = contract.tfod_label_map(self.layout)
+            for message in problems:
+                self.report(Problem(display(self.layout.info_path or self.layout.given),
+                                    message))
         for split in self.layout.splits:
             self.split(split)
         where = display(self.layout.info_path or self.layout.given)
@@ -135,7 +141,7 @@ class Verifier:
             if self.layout.kind != "file":  # one file of a set is checked alone: a folder is
                 for p in shard_problems(split):  # where the set is
                     self.report(p)
-            count, clean = self.tfrecord_split(split)
+            count, clean = self.tfrecord_split(split, tfod=split.format == "tfod")
         self.per_split[split.name] = count
         declared = split.declared_samples
         if clean and self.layout.kind == "dataset" and declared is not None and declared != count:
@@ -147,17 +153,18 @@ class Verifier:
                 )
             )
 
-    def tfrecord_split(self, split: Split) -> tuple[int, bool]:
+    def tfrecord_split(self, split: Split, tfod: bool = False) -> tuple[int, bool]:
+        """TFRecord files of ModelPack records, or (``tfod``) of TF Object Detection ones."""
         modelpack: bool | None = {"modelpack": True, "example": False, "none": False}.get(
             self.schema
         )
         if modelpack is None and self.layout.kind == "dataset":
-            modelpack = True
+            modelpack = not tfod
         total = 0
         clean = True
         counts: dict[str, int] = {}
         for data_file in split.files:
-            count, ok, modelpack = self.tfrecord_file(data_file, modelpack)
+            count, ok, modelpack = self.tfrecord_file(data_file, modelpack, tfod)
             counts[data_file.path.name] = count
             total += count
             clean = clean and ok
@@ -200,7 +207,7 @@ class Verifier:
                 )
 
     def tfrecord_file(
-        self, data_file: DataFile, modelpack: bool | None
+        self, data_file: DataFile, modelpack: bool | None, tfod: bool = False
     ) -> tuple[int, bool, bool | None]:
         """Check one file; returns (records read, read to the end, ModelPack decision)."""
         where = display(data_file.path)
@@ -209,7 +216,7 @@ class Verifier:
         walk = RecordWalk(data_file)
         for index, offset, data in walk:
             if index == 0:
-                check, modelpack = self.record_check(data, where, modelpack)
+                check, modelpack = self.record_check(data, where, modelpack, tfod)
             if check is not None:
                 for message in check(data, index):
                     self.report(Problem(where, message, index, offset))
@@ -223,7 +230,7 @@ class Verifier:
         return walk.count, failure is None, modelpack
 
     def record_check(
-        self, first: bytes, where: str, modelpack: bool | None
+        self, first: bytes, where: str, modelpack: bool | None, tfod: bool = False
     ) -> tuple[Callable[[bytes, int], list[str]] | None, bool | None]:
         """How to check each record of a file, decided from its first record: by the payload it
         holds under ``--schema auto``, as asked otherwise.  Returns (check, ModelPack decision)."""
@@ -257,6 +264,11 @@ class Verifier:
                 features = Example.FromString(data).features.feature
             except Exception as exc:  # protobuf's DecodeError, or worse on hostile bytes
                 return [f"not a tf.train.Example: {exc}"]
+            if tfod and self.schema != "example":
+                return contract.tfod_record_problems(
+                    {k: (v.WhichOneof("kind"), getattr(v, v.WhichOneof("kind")).value
+                         if v.WhichOneof("kind") else []) for k, v in features.items()},
+                    self._labels)
             return self.modelpack_record(features, where, index) if schema_too else []
 
         return check, modelpack

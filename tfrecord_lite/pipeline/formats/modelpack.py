@@ -12,7 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tfrecord_lite.format.errors import ExampleError
-from tfrecord_lite.format.wire import field, field_head, varint
+from tfrecord_lite.format.wire import (
+    bytes_entry_head,
+    field,
+    field_head,
+    int64_feature,
+    map_entry,
+    varint,
+)
 from tfrecord_lite.pipeline.sample import Box, Sample, class_indices, yolo_values
 
 #: feature name -> the kind of list it must hold
@@ -26,23 +33,6 @@ SCHEMA: Mapping[str, type] = {
 }
 
 
-def _entry(key_field: bytes, feature: bytes) -> bytes:
-    """A Features map entry {key = 1, value = 2} (field 1): the key's field given, then the
-    Feature."""
-    body = key_field + field_head(0x12, len(feature)) + feature
-    return field_head(0x0A, len(body)) + body
-
-
-def _int64_feature(values) -> bytes:
-    if not values:
-        return b"\x1a\x00"
-    if min(values) >= 0 and max(values) < 0x80:
-        packed = bytes(values)  # one-byte varints are the values themselves
-    else:
-        packed = b"".join([varint(v) for v in values])
-    return field(0x1A, field(0x0A, packed))  # Feature.int64_list = 3, its packed value = 1
-
-
 _K = {k: field(0x0A, k) for k in (b"bboxes", b"height", b"image_name", b"image", b"objects",
                                   b"width")}
 
@@ -51,7 +41,7 @@ _SIZES: dict[tuple[bytes, int], bytes] = {}  # (key, value) -> map entry; image 
 
 
 def _size_entry(key: bytes, value: int) -> bytes:
-    entry = _entry(_K[key], field(0x1A, field(0x0A, varint(value))))
+    entry = map_entry(_K[key], field(0x1A, field(0x0A, varint(value))))
     if len(_SIZES) < 4096:
         _SIZES[key, value] = entry
     return entry
@@ -74,22 +64,15 @@ def record_parts(
         floats = field(0x0A, struct.pack(f"<{n}f", *bboxes)) if n else b""
     except (OverflowError, struct.error) as exc:
         raise ExampleError(f"bboxes {bboxes[:8]!r}: not float32 values ({exc})") from None
-    value_head = field_head(0x0A, image_len)  # BytesList.value = 1, the image follows
-    image_feature = field_head(0x0A, image_len + len(value_head)) + value_head  # bytes_list = 1
-    n = image_len + len(image_feature)
-    image_value = _K[b"image"] + field_head(0x12, n)
-    n += len(image_value)
     head = b"".join(
         (
-            _entry(_K[b"bboxes"], field(0x12, floats)),
+            map_entry(_K[b"bboxes"], field(0x12, floats)),
             _SIZES.get((b"height", height)) or _size_entry(b"height", height),
-            _entry(_K[b"image_name"], field(0x0A, field(0x0A, name.encode("utf-8")))),
-            field_head(0x0A, n),
-            image_value,
-            image_feature,
+            map_entry(_K[b"image_name"], field(0x0A, field(0x0A, name.encode("utf-8")))),
+            bytes_entry_head(_K[b"image"], image_len),  # the image follows
         )
     )
-    tail = _entry(_K[b"objects"], _int64_feature(objects)) + (
+    tail = map_entry(_K[b"objects"], int64_feature(objects)) + (
         _SIZES.get((b"width", width)) or _size_entry(b"width", width)
     )
     total = len(head) + image_len + len(tail)

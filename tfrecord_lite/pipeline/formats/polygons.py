@@ -75,6 +75,25 @@ def _components(rows: list[list[tuple[int, int]]]) -> list[list[int]]:
     return [[find(i) for i in row] for row in labels]
 
 
+#: one 8-connected region of a mask: its value and its pixels as ``(y, start, end)`` runs
+Region = tuple[int, list[tuple[int, int, int]]]
+
+
+def mask_regions(mask: bytes, width: int, height: int) -> list[Region]:
+    """Each 8-connected region of each non-zero value of an 8-bit mask (``width * height``
+    bytes, row by row) with its pixel runs: the instances ``-f tfod`` makes of a class mask,
+    in the order ``region_outlines`` gives their polygons."""
+    out = []
+    for value, rows in sorted(class_runs(mask, width, height).items()):
+        labels = _components(rows)
+        regions: dict[int, list[tuple[int, int, int]]] = {}
+        for y, (runs, row_labels) in enumerate(zip(rows, labels)):
+            for (a, b), label in zip(runs, row_labels):
+                regions.setdefault(label, []).append((y, a, b))
+        out += [(value, runs) for _, runs in sorted(regions.items())]
+    return out
+
+
 def _minus(a: int, b: int, others: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """``[a, b)`` without the runs of ``others`` (sorted): the pixels with no run beside them."""
     pieces = []

@@ -407,6 +407,23 @@ class ImageReader:
                              value=self.file, hint="the file changed or is corrupt",
                              reason="bad-image") from exc
 
+    def head(self, n: int) -> bytes | None:
+        """The first ``n`` bytes of what a call gives, without reading the rest (what -f tfod
+        takes its ``image/format`` from before writing), or None when the image is re-encoded
+        (its bytes exist only once made).  Clearing the EXIF tag in place leaves them as stored."""
+        if self.reencode == UPRIGHT or self.convert:
+            return None
+        try:
+            fd = os.open(self.file, _OPEN_FLAGS)
+            try:
+                return os.read(fd, n)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise InputError(self.manifest, self.line, f"cannot read image {self.file}: {exc}",
+                             value=self.file, hint="the file changed or is corrupt",
+                             reason="bad-image") from exc
+
     def __repr__(self) -> str:
         return (f"ImageReader({self.file!r}, reencode={self.reencode}, rgb={self.rgb}, "
                 f"convert={self.convert})")
