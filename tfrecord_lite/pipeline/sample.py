@@ -106,6 +106,8 @@ class Sample(NamedTuple):
     read_mask: Callable[[], bytes] | None = None
     image_bytes: int | None = None  # len(read_image()) when known without reading it
     tracks: tuple[str, ...] = ()  # per box, the object's track in a video job (else empty)
+    crowd: tuple[bool, ...] = ()  # per box, COCO iscrowd (empty: none is)
+    difficult: tuple[bool, ...] = ()  # per box, Pascal VOC difficult (empty: none is)
 
 
 def class_indices(boxes: Sequence[Box]) -> list[int]:
