@@ -61,10 +61,11 @@ def draw(path: Path, img: Img) -> None:
 
 
 def write_coco(root: Path, images: list[Img], split: bool = True,
-               category_ids: tuple[int, ...] = (3, 7, 11)) -> Path:
+               category_ids: tuple[int, ...] = (3, 7, 11), segments: bool = True) -> Path:
     """``annotations/instances_{train,val}.json`` + ``images/{train,val}/`` (Datumaro's COCO
     layout), or one ``annotations/instances_default.json`` + ``images/default/``; returns the
-    file, or the folder when split.  Categories get ids that are not 1..n."""
+    file, or the folder when split.  Categories get ids that are not 1..n; each box has its
+    rectangle as polygon unless not ``segments``."""
     sides = ("train", "val") if split else ("default",)
     ann_id = 1
     for side in sides:
@@ -77,7 +78,7 @@ def write_coco(root: Path, images: list[Img], split: bool = True,
                              "bbox": [o.x, o.y, o.w, o.h], "area": o.w * o.h,
                              "iscrowd": int(o.crowd), "segmentation": [
                                  [o.x, o.y, o.x + o.w, o.y, o.x + o.w, o.y + o.h, o.x, o.y + o.h]
-                             ]})
+                             ] if segments else []})
                 ann_id += 1
         doc = {"info": {}, "licenses": [],
                "images": [{"id": i, "file_name": im.name, "width": im.width,

@@ -265,6 +265,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output is None:
         raise UsageError("-o/--output is required (or set TFRECORD_LITE_OUTPUT)")
+    if args.input not in (None, "groundtruth") and args.engine == "beam":
+        raise UsageError("--engine beam reads Ground Truth manifests only; convert "
+                         f"--from {args.input} without --engine beam")
     _check_engine(args, UsageError)
     if args.format == "edgefirst":
         from tfrecord_lite.pipeline.formats import edgefirst_format
@@ -279,9 +282,6 @@ def run(args: argparse.Namespace) -> int:
     if args.input not in (None, "groundtruth") and s3_cli.used(args):
         raise UsageError(f"--from {args.input} reads local folders; s3:// paths go with Ground "
                          "Truth manifests (copy the dataset here first)")
-    if args.input not in (None, "groundtruth") and args.engine == "beam":
-        raise UsageError("--engine beam reads Ground Truth manifests only; convert "
-                         f"--from {args.input} without --engine beam")
     if s3_cli.used(args):  # fetched into a local cache, built locally, uploaded at the end
         from tfrecord_lite.pipeline import s3store
 

@@ -42,9 +42,10 @@ class PixelBox(NamedTuple):
     y1: float
     x2: float
     y2: float
-    entry: str  # how an error names it ("annotations[3] (id 17)", "line 2", "object 1")
+    entry: str  # how an error names it ("annotations[3] (id 17)", "object 1 (dog)")
     crowd: bool = False
     difficult: bool = False
+    line: int = 0  # its line in the item's file, when it has one (a YOLO label row)
 
 
 class Region(NamedTuple):
@@ -153,9 +154,10 @@ def _read_item(item: Found, index: ImageIndex, options: ReadOptions, table: Clas
         k = _mapped(box.class_index, remap, table, names)
         x1, y1, x2, y2 = box.x1 * sx, box.y1 * sy, box.x2 * sx, box.y2 * sy
         if x1 >= width or y1 >= height or x2 <= 0 or y2 <= 0:
-            raise problem(f"{box.entry}: the box lies wholly outside its image "
-                          f"({width}x{height})", value=[x1, y1, x2, y2],
-                          hint="fix or drop the box", reason="box-outside")
+            where = f"{box.entry}: " if box.entry else ""
+            raise InputError(item.where, box.line, f"{where}the box lies wholly outside its "
+                             f"image ({width}x{height})", value=[x1, y1, x2, y2],
+                             hint="fix or drop the box", reason="box-outside")
         cx1, cy1, cx2, cy2 = max(x1, 0.0), max(y1, 0.0), min(x2, width), min(y2, height)
         if x1 < -_EPS or y1 < -_EPS or x2 > width + _EPS or y2 > height + _EPS:
             clipped += 1

@@ -200,16 +200,16 @@ def _row(item: Found, fields: list[str], n: int, classes: int) -> str | None:
         return "a value is not finite"
     if not 0 <= k < classes:
         return f"unknown class id {k} (data.yaml names {classes} classes)"
-    entry = f"line {n}"
     if len(values) == 4:
         cx, cy, w, h = values
         if w < 0 or h < 0:
             return "a box of negative size"
-        item.boxes.append(PixelBox(k, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, entry))
+        item.boxes.append(PixelBox(k, cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, "",
+                                    line=n))
         return None
     if len(values) >= 6 and len(values) % 2 == 0:
         xs, ys = values[0::2], values[1::2]
-        item.boxes.append(PixelBox(k, min(xs), min(ys), max(xs), max(ys), entry))
+        item.boxes.append(PixelBox(k, min(xs), min(ys), max(xs), max(ys), "", line=n))
         item.regions.append(Region(k, (tuple(values),)))
         return None
     return f"a row of {len(fields)} values is neither a box (5) nor a polygon (odd, 7 or more)"

@@ -1,0 +1,142 @@
+"""The inputs together: which one ``-a`` names (``detect``), and every input written as every
+output format with the same images, boxes and sides."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from gt_helpers import det_line, make_image, write_manifest
+from source_helpers import (
+    CLASSES,
+    assert_boxes,
+    dataset,
+    expected_boxes,
+    records,
+    stored_boxes,
+    write_coco,
+    write_voc,
+    write_yolo,
+)
+
+from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.formats.darknet_format import read_labels
+from tfrecord_lite.pipeline.sources import detect
+from tfrecord_lite.tools.cli import main
+
+WRITERS = {"coco": write_coco, "yolo": write_yolo, "voc": write_voc}
+
+
+def run(*args) -> int:
+    return main(["convert", *map(str, args)])
+
+
+def test_each_layout_is_told_apart(tmp_path):
+    assert detect(write_coco(tmp_path / "c", dataset(3))) == "coco"  # a folder of files
+    assert detect(write_coco(tmp_path / "c1", dataset(3), split=False)) == "coco"
+    config = write_yolo(tmp_path / "y", dataset(3))
+    assert detect(config) == "yolo" and detect(config.parent) == "yolo"
+    root = write_voc(tmp_path / "v", dataset(3))
+    assert detect(root) == "voc" and detect(root / "Annotations") == "voc"
+    make_image(tmp_path / "g" / "a.jpg", 64, 48)
+    manifest = write_manifest(tmp_path / "g" / "output.manifest", [
+        det_line("s3://b/a.jpg", [(0, 1, 1, 5, 5)], {0: "cat"})])
+    assert detect(manifest) == "groundtruth"
+    (tmp_path / "notes.txt").write_text("hello\n")
+    assert detect(tmp_path / "notes.txt") == "groundtruth"  # its reader names the bad line
+
+
+def test_a_folder_of_two_layouts_is_one_error_asking_for_from(tmp_path, capsys):
+    root = write_voc(tmp_path / "both", dataset(3))
+    write_yolo(root, dataset(3))
+    with pytest.raises(InputError, match="could be voc or yolo"):
+        detect(root)
+    assert run("-a", root, "-o", tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pass --from" in err and str(root) in err
+    assert run("--from", "voc", "-a", root, "-o", tmp_path / "out", "-q") == 0
+
+
+def test_a_folder_of_no_layout_is_one_error_asking_for_from(tmp_path, capsys):
+    (tmp_path / "plain").mkdir()
+    assert run("-a", tmp_path / "plain", "-o", tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not an input tfrecord-lite recognises" in err
+    assert "pass --from" in err
+
+
+def test_beam_and_s3_stay_with_ground_truth(tmp_path, capsys):
+    config = write_yolo(tmp_path / "y", dataset(3))
+    assert run("--from", "yolo", "-a", config, "-o", tmp_path / "o", "--engine", "beam") == 2
+    assert "--engine beam reads Ground Truth manifests only" in capsys.readouterr().err
+    assert run("--from", "yolo", "-a", config, "-o", "s3://bucket/out") == 2
+    assert "s3:// paths go with Ground Truth manifests" in capsys.readouterr().err
+
+
+def _read_back(out: Path, fmt: str) -> dict[str, tuple[str, list]]:
+    """Each image of a written dataset (by stem): its side and its boxes (name, cx, cy, w, h)."""
+    info = yaml.safe_load((out / "dataset_info.yaml").read_text())
+    classes = info["classes"]
+    found = {}
+    for side, key in (("train", "train"), ("val", "validation")):
+        folder = Path(info[key].get("path") or info[key]["images"])
+        if fmt == "tfrecord":
+            for rec in records(folder):
+                stem = rec["image_name"][0].decode().rsplit(".", 1)[0]
+                found[stem] = (side, stored_boxes(rec, classes))
+        elif fmt == "json":
+            for doc_path in folder.glob("*.json"):
+                doc = json.loads(doc_path.read_text())
+                found[doc_path.stem] = (side, sorted((classes[int(b[4])], *b[:4])
+                                                     for b in doc["boxes"]))
+        elif fmt == "darknet":
+            for txt in folder.glob("*.txt"):
+                found[txt.stem] = (side, sorted((classes[k], *v)
+                                                for k, *v in read_labels(txt)))
+        else:  # coco: the box entries (those of traced masks carry a segmentation)
+            doc = json.loads((out / info[key]["annotations"]).read_text())
+            names = {c["id"]: c["name"] for c in doc["categories"]}
+            for im in doc["images"]:
+                w, h = im["width"], im["height"]
+                boxes = sorted((names[a["category_id"]], (a["bbox"][0] + a["bbox"][2] / 2) / w,
+                                (a["bbox"][1] + a["bbox"][3] / 2) / h, a["bbox"][2] / w,
+                                a["bbox"][3] / h) for a in doc["annotations"]
+                               if a["image_id"] == im["id"] and not a["segmentation"])
+                found[im["file_name"].rsplit(".", 1)[0]] = (side, boxes)
+    return found
+
+
+@pytest.mark.parametrize("fmt", ["tfrecord", "json", "darknet", "coco"])
+@pytest.mark.parametrize("source", sorted(WRITERS))
+def test_every_input_goes_to_every_output_format(tmp_path, source, fmt):
+    images = dataset(7)
+    target = WRITERS[source](tmp_path / "in", images)
+    out = tmp_path / "out"
+    assert run("-a", target, "-o", out, "-f", fmt, "-q") == 0
+    found = _read_back(out, fmt)
+    assert sorted(found) == sorted(im.name.rsplit(".", 1)[0] for im in images)
+    for im in images:
+        side, boxes = found[im.name.rsplit(".", 1)[0]]
+        assert side == im.side
+        # darknet and coco write six / a few decimals; YOLO's input has six
+        assert_boxes(boxes, expected_boxes(im), tol=2e-6)
+    assert yaml.safe_load((out / "dataset_info.yaml").read_text())["classes"] == CLASSES
+
+
+def test_a_coco_output_reads_back_as_the_same_dataset(tmp_path):
+    """COCO in, COCO out, COCO in again: the same images, sides and boxes (of boxes without
+    segmentation: -f coco writes a mask's regions as annotations of their own)."""
+    out, again = tmp_path / "out", tmp_path / "again"
+    assert run("-a", write_coco(tmp_path / "in", dataset(7), segments=False), "-o", out,
+               "-f", "coco",
+               "-q") == 0
+    assert run("--from", "coco", "-a", out / "annotations", "-i", out, "-o", again,
+               "-q") == 0
+    first = _read_back(out, "coco")
+    second = _read_back(again, "tfrecord")
+    assert sorted(first) == sorted(second)
+    for stem, (side, boxes) in first.items():
+        assert second[stem][0] == side
+        assert_boxes(second[stem][1], boxes, tol=1e-6)
