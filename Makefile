@@ -5,6 +5,9 @@ TFVENV := .venv-tf
 EFVENV := .venv-edgefirst
 BEAMVENV := .venv-beam
 TORCHVENV := .venv-torch
+DMVENV := .venv-datumaro
+# the oracle of --from coco, yolo and voc (test-only); 1.13.12 installs in seconds from wheels
+DATUMARO := datumaro==1.13.12
 # the CPU build on this project's machines' disk (for their Python 3.11); newer ones download GBs
 TORCH := torch==2.13.0
 PROTOVENV := .venv-proto
@@ -13,7 +16,7 @@ DISTVENV := .venv-dist
 GRPCIO_TOOLS := grpcio-tools==1.80.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test check lint unit matrix edgefirst beam torch dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
+.PHONY: all venv demo test check lint unit matrix edgefirst beam torch datumaro dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz image image-test clean
 
 all: test
 
@@ -31,7 +34,7 @@ demo: $(BIN)/.ok
 	$(BIN)/tfrecord-lite preview build/demo -o build/demo-preview.png -n 12 --split train
 	@echo "dataset: build/demo   preview picture: build/demo-preview.png"
 
-test: lint proto-check matrix protobuf-ends compat edgefirst beam torch dist-check
+test: lint proto-check matrix protobuf-ends compat edgefirst beam torch datumaro dist-check
 
 # the fast loop while editing: ruff and the unit suite in .venv (a minute or two, no TensorFlow)
 check: lint unit
@@ -40,7 +43,7 @@ lint: $(BIN)/.ok
 	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts fuzz
 
 unit: $(BIN)/.ok
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam --ignore=tests/pytorch
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam --ignore=tests/pytorch --ignore=tests/datumaro
 
 # the unit suite on each CPython pyproject.toml claims that is found here (venvs in .venv-matrix/)
 matrix:
@@ -125,6 +128,19 @@ $(TORCHVENV)/.ok-$(TORCH): pyproject.toml
 torch: $(TORCHVENV)/.ok-$(TORCH)
 	$(TORCHVENV)/bin/python -m pytest -q -p no:cacheprovider tests/pytorch
 
+# Intel's Datumaro imports the same COCO, YOLO and VOC samples as our readers (tests/datumaro):
+# every image, box, label and flag must agree; in its own venv, never in the core install
+$(DMVENV)/.ok-$(DATUMARO): pyproject.toml
+	rm -rf $(DMVENV)
+	$(PY) -m venv $(DMVENV)
+	$(DMVENV)/bin/pip install -q --upgrade pip
+	$(DMVENV)/bin/pip install -q '$(DATUMARO)' 'pytest>=7'
+	$(DMVENV)/bin/pip install -q -e .
+	touch '$@'
+
+datumaro: $(DMVENV)/.ok-$(DATUMARO)
+	$(DMVENV)/bin/python -m pytest -q -p no:cacheprovider tests/datumaro
+
 # every table, side by side with TensorFlow and the tfrecord package; writes benchmarks/RESULTS.md
 bench: $(TFVENV)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py
@@ -149,4 +165,4 @@ image-test:
 	bash scripts/image-test.sh
 
 clean:
-	rm -rf build .venv .venv-tf .venv-torch .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* .venv-matrix .venv-dist .venv-edgefirst .venv-beam *.egg-info
+	rm -rf build .venv .venv-tf .venv-torch .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* .venv-matrix .venv-dist .venv-edgefirst .venv-beam .venv-datumaro *.egg-info
