@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 from gt_helpers import det_line, make_image, write_manifest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from source_helpers import (
     CLASSES,
     assert_boxes,
@@ -23,7 +25,8 @@ from source_helpers import (
 
 from tfrecord_lite.pipeline.errors import InputError
 from tfrecord_lite.pipeline.formats.darknet_format import read_labels
-from tfrecord_lite.pipeline.sources import detect
+from tfrecord_lite.pipeline.groundtruth.reader import ReadOptions
+from tfrecord_lite.pipeline.sources import detect, read_source
 from tfrecord_lite.tools.cli import main
 
 WRITERS = {"coco": write_coco, "yolo": write_yolo, "voc": write_voc}
@@ -140,3 +143,60 @@ def test_a_coco_output_reads_back_as_the_same_dataset(tmp_path):
     for stem, (side, boxes) in first.items():
         assert second[stem][0] == side
         assert_boxes(second[stem][1], boxes, tol=1e-6)
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-5, 10**6) | st.floats()
+                    | st.text(max_size=8),
+                    lambda inner: st.lists(inner, max_size=6)
+                    | st.dictionaries(st.sampled_from(["id", "size", "counts", "name", "x"]),
+                                      inner, max_size=4), max_leaves=12)
+_FIELDS = [("images", "id"), ("images", "file_name"), ("images", "width"),
+           ("annotations", "bbox"), ("annotations", "segmentation"),
+           ("annotations", "category_id"), ("annotations", "image_id"),
+           ("annotations", "iscrowd"), ("categories", "id"), ("categories", "name")]
+
+
+def _only_input_errors(read) -> None:
+    """A bad entry is an InputError (one line), never another exception (a traceback)."""
+    try:
+        read()
+    except InputError as error:
+        assert "\n" not in str(error)
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(_FIELDS), n=st.integers(0, 5), value=JSON)
+def test_any_value_in_a_coco_file_is_read_or_one_error(tmp_path, field, n, value):
+    ann = write_coco(tmp_path / "c", dataset(3), split=False)
+    doc = json.loads(ann.read_text())
+    entries = doc[field[0]]
+    entries[n % len(entries)][field[1]] = value
+    ann.write_text(json.dumps(doc))
+    _only_input_errors(lambda: read_source("coco", ann, ReadOptions(images_dir=tmp_path / "c")))
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(label=st.text(alphabet="0123456789 .-e\nnaif", max_size=40),
+       names=st.sampled_from([None, "[a, b, c]", "{0: a, 2: b}", "[]", "a", "{x: 1}",
+                              "[a, a]"]))
+def test_any_yolo_label_or_names_is_read_or_one_error(tmp_path, label, names):
+    config = write_yolo(tmp_path / "y", dataset(3))
+    (tmp_path / "y" / "labels" / "train" / "img00.txt").write_text(label)
+    if names is not None:
+        config.write_text(f"path: .\ntrain: images/train\nval: images/val\nnames: {names}\n")
+    _only_input_errors(lambda: read_source("yolo", config, ReadOptions(images_dir=config.parent)))
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tag=st.sampled_from(["xmin", "ymax", "name", "width", "difficult", "filename"]),
+       value=st.text(alphabet="0123456789.-e<>&x ", max_size=8))
+def test_any_voc_value_is_read_or_one_error(tmp_path, tag, value):
+    root = write_voc(tmp_path / "v", dataset(3))
+    xml = root / "Annotations" / "img00.xml"
+    text = xml.read_text()
+    start, end = text.index(f"<{tag}>") + len(tag) + 2, text.index(f"</{tag}>")
+    xml.write_text(text[:start] + value + text[end:])
+    _only_input_errors(lambda: read_source("voc", root, ReadOptions(images_dir=root)))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from gt_helpers import make_image
 from PIL import Image
 from source_helpers import (
     CLASSES,
@@ -186,3 +187,46 @@ def test_a_folder_whose_files_cannot_be_told_apart_is_one_error(tmp_path, capsys
     assert run("--from", "coco", "-a", ann, "-o", tmp_path / "out") == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot tell the COCO files" in err
+
+
+@pytest.mark.parametrize("declared, size, frame", [
+    ((64, 48), (64, 48), "exif_raw_frame"),  # the size as stored: labels on the raw pixels
+    ((48, 64), (48, 64), "exif_upright_frame"),  # the rotated size: labels on the upright view
+    (None, (48, 64), "exif_upright_frame"),  # no size: the upright view, as tools show it
+])
+def test_an_exif_rotated_image_is_taken_in_the_frame_its_size_names(tmp_path, declared, size,
+                                                                    frame):
+    ann = write(tmp_path, [Img("a.jpg", 64, 48, "train", [Obj(0, 2, 2, 10, 10)])], split=False)
+    make_image(tmp_path / "images" / "default" / "a.jpg", 64, 48, exif_orientation=6)
+
+    def change(doc):
+        if declared is None:
+            del doc["images"][0]["width"], doc["images"][0]["height"]
+        else:
+            doc["images"][0]["width"], doc["images"][0]["height"] = declared
+
+    _rewrite(ann, change)
+    read = _read(ann, tmp_path)
+    sample = read.samples[0]
+    assert (sample.width, sample.height) == size
+    assert getattr(read.report, frame) == 1
+    with Image.open(io.BytesIO(sample.read_image())) as image:
+        assert image.size == size  # the bytes stored show the frame the boxes were drawn on
+
+
+def test_a_classes_file_orders_the_classes_and_refuses_others(tmp_path, capsys):
+    ann = write(tmp_path / "coco", dataset(4), split=False)
+    classes = tmp_path / "classes.txt"
+    classes.write_text("person\ndog\ncat\nbird\n")
+    out = tmp_path / "out"
+    assert run("-a", ann, "-o", out, "--classes", classes, "-q") == 0
+    assert yaml.safe_load((out / "dataset_info.yaml").read_text())["classes"] == \
+        ["person", "dog", "cat", "bird"]
+    recs = records(out / "tfrecord_train") + records(out / "tfrecord_val")
+    img = dataset(4)[0]
+    rec = next(r for r in recs if r["image_name"][0] == b"img00.jpg")
+    assert_boxes(stored_boxes(rec, ["person", "dog", "cat", "bird"]), expected_boxes(img))
+    classes.write_text("cat\nperson\n")
+    assert run("-a", ann, "-o", tmp_path / "out2", "--classes", classes) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'dog' is not in the classes file" in err

@@ -81,6 +81,15 @@ class Source:
     items: list[Found | InputError]
 
 
+def read_lines(path: Path) -> list[str]:
+    """A list file's lines (UTF-8, BOM allowed), or the one error naming it."""
+    try:
+        return path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), 0, f"cannot read the list ({exc})",
+                         hint="one path a line, UTF-8", reason="bad-source") from None
+
+
 def class_table(names: Sequence[str], options: ReadOptions) -> ClassTable:
     """The dataset's classes: the source's own, or ``--classes`` (then the source's names must
     be among them)."""
@@ -96,13 +105,15 @@ def build(source: Source, options: ReadOptions) -> ReadResult:
     out whole (``--skip-invalid``) or stops the run, as a bad manifest line does."""
     index = ImageIndex(Path(options.images_dir))
     table = class_table(source.classes, options)
+    remap = [table.index_of.get(n) for n in source.classes]  # source class -> dataset's
     report = ReadReport(len(source.items), source.kind, "object-detection")
     pending: list[tuple[Found, str, str, ImageHeader, array, tuple, tuple, object]] = []
     for item in source.items:
         try:
             if isinstance(item, InputError):
                 raise item
-            pending.append(_read_item(item, index, options, table, source.classes, report))
+            pending.append(_read_item(item, index, options, table, source.classes, remap,
+                                      report))
         except InputError as error:
             error = error.at(item.where, item.entry) if isinstance(item, Found) else error
             options.policy.handle(error)
@@ -138,8 +149,7 @@ def build(source: Source, options: ReadOptions) -> ReadResult:
 
 
 def _read_item(item: Found, index: ImageIndex, options: ReadOptions, table: ClassTable,
-               names: list[str], report: ReadReport) -> tuple:
-    remap = [table.index_of.get(n) for n in names]
+               names: list[str], remap: list[int | None], report: ReadReport) -> tuple:
     rel, stored = _resolve(index, item)
     header = read_header(index.full(stored), item.ref, options.image_checks)
     if header.reencode:

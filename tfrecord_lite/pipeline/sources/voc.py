@@ -14,7 +14,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from tfrecord_lite.pipeline.errors import InputError
-from tfrecord_lite.pipeline.sources.common import TRAIN, VALIDATION, Found, PixelBox, Source
+from tfrecord_lite.pipeline.sources.common import (
+    TRAIN,
+    VALIDATION,
+    Found,
+    PixelBox,
+    Source,
+    read_lines,
+)
 
 
 def root_of(annotations: Path) -> Path:
@@ -36,7 +43,7 @@ def _split_lists(root: Path) -> dict[str, str] | None:
         return None
     sides: dict[str, str] = {}
     for side, path in lists.items():
-        for line in path.read_text(encoding="utf-8-sig").splitlines():
+        for line in read_lines(path):
             stem = line.split()[0] if line.split() else ""
             if stem:
                 sides.setdefault(stem, side)

@@ -23,6 +23,7 @@ from tfrecord_lite.pipeline.sources.common import (
     PixelBox,
     Region,
     Source,
+    read_lines,
 )
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp",
@@ -149,7 +150,7 @@ def _rel(p: Path, root: Path) -> str:
 def _listed(listing: Path, root: Path) -> list[str]:
     """A list file's images: one path a line, relative to the dataset root (``./`` allowed)."""
     out = []
-    for line in listing.read_text(encoding="utf-8-sig").splitlines():
+    for line in read_lines(listing):
         line = line.strip()
         if line:
             p = Path(line)
