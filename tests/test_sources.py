@@ -200,3 +200,17 @@ def test_any_voc_value_is_read_or_one_error(tmp_path, tag, value):
     start, end = text.index(f"<{tag}>") + len(tag) + 2, text.index(f"</{tag}>")
     xml.write_text(text[:start] + value + text[end:])
     _only_input_errors(lambda: read_source("voc", root, ReadOptions(images_dir=root)))
+
+
+def test_the_python_call_takes_input_and_keeps_a_split_unless_given(tmp_path):
+    import tfrecord_lite
+
+    config = write_yolo(tmp_path / "y", dataset(9))
+    kept = tfrecord_lite.convert(config, tmp_path / "a")
+    assert kept.source_split and kept.splits["validation"].samples == 3
+    hashed = tfrecord_lite.convert(config, tmp_path / "b", input="yolo", split=0.0)
+    assert not hashed.source_split and hashed.splits["validation"].samples == 0
+    with pytest.raises(ValueError, match="input must be one of"):
+        tfrecord_lite.convert(config, tmp_path / "c", input="labelme")
+    with pytest.raises(ValueError, match="Ground Truth manifests only"):
+        tfrecord_lite.convert(config, tmp_path / "d", engine="beam")

@@ -230,3 +230,20 @@ def test_a_classes_file_orders_the_classes_and_refuses_others(tmp_path, capsys):
     assert run("-a", ann, "-o", tmp_path / "out2", "--classes", classes) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'dog' is not in the classes file" in err
+
+
+def test_segmentation_reaches_the_json_output_as_polygons(tmp_path):
+    ann = write(tmp_path / "coco", dataset(3), split=False)
+    out = tmp_path / "out"
+    assert run("-a", ann, "-o", out, "-f", "json", "-q") == 0
+    docs = {p.stem: json.loads(p.read_text()) for p in out.rglob("img*.json")}
+    img = dataset(3)[1]  # 80x60, a dog and a person
+    segments = docs["img01"]["segment"]
+    assert sorted(s["class"] for s in segments) == sorted(o.cls for o in img.objects)
+    for seg in segments:
+        o = next(o for o in img.objects if o.cls == seg["class"])
+        xs = [x * img.width for x, _ in seg["polygon"]]
+        ys = [y * img.height for _, y in seg["polygon"]]
+        assert min(xs) == pytest.approx(o.x, abs=1) and max(xs) == pytest.approx(o.x + o.w, abs=1)
+        assert min(ys) == pytest.approx(o.y, abs=1) and max(ys) == pytest.approx(o.y + o.h, abs=1)
+    assert docs["img02"]["segment"] == [] and docs["img02"]["boxes"] == []

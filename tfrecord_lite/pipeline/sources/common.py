@@ -107,7 +107,7 @@ def build(source: Source, options: ReadOptions) -> ReadResult:
     table = class_table(source.classes, options)
     remap = [table.index_of.get(n) for n in source.classes]  # source class -> dataset's
     report = ReadReport(len(source.items), source.kind, "object-detection")
-    pending: list[tuple[Found, str, str, ImageHeader, array, tuple, tuple, object]] = []
+    pending: list[_Read] = []
     for item in source.items:
         try:
             if isinstance(item, InputError):
@@ -124,8 +124,8 @@ def build(source: Source, options: ReadOptions) -> ReadResult:
         raise InputError(source.path, 0, f"no usable images in this {source.kind} dataset",
                          hint=f"entries skipped by reason: {reasons}", reason="no-labels")
     keep = options.keep_image_bytes
-    names = assign_names([stored_name(p[1], h.reencode, h.format, h.convert, keep)
-                          for p in pending for h in (p[3],)])
+    names = assign_names([stored_name(p.rel, p.header.reencode, p.header.format,
+                                      p.header.convert, keep) for p in pending])
     samples = []
     keys = []
     sides = []
@@ -143,13 +143,26 @@ def build(source: Source, options: ReadOptions) -> ReadResult:
             report.converted[header.convert] += 1
         elif header.convert is not None:
             report.kept_undecodable += 1
-    split = {item.side for item, *_ in pending}
+    split = {p.item.side for p in pending}
     own = sides if split == {TRAIN, VALIDATION} else None
     return ReadResult(samples, list(table.names), report, keys, own)
 
 
+class _Read(NamedTuple):
+    """An item whose image was found and checked, before its output name."""
+
+    item: Found
+    rel: str
+    stored: str
+    header: ImageHeader
+    values: array  # the Boxes' doubles
+    crowd: tuple[bool, ...]
+    difficult: tuple[bool, ...]
+    mask: MaskPainter | None
+
+
 def _read_item(item: Found, index: ImageIndex, options: ReadOptions, table: ClassTable,
-               names: list[str], remap: list[int | None], report: ReadReport) -> tuple:
+               names: list[str], remap: list[int | None], report: ReadReport) -> _Read:
     rel, stored = _resolve(index, item)
     header = read_header(index.full(stored), item.ref, options.image_checks)
     if header.reencode:
@@ -193,8 +206,8 @@ def _read_item(item: Found, index: ImageIndex, options: ReadOptions, table: Clas
     else:
         report.negatives += 1
     mask = MaskPainter(width, height, regions, (sx, sy)) if regions else None
-    return (item, rel, stored, header, values, tuple(crowd) if any(crowd) else (),
-            tuple(difficult) if any(difficult) else (), mask)
+    return _Read(item, rel, stored, header, values, tuple(crowd) if any(crowd) else (),
+                 tuple(difficult) if any(difficult) else (), mask)
 
 
 def _mapped(k: int, remap: list[int | None], table: ClassTable, names: list[str]) -> int:
