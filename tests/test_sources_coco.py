@@ -247,3 +247,21 @@ def test_segmentation_reaches_the_json_output_as_polygons(tmp_path):
         assert min(xs) == pytest.approx(o.x, abs=1) and max(xs) == pytest.approx(o.x + o.w, abs=1)
         assert min(ys) == pytest.approx(o.y, abs=1) and max(ys) == pytest.approx(o.y + o.h, abs=1)
     assert docs["img02"]["segment"] == [] and docs["img02"]["boxes"] == []
+
+
+def test_coco_s_own_layout_finds_each_split_s_image_in_its_folder(tmp_path):
+    """annotations/instances_{train,val}2017.json with train2017/ and val2017/ beside: the same
+    file name in both splits is two images, each found in its split's folder."""
+    for side, size in (("train2017", (64, 48)), ("val2017", (80, 60))):
+        make_image(tmp_path / side / "000001.jpg", *size)
+        doc = {"images": [{"id": 1, "file_name": "000001.jpg", "width": size[0],
+                           "height": size[1]}],
+               "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 0,
+                                "bbox": [1, 2, 30, 20]}],
+               "categories": [{"id": 1, "name": "cat"}]}
+        (tmp_path / "annotations").mkdir(exist_ok=True)
+        (tmp_path / "annotations" / f"instances_{side}.json").write_text(json.dumps(doc))
+    read = _read(tmp_path / "annotations", tmp_path)
+    assert [(s.width, s.height) for s in read.samples] == [(64, 48), (80, 60)]
+    assert read.source_split == [False, True]
+    assert sorted(s.name for s in read.samples) == ["train2017_000001.jpg", "val2017_000001.jpg"]

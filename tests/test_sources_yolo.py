@@ -13,6 +13,7 @@ from source_helpers import (
     CLASSES,
     assert_boxes,
     dataset,
+    draw,
     expected_boxes,
     records,
     stored_boxes,
@@ -121,3 +122,32 @@ def test_a_box_partly_outside_is_clipped_and_counted(tmp_path, capsys):
     code, _, out = _bad_run(tmp_path, capsys, change, "--json")
     assert code == 0
     assert json.loads(out)["fixes"]["boxes clipped to the image"] == 1
+
+
+def test_a_roboflow_layout_with_path_and_names_dict_reads(tmp_path):
+    """``train/images`` + ``train/labels`` (Roboflow's export), ``path:`` pointing elsewhere,
+    data.yaml outside the dataset."""
+    images = dataset(6)
+    data = tmp_path / "data"
+    for im in images:
+        side = "valid" if im.side == "val" else "train"
+        draw(data / side / "images" / im.name, im)
+        rows = "".join(f"{o.cls} {(o.x + o.w / 2) / im.width} {(o.y + o.h / 2) / im.height} "
+                       f"{o.w / im.width} {o.h / im.height}\n" for o in im.objects)
+        label = data / side / "labels" / (im.name[:-4] + ".txt")
+        label.parent.mkdir(parents=True, exist_ok=True)
+        label.write_text(rows)
+    config = tmp_path / "configs" / "mine.yaml"
+    config.parent.mkdir()
+    config.write_text(f"path: {data}\ntrain: train/images\nval: valid/images\nnc: 3\n"
+                      "names:\n  0: cat\n  1: dog\n  2: person\n")
+    out = tmp_path / "out"
+    assert run("--from", "yolo", "-a", config, "-o", out, "-q") == 0
+    by_name = {im.name: im for im in images}
+    for folder, side in (("tfrecord_train", "train"), ("tfrecord_val", "val")):
+        recs = records(out / folder)
+        assert sorted(r["image_name"][0].decode() for r in recs) == \
+            sorted(im.name for im in images if im.side == side)
+        for rec in recs:
+            img = by_name[rec["image_name"][0].decode()]
+            assert_boxes(stored_boxes(rec, CLASSES), expected_boxes(img))
