@@ -56,16 +56,18 @@ def read(annotations: Path) -> Source:
     same = lists[TRAIN] == lists[VALIDATION]
     items: list[Found | InputError] = []
     seen: set[str] = set()
+    folders: list[Path] = []
     for side, spec in lists.items():
         if spec is None or (same and side == VALIDATION):
             continue
-        images, folders = _images(path, root, spec)
+        images, listed_in = _images(path, root, spec)
+        folders += listed_in
         for image in images:
             if image in seen:
                 continue
             seen.add(image)
-            items.append(_item(image, len(names), None if same else side, root))
-        items += _orphans(folders, seen, root)
+            items.append(_item(image, len(names), None if same else side, str(root)))
+    items += _orphans(folders, seen, root)
     return Source(str(path), "yolo", names, items)
 
 
@@ -133,14 +135,24 @@ def _images(path: Path, root: Path, spec: object) -> tuple[list[str], list[Path]
         where = Path(one) if Path(one).is_absolute() else root / one
         if where.is_dir():
             folders.append(where)
-            images += sorted(_rel(p, root) for p in where.rglob("*")
-                             if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            images += sorted(_walk(where, root))
         elif where.is_file():
             images += _listed(where, root)
         else:
             raise InputError(str(path), 0, f"the split {one!r} is neither a folder nor a list "
                              "file", value=str(where), reason="bad-source")
     return images, folders
+
+
+def _walk(folder: Path, root: Path) -> list[str]:
+    """The images under ``folder`` (by extension), relative to ``root``."""
+    start = os.path.relpath(folder, root)
+    out = []
+    for here, _, files in os.walk(folder):
+        rel = os.path.normpath(os.path.join(start, os.path.relpath(here, folder)))
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        out += [prefix + f for f in files if os.path.splitext(f)[1].lower() in IMAGE_SUFFIXES]
+    return out
 
 
 def _rel(p: Path, root: Path) -> str:
@@ -169,16 +181,17 @@ def label_path(image: str) -> str:
     return "/".join(parts).rsplit(".", 1)[0] + ".txt"
 
 
-def _item(image: str, classes: int, side: str | None, root: Path) -> Found | InputError:
-    labels = root / label_path(image)
-    if not labels.is_file():  # a negative: counted when built
-        return Found(image, str(root / image), 0, side=side, normalised=True)
-    item = Found(image, str(labels), 0, side=side, normalised=True)
+def _item(image: str, classes: int, side: str | None, root: str) -> Found | InputError:
+    labels = os.path.join(root, label_path(image))
     try:
-        text = labels.read_text(encoding="utf-8-sig")
+        with open(labels, encoding="utf-8-sig") as handle:
+            text = handle.read()
+    except FileNotFoundError:  # a negative: counted when built
+        return Found(image, os.path.join(root, image), 0, side=side, normalised=True)
     except (OSError, UnicodeDecodeError) as exc:
         return InputError(str(labels), 0, f"cannot read the label file ({exc})",
                           reason="bad-label")
+    item = Found(image, labels, 0, side=side, normalised=True)
     for n, raw in enumerate(text.splitlines(), 1):
         fields = raw.split()
         if not fields:
@@ -218,7 +231,8 @@ def _row(item: Found, fields: list[str], n: int, classes: int) -> str | None:
 
 def _orphans(folders: list[Path], seen: set[str], root: Path) -> list[Found | InputError]:
     """Label files of a split's folders whose image is not there."""
-    wanted = {os.path.abspath(root / label_path(image)) for image in seen}
+    base = os.path.abspath(root)
+    wanted = {os.path.normpath(os.path.join(base, label_path(image))) for image in seen}
     out: list[Found | InputError] = []
     for folder in folders:
         parts = folder.parts
@@ -226,7 +240,7 @@ def _orphans(folders: list[Path], seen: set[str], root: Path) -> list[Found | In
             continue
         i = len(parts) - 1 - parts[::-1].index("images")
         labels = Path(*parts[:i], "labels", *parts[i + 1 :])
-        for txt in sorted(labels.rglob("*.txt")) if labels.is_dir() else ():
+        for txt in sorted(labels.rglob("*.txt")):
             if os.path.abspath(txt) not in wanted:
                 out.append(InputError(str(txt), 0, "label file without its image",
                                       hint=f"no image of stem {txt.stem!r} in {folder}",
