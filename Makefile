@@ -6,6 +6,9 @@ EFVENV := .venv-edgefirst
 BEAMVENV := .venv-beam
 TORCHVENV := .venv-torch
 TFODVENV := .venv-tfod
+DMVENV := .venv-datumaro
+# the oracle of --from coco, yolo and voc (test-only); 1.13.12 installs in seconds from wheels
+DATUMARO := datumaro==1.13.12
 # the CPU build on this project's machines' disk (for their Python 3.11); newer ones download GBs
 TORCH := torch==2.13.0
 PROTOVENV := .venv-proto
@@ -14,7 +17,7 @@ DISTVENV := .venv-dist
 GRPCIO_TOOLS := grpcio-tools==1.80.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test check lint unit unit-c unit-pure matrix edgefirst beam torch tfod dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz asan image image-test clean
+.PHONY: all venv demo test check lint unit unit-c unit-pure matrix edgefirst beam torch tfod datumaro dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz asan image image-test clean
 
 all: test
 
@@ -32,7 +35,7 @@ demo: $(BIN)/.ok
 	$(BIN)/tfrecord-lite preview build/demo -o build/demo-preview.png -n 12 --split train
 	@echo "dataset: build/demo   preview picture: build/demo-preview.png"
 
-test: lint proto-check matrix protobuf-ends compat edgefirst beam torch tfod dist-check
+test: lint proto-check matrix protobuf-ends compat edgefirst beam torch tfod datumaro dist-check
 
 # the fast loop while editing: ruff and the unit suite in .venv (a minute or two, no TensorFlow)
 check: lint unit
@@ -40,7 +43,7 @@ check: lint unit
 lint: $(BIN)/.ok
 	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts fuzz setup.py
 
-UNIT_TESTS := tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam --ignore=tests/pytorch --ignore=tests/tfod
+UNIT_TESTS := tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam --ignore=tests/pytorch --ignore=tests/tfod --ignore=tests/datumaro
 
 # the unit suite twice: with the C speedups (which must have been built: a silent fallback would
 # test the pure path twice), then on the pure-Python reference path (TFRECORD_LITE_PURE=1)
@@ -151,6 +154,19 @@ $(TFODVENV)/.ok: pyproject.toml tests/tfod/requirements.txt
 tfod: $(TFODVENV)/.ok
 	$(TFODVENV)/bin/python -m pytest -q -p no:cacheprovider tests/tfod
 
+# Intel's Datumaro imports the same COCO, YOLO and VOC samples as our readers (tests/datumaro):
+# every image, box, label and flag must agree; in its own venv, never in the core install
+$(DMVENV)/.ok-$(DATUMARO): pyproject.toml
+	rm -rf $(DMVENV)
+	$(PY) -m venv $(DMVENV)
+	$(DMVENV)/bin/pip install -q --upgrade pip
+	$(DMVENV)/bin/pip install -q '$(DATUMARO)' 'pytest>=7'
+	$(DMVENV)/bin/pip install -q -e .
+	touch '$@'
+
+datumaro: $(DMVENV)/.ok-$(DATUMARO)
+	$(DMVENV)/bin/python -m pytest -q -p no:cacheprovider tests/datumaro
+
 # every table, side by side with TensorFlow and the tfrecord package; writes benchmarks/RESULTS.md
 bench: $(TFVENV)/.ok
 	$(TFVENV)/bin/python benchmarks/run.py
@@ -180,4 +196,4 @@ image-test:
 	bash scripts/image-test.sh
 
 clean:
-	rm -rf build .venv .venv-tf .venv-tfod .venv-torch .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* .venv-matrix .venv-dist .venv-edgefirst .venv-beam *.egg-info
+	rm -rf build .venv .venv-tf .venv-tfod .venv-torch .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* .venv-matrix .venv-dist .venv-edgefirst .venv-beam .venv-datumaro *.egg-info

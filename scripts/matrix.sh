@@ -59,7 +59,7 @@ for v in $versions; do
 print(", ".join(f"{d} {m.version(d)}" for d in ("protobuf", "pillow", "crc32c", "pyyaml")))')
   echo "== python$v ($py, $full): $deps"
   t0=$SECONDS
-  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam --ignore=tests/pytorch "$@" \
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam --ignore=tests/pytorch --ignore=tests/datumaro "$@" \
     > "$logs/$v.log" 2>&1
   rc=$?
   summary=$(grep -E '^=* ?[0-9]+ (passed|failed|errors?|skipped)|no tests ran' "$logs/$v.log" \

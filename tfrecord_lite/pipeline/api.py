@@ -16,14 +16,18 @@ from tfrecord_lite.pipeline.convert import convert as _run
 from tfrecord_lite.pipeline.errors import ErrorPolicy, InputError
 from tfrecord_lite.pipeline.groundtruth.images import PILLOW_MAX_PIXELS, ImageChecks
 from tfrecord_lite.pipeline.progress import Progress
+from tfrecord_lite.pipeline.sources import GROUNDTRUTH, INPUTS, default_images, detect
 
 EXIF_FRAMES = ("auto", "upright", "raw")
 ENGINES = ("local", "beam")
+_WHAT = {"coco": "COCO instances JSON (or a folder of train/val ones)",
+         "yolo": "YOLO data.yaml (or its dataset folder)",
+         "voc": "Pascal VOC folder (or its Annotations folder)"}
 
 
 def auto_workers(manifest: Path) -> int:
     """Processes worth starting: forking pays off only once there are some thousand lines."""
-    if manifest.stat().st_size < 256 * 1024:
+    if manifest.is_dir() or manifest.stat().st_size < 256 * 1024:
         return 1
     try:
         cpus = len(os.sched_getaffinity(0))  # what this process may use (containers, taskset)
@@ -38,7 +42,7 @@ def conversion_options(
     *,
     images: str | os.PathLike[str] | None = None,
     format: str = "tfrecord",
-    split: float = 0.2,
+    split: float | None = None,
     partition_mb: float = 100.0,
     seed: int = 0,
     workers: int | str = "auto",
@@ -54,13 +58,19 @@ def conversion_options(
     full_decode: bool = False,
     exif_frame: str = "auto",
     masks: bool = False,
+    input: str | None = None,
 ) -> ConvertOptions:
     """Checked options for ``convert``; raises ``ValueError`` naming a bad argument and
-    ``InputError`` when the manifest is not a file."""
+    ``InputError`` when the annotations are not there or their kind cannot be told.
+
+    ``input`` is groundtruth, coco, yolo or voc (None: told from ``annotations``); ``split``
+    None keeps a source's own train/val split, and is 0.2 (hashed) when it has none."""
     annotations = Path(annotations)
+    if input is not None and input not in INPUTS:
+        raise ValueError(f"input must be one of {', '.join(INPUTS)}, not {input!r}")
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
-    if not 0.0 <= split <= 1.0:
+    if split is not None and not 0.0 <= split <= 1.0:
         raise ValueError(f"split {split} is outside [0, 1]: it is the fraction of images for "
                          "validation")
     if not (math.isfinite(partition_mb) and partition_mb > 0):
@@ -73,15 +83,23 @@ def conversion_options(
     why = refusal(output, format, masks)
     if why:
         raise ValueError(why)
-    if not annotations.is_file():
+    if input is None:
+        input = detect(annotations) if annotations.exists() else GROUNDTRUTH
+    if input == GROUNDTRUTH and not annotations.is_file():
         raise InputError(str(annotations), 0, "the manifest does not exist or is not a file",
                          hint="pass the Ground Truth output manifest with -a/--annotations")
+    if not annotations.exists():
+        raise InputError(str(annotations), 0, f"the {input} annotations do not exist",
+                         hint=f"pass the {_WHAT[input]} with -a/--annotations",
+                         reason="no-annotations")
     return ConvertOptions(
         annotations=annotations,
-        images=Path(images) if images is not None else annotations.parent,
+        images=Path(images) if images is not None else default_images(input, annotations),
         output=Path(output),
         format=format,
-        split=split,
+        split=0.2 if split is None else split,
+        input=input,
+        keep_source_split=split is None,
         partition_mb=partition_mb,
         seed=seed,
         label_attribute=label_attribute,
@@ -110,7 +128,8 @@ def convert(
     """Convert a Ground Truth manifest and its images into a dataset in ``output``.
 
     The keyword arguments are ``conversion_options``'s, with the CLI's defaults: ``images`` the
-    manifest's folder, ``format="tfrecord"``, ``split=0.2``, ``partition_mb=100``,
+    manifest's folder, ``format="tfrecord"``, ``split=None`` (a COCO, YOLO or VOC dataset's own
+    split, else 0.2), ``partition_mb=100``,
     ``workers="auto"``.  ``progress(phase, done, total)`` is called as the work goes on.
     Returns the summary (``result.to_dict()`` is what ``tfrecord-lite convert --json`` prints);
     raises ``InputError`` for bad input and ``OutputError`` when the output cannot be written,
@@ -127,5 +146,7 @@ def convert(
     if engine == "beam":
         from tfrecord_lite.pipeline import beam
 
+        if chosen.input != GROUNDTRUTH:
+            raise ValueError("engine='beam' reads Ground Truth manifests only")
         return beam.convert(chosen, pipeline_args)
     return _run(chosen, progress)

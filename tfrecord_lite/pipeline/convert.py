@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import random
 import shutil
 import signal
 import threading
@@ -79,6 +80,8 @@ class ConvertOptions:
     keep_image_bytes: bool = False  # store every image as it came, even those ModelPack can't read
     source: str | None = None  # the manifest as dataset_info.yaml names it (an s3:// URL)
     masks: bool = False  # -f tfod: a PNG mask per object (image/object/mask)
+    input: str = "groundtruth"  # what ``annotations`` is: groundtruth, coco, yolo or voc
+    keep_source_split: bool = False  # a source's own train/val wins over ``split`` (no -s)
 
 
 @dataclass
@@ -93,6 +96,7 @@ class ConvertResult:
     seconds: float = 0.0
     moved_to_fill: int = 0  # samples moved so that neither split is empty
     warnings: list[str] = field(default_factory=list)  # what ModelPack will refuse or may not read
+    source_split: bool = False  # the sides are the source's own (COCO/YOLO/VOC), not hashed
 
     @property
     def fixes(self) -> dict[str, int]:
@@ -131,6 +135,7 @@ class ConvertResult:
             "fixes": {k: v for k, v in self.fixes.items() if v},
             "converted_images": dict(sorted(r.converted.items())),
             "moved_to_fill_a_split": self.moved_to_fill,
+            "split_from_source": self.source_split,
             "warnings": list(self.warnings),
             "notices": r.notices,
             "skipped": dict(sorted(r.skipped.items())),
@@ -306,6 +311,9 @@ def run_staged(options: ConvertOptions, build: Callable[[Path], ConvertResult]
 
 def _inputs(options: ConvertOptions) -> list[tuple[str, Path]]:
     """What the output may not be or hold (it may lie inside the folders)."""
+    if options.annotations.is_dir():
+        return [("the annotations folder", options.annotations),
+                ("the images folder", options.images)]
     return [("the manifest's folder", options.annotations.parent),
             ("the images folder", options.images),
             ("the manifest", options.annotations)]
@@ -330,11 +338,36 @@ def check(options: ConvertOptions) -> CheckResult:
     """Read the manifest, resolve every image and read its header, split, and check the output,
     as ``convert`` would; write nothing.  Every problem is counted, not just the first."""
     replaces = check_output(options.output, options.overwrite, _inputs(options))
-    read = read_manifest(options.annotations, _read_options(options, policy=SKIP))
+    read = read_input(options, SKIP)
     _refuse_lost_labels(options, read)
-    train, val = split_indices(read.split_keys, options.split, options.seed)
-    fill_empty_side(train, val, read.split_keys, options.split, options.seed)
+    train, val, _, _ = sides(options, read)
     return CheckResult(read, len(train), len(val), len(replaces))
+
+
+def read_input(options: ConvertOptions, policy: ErrorPolicy, progress: Progress | None = None
+               ) -> ReadResult:
+    """The samples of a Ground Truth manifest, or of a COCO, YOLO or VOC dataset."""
+    if options.input == "groundtruth":
+        return read_manifest(options.annotations, _read_options(options, policy), progress)
+    from tfrecord_lite.pipeline.sources import read_source
+
+    return read_source(options.input, options.annotations, _read_options(options, policy))
+
+
+def sides(options: ConvertOptions, read: ReadResult) -> tuple[list[int], list[int], int, bool]:
+    """Train and validation indices (each shuffled by the seed), how many samples moved to fill
+    an empty side, and whether the sides are the source's own split (kept when -s is not
+    given)."""
+    keys = read.split_keys  # one file, one side: its lines move together
+    if options.keep_source_split and read.source_split is not None:
+        train = [i for i, v in enumerate(read.source_split) if not v]
+        val = [i for i, v in enumerate(read.source_split) if v]
+        rng = random.Random(options.seed)  # as split_indices: no class clusters in shards
+        rng.shuffle(train)
+        rng.shuffle(val)
+        return train, val, 0, True
+    train, val = split_indices(keys, options.split, options.seed)
+    return train, val, fill_empty_side(train, val, keys, options.split, options.seed), False
 
 
 def _refuse_lost_labels(options: ConvertOptions, read: ReadResult) -> None:
@@ -383,7 +416,7 @@ def _signals_held() -> Iterator[None]:
 
 
 def _build(options: ConvertOptions, root: Path, progress: Progress | None) -> ConvertResult:
-    read = read_manifest(options.annotations, _read_options(options, options.policy), progress)
+    read = read_input(options, options.policy, progress)
     result, train, val = start_result(options, read)
     samples, classes = read.samples, read.classes
     job = _Job(samples, classes, options.annotations, root / ".upright", options.format,
@@ -414,13 +447,12 @@ def start_result(options: ConvertOptions, read: ReadResult
     sample indices in record order).  Shared by every engine, so they split alike."""
     _refuse_lost_labels(options, read)
     classes = read.classes
-    keys = read.split_keys  # one file, one side: its lines move together
-    train, val = split_indices(keys, options.split, options.seed)
+    train, val, moved, own = sides(options, read)
     result = ConvertResult(options.output, classes, {}, read.report,
                            Counter({classes[k]: n for k, n in read.report.objects.items()}),
                            read.report.negatives)
-    result.moved_to_fill = fill_empty_side(train, val, keys, options.split, options.seed)
-    empty = split_warning(options.split)
+    result.moved_to_fill, result.source_split = moved, own
+    empty = None if own else split_warning(options.split)
     if empty:
         result.warnings.append(empty)
     if read.report.kept_undecodable:
@@ -436,10 +468,11 @@ def write_info(options: ConvertOptions, root: Path, result: ConvertResult) -> No
         "version": __version__,
         "format": options.format,
         "source": options.source or str(options.annotations),
+        **({} if options.input == "groundtruth" else {"input": options.input}),
         "label_attribute": report.label_attribute,
         "task": report.task,
         "seed": options.seed,
-        "split": options.split,
+        "split": "source" if result.source_split else options.split,
         "partition_mb": options.partition_mb,
     }
     if options.format == "tfod":

@@ -95,7 +95,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
         required=True,
         type=s3_cli.path_or_url,
         metavar="MANIFEST",
-        help="the Ground Truth output manifest (JSON Lines), a file or s3://BUCKET/KEY",
+        help="the Ground Truth output manifest (JSON Lines), a file or s3://BUCKET/KEY; or a "
+        "COCO instances JSON (or a folder of train/val ones), a YOLO data.yaml (or its "
+        "folder), a Pascal VOC folder (or its Annotations folder)",
+    )
+    p.add_argument(
+        "--from",
+        dest="input",
+        choices=("groundtruth", "coco", "yolo", "voc"),
+        default=None,
+        help="what -a names (default: told from its layout and first bytes; a file that fits "
+        "nothing is read as a Ground Truth manifest)",
     )
     p.add_argument(
         "-i",
@@ -129,9 +139,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "-s",
         "--split",
         type=_fraction,
-        default=0.2,
+        default=None,
         metavar="FRACTION",
-        help="fraction of images for validation, in [0, 1] (default: %(default)s)",
+        help="fraction of images for validation, in [0, 1] (default: 0.2; a COCO, YOLO or VOC "
+        "dataset's own train/val split is kept unless -s is given)",
     )
     p.add_argument(
         "-p",
@@ -255,7 +266,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 #: the flags that are ``conversion_options``'s keyword arguments of the same name
 _SAME_NAMES = ("images", "format", "split", "seed", "workers", "overwrite", "skip_invalid",
                "label_attribute", "classes_file", "drop_rejected", "path_prefix",
-               "keep_image_bytes", "max_pixels", "full_decode", "exif_frame", "masks")
+               "keep_image_bytes", "max_pixels", "full_decode", "exif_frame", "masks", "input")
 
 
 class Warnings(list):
@@ -296,12 +307,18 @@ def _start(args: argparse.Namespace, warn: Warnings) -> int:
 
     if args.output is None:
         raise UsageError("-o/--output is required (or set TFRECORD_LITE_OUTPUT)")
+    if args.input not in (None, "groundtruth") and args.engine == "beam":
+        raise UsageError("--engine beam reads Ground Truth manifests only; convert "
+                         f"--from {args.input} without --engine beam")
     _check_engine(args, UsageError)
     from tfrecord_lite.pipeline.convert import refusal
 
     why = refusal(args.output, args.format, args.masks)
     if why:
         raise UsageError(why)
+    if args.input not in (None, "groundtruth") and s3_cli.used(args):
+        raise UsageError(f"--from {args.input} reads local folders; s3:// paths go with Ground "
+                         "Truth manifests (copy the dataset here first)")
     if s3_cli.used(args):  # fetched into a local cache, built locally, uploaded at the end
         from tfrecord_lite.pipeline import s3store
 
@@ -335,7 +352,7 @@ def _run(args: argparse.Namespace, remote: s3_cli.Remote | None, bar: ProgressLi
     )
     if remote is not None:
         options = remote.options(options)
-    empty = split_warning(args.split)
+    empty = split_warning(options.split) if args.split is not None else None
     if empty:
         warn(empty)
     if args.dry_run:
@@ -465,6 +482,8 @@ def summary(result) -> str:
         s = result.splits[split]
         shards = f"{len(s.files)} file(s) " if s.folder.startswith("tfrecord") else ""
         lines.append(f"  {split:<10} {s.samples:>7} images  {shards}in {s.folder}/")
+    if result.source_split:
+        lines.append("  split: the source's own train/val, kept (-s splits anew by hash)")
     if result.moved_to_fill:
         lines.append(f"  moved {result.moved_to_fill} image(s) so that neither split is empty "
                      "(ModelPack refuses an empty split; chosen by the split hash)")

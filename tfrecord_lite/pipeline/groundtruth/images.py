@@ -513,3 +513,16 @@ def assign_names(rels: list[str]) -> list[str]:
         used.add(key)
         names.append(name)
     return names
+
+
+def stored_name(rel: str, reencode: int, fmt: str | None, convert: str | None,
+                keep: bool) -> str:
+    """The image's path with the extension of the format it is stored in (a converted BMP is
+    a PNG, a JPEG named ``.png`` is a JPEG), before names are made unique.  Shared by every
+    reader, so a source's images are named as a manifest's are."""
+    upright = reencode == UPRIGHT
+    if convert is not None and not keep:
+        return decodable.renamed(rel, decodable.stored_format(fmt))
+    if fmt in ("JPEG", "PNG") or (upright and fmt == "MPO"):
+        return decodable.renamed(rel, "JPEG" if upright else fmt)
+    return rel

@@ -15,7 +15,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
 
-from tfrecord_lite.pipeline import decodable
 from tfrecord_lite.pipeline.errors import RAISE, ErrorPolicy, InputError, problem
 from tfrecord_lite.pipeline.groundtruth.classes import (
     ClassMaps,
@@ -31,6 +30,7 @@ from tfrecord_lite.pipeline.groundtruth.images import (
     ImageReader,
     assign_names,
     read_header,
+    stored_name,
 )
 from tfrecord_lite.pipeline.groundtruth.labels import (
     DetectionLabel,
@@ -143,6 +143,9 @@ class ReadResult:
     classes: list[str]
     report: ReadReport
     split_keys: list[str] = field(default_factory=list)  # per sample: what decides its split
+    #: per sample, True for validation: the source's own split (COCO's train and val files,
+    #: YOLO's train and val, VOC's ImageSets), kept unless -s is given; None: it has none
+    source_split: list[bool] | None = None
 
 
 class _Skip(Exception):
@@ -251,7 +254,8 @@ def assemble(ctx: _Context, census: AttributeCensus,
                          hint=f"lines skipped by reason: {reasons}; label types found: "
                          f"{census.describe()}", reason="no-labels")
     keep = options.keep_image_bytes
-    names = assign_names([_stored_name(item, keep) for item in pending])
+    names = assign_names([stored_name(p.rel, p.reencode, p.format, p.convert, keep)
+                          for p in pending])
     samples: list = pending  # turned into Samples in place, so both never exist whole at once
     root = ctx.index.root
     first_ref: dict[str, str] = {}  # file -> the source-ref of the first line naming it
@@ -554,17 +558,6 @@ def _read_video(ctx: _Context, line: int, ref: str, label: VideoLabel, pair: Lab
                             header.reencode, values, (), None, header.stored_bytes,
                             header.format, header.convert, ref, tuple(tracks)))
     return out
-
-
-def _stored_name(item: _Pending, keep: bool) -> str:
-    """The image's path with the extension of the format it is stored in (a converted BMP is
-    a PNG, a JPEG named ``.png`` is a JPEG), before names are made unique."""
-    rel, upright, fmt, why = item.rel, item.reencode == UPRIGHT, item.format, item.convert
-    if why is not None and not keep:
-        return decodable.renamed(rel, decodable.stored_format(fmt))
-    if fmt in ("JPEG", "PNG") or (upright and fmt == "MPO"):
-        return decodable.renamed(rel, "JPEG" if upright else fmt)
-    return rel
 
 
 def _rejected(pairs: list[LabelPair]) -> bool:
