@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from tfrecord_lite.pipeline.errors import InputError
+from tfrecord_lite.pipeline.publish import written_here
 from tfrecord_lite.pipeline.sources.common import (
     TRAIN,
     VALIDATION,
@@ -148,7 +149,8 @@ def _walk(folder: Path, root: Path) -> list[str]:
     """The images under ``folder`` (by extension), relative to ``root``."""
     start = os.path.relpath(folder, root)
     out = []
-    for here, _, files in os.walk(folder):
+    for here, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not written_here(os.path.join(here, d))]  # ours: no input
         rel = os.path.normpath(os.path.join(start, os.path.relpath(here, folder)))
         prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
         out += [prefix + f for f in files if os.path.splitext(f)[1].lower() in IMAGE_SUFFIXES]
