@@ -151,3 +151,15 @@ def test_a_roboflow_layout_with_path_and_names_dict_reads(tmp_path):
         for rec in recs:
             img = by_name[rec["image_name"][0].decode()]
             assert_boxes(stored_boxes(rec, CLASSES), expected_boxes(img))
+
+
+def test_a_dataset_written_inside_an_images_folder_is_not_read_back(tmp_path):
+    """-o inside the job's folders is allowed (issue 27); a darknet dataset holds images, and
+    one written into images/train must not become training images of the next run."""
+    config = write(tmp_path / "yolo", dataset(6))
+    out = tmp_path / "yolo" / "images" / "train" / "dataset"
+    assert run("-a", config, "-o", out, "-f", "darknet", "-q") == 0
+    first = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert any(p.suffix == ".jpg" for p in first)
+    assert run("-a", config, "-o", out, "-f", "darknet", "-q", "--overwrite") == 0
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
