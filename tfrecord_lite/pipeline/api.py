@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tfrecord_lite.pipeline.convert import FORMATS, ConvertOptions, ConvertResult
+from tfrecord_lite.pipeline.convert import FORMATS, ConvertOptions, ConvertResult, refusal
 from tfrecord_lite.pipeline.convert import convert as _run
 from tfrecord_lite.pipeline.errors import ErrorPolicy, InputError
 from tfrecord_lite.pipeline.groundtruth.images import PILLOW_MAX_PIXELS, ImageChecks
@@ -67,9 +67,6 @@ def conversion_options(
     annotations = Path(annotations)
     if input is not None and input not in INPUTS:
         raise ValueError(f"input must be one of {', '.join(INPUTS)}, not {input!r}")
-    if not str(output).strip():
-        raise ValueError("output is empty (an unset shell variable?); name the folder for the "
-                         "dataset")
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     if split is not None and not 0.0 <= split <= 1.0:
@@ -82,6 +79,9 @@ def conversion_options(
                          f"{exif_frame!r}")
     if workers != "auto" and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be 'auto' or a positive number, not {workers!r}")
+    why = refusal(output, format)
+    if why:
+        raise ValueError(why)
     if input is None:
         input = detect(annotations) if annotations.exists() else GROUNDTRUTH
     if input == GROUNDTRUTH and not annotations.is_file():

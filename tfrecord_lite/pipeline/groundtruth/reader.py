@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from tfrecord_lite.pipeline.errors import RAISE, ErrorPolicy, InputError, problem
-from tfrecord_lite.pipeline.groundtruth.classes import ClassTable, ClassUnion, read_classes_file
+from tfrecord_lite.pipeline.groundtruth.classes import (
+    ClassMaps,
+    ClassTable,
+    ClassUnion,
+    read_classes_file,
+)
 from tfrecord_lite.pipeline.groundtruth.images import (
     UPRIGHT,
     ImageChecks,
@@ -162,6 +167,7 @@ class _Context:
     table: ClassTable
     index: ImageIndex
     report: ReadReport
+    maps: ClassMaps = field(default_factory=ClassMaps)  # this read's class-map parser
 
 
 def read_manifest(manifest: Path, options: ReadOptions,
@@ -340,6 +346,7 @@ class _Survey:
 
 def _survey_chunk(path: str, span: Span) -> _Survey:
     survey = _Survey()
+    maps = ClassMaps()
     last_run: dict[str, tuple[str, dict[int, str], list[int]]] = {}
     for line_no, raw in iter_raw_lines(Path(path), span):
         survey.lines += 1
@@ -353,7 +360,7 @@ def _survey_chunk(path: str, span: Span) -> _Survey:
             if task_of(pair) is None or pair.failed:
                 continue
             try:
-                mapping = class_map_of(pair)
+                mapping = class_map_of(pair, maps)
             except InputError:
                 continue  # reported by the second pass, under the policy
             run = last_run.get(pair.attribute)
@@ -434,7 +441,7 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
         raise problem("source-ref contains a NUL character", value=ref,
                       hint="no file name can hold one: fix the line's source-ref",
                       reason="bad-source-ref")
-    label = parse_label(chosen)
+    label = parse_label(chosen, ctx.maps)
     if isinstance(label, VideoLabel):
         return _read_video(ctx, line, ref, label, chosen)
     rel, stored = ctx.index.resolve(ref)
