@@ -265,3 +265,15 @@ def test_coco_s_own_layout_finds_each_split_s_image_in_its_folder(tmp_path):
     assert [(s.width, s.height) for s in read.samples] == [(64, 48), (80, 60)]
     assert read.source_split == [False, True]
     assert sorted(s.name for s in read.samples) == ["train2017_000001.jpg", "val2017_000001.jpg"]
+
+
+def test_iscrowd_survives_a_conversion_to_coco(tmp_path):
+    images = [Img("a.jpg", 64, 48, "train", [Obj(0, 2, 2, 10, 10), Obj(1, 20, 20, 8, 8, True)]),
+              Img("b.jpg", 64, 48, "train", [Obj(2, 5, 5, 9, 9)])]
+    ann = write(tmp_path / "coco", images, split=False, segments=False)
+    out = tmp_path / "out"
+    assert run("-a", ann, "-o", out, "-f", "coco", "-s", "0", "-q") == 0
+    doc = json.loads((out / "annotations" / "instances_train.json").read_text())
+    names = {c["id"]: c["name"] for c in doc["categories"]}
+    assert sorted((names[a["category_id"]], a["iscrowd"]) for a in doc["annotations"]) == \
+        [("cat", 0), ("dog", 1), ("person", 0)]

@@ -114,3 +114,12 @@ def test_skip_invalid_leaves_the_bad_file_out(tmp_path, capsys):
     summary = json.loads(out)
     assert summary["skipped"] == {"bad-box": 1}
     assert sum(s["samples"] for s in summary["splits"].values()) == 3
+
+
+def test_a_dry_run_counts_entries_and_writes_nothing(tmp_path, capsys):
+    code, _, out = _bad_run(tmp_path, capsys,
+                            lambda r: _edit(r, "<xmin>6</xmin>", "<xmin>500</xmin>"),
+                            "--dry-run")
+    assert code == 1 and not (tmp_path / "out").exists()
+    assert out.startswith("dry run: 4 entries, 3 images would be converted")
+    assert "bad-box: 1" in out

@@ -440,7 +440,8 @@ def _dry_run(options, args: argparse.Namespace, remote: s3_cli.Remote | None,
         print(json.dumps(data))
     elif not args.quiet:
         lines = [
-            f"dry run: {r.lines} lines, {len(found.read.samples)} images would be converted "
+            f"dry run: {r.lines} {'lines' if options.input == 'groundtruth' else 'entries'}, "
+            f"{len(found.read.samples)} images would be converted "
             f"(train {found.train}, validation {found.validation}); nothing was written",
             f"  label attribute: {r.label_attribute} ({r.task}); "
             f"{len(found.read.classes)} classes",
