@@ -43,6 +43,7 @@ check: lint unit
 lint: $(BIN)/.ok
 	$(BIN)/ruff check tfrecord_lite tests benchmarks examples scripts fuzz setup.py
 
+# the unit suite: everything but the oracles' folders, which run in venvs of their own
 UNIT_TESTS := tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam --ignore=tests/pytorch --ignore=tests/tfod --ignore=tests/datumaro
 
 # the unit suite twice: with the C speedups (which must have been built: a silent fallback would
@@ -59,7 +60,7 @@ unit-pure: $(BIN)/.ok
 
 # the unit suite on each CPython pyproject.toml claims that is found here (venvs in .venv-matrix/)
 matrix:
-	bash scripts/matrix.sh
+	UNIT_TESTS='$(UNIT_TESTS)' bash scripts/matrix.sh
 
 # build the sdist and the wheel, check their metadata and contents, and that the sdist builds
 # the same wheel as the tree (scripts/dist_check.py; tools pinned in .venv-dist)

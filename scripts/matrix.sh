@@ -9,6 +9,7 @@
 #   usage: [MATRIX_VERSIONS="3.X ..."] matrix.sh [EXTRA PYTEST OPTIONS...]
 set -uo pipefail
 cd "$(dirname "$0")/.."
+unit_tests=${UNIT_TESTS:?matrix.sh runs from make matrix, which says what the unit suite is}
 root=.venv-matrix
 logs=build/matrix
 mkdir -p "$root" "$logs"
@@ -59,7 +60,8 @@ for v in $versions; do
 print(", ".join(f"{d} {m.version(d)}" for d in ("protobuf", "pillow", "crc32c", "pyyaml")))')
   echo "== python$v ($py, $full): $deps"
   t0=$SECONDS
-  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests --ignore=tests/compat --ignore=tests/edgefirst --ignore=tests/beam --ignore=tests/pytorch --ignore=tests/datumaro "$@" \
+  # shellcheck disable=SC2086  # the Makefile's UNIT_TESTS: the one list of what the unit suite is
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider $unit_tests "$@" \
     > "$logs/$v.log" 2>&1
   rc=$?
   summary=$(grep -E '^=* ?[0-9]+ (passed|failed|errors?|skipped)|no tests ran' "$logs/$v.log" \
