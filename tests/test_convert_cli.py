@@ -359,3 +359,62 @@ def test_classes_seen_only_on_skipped_lines_are_named_in_the_summary(tmp_path, c
     assert main(["convert", "-a", str(manifest), "-o", str(tmp_path / "o"), "--skip-invalid"]) == 0
     out = capsys.readouterr().out
     assert "classes kept without objects (only on skipped lines, or unused): dog" in out
+
+
+# --- warnings never hide the error; --json gives each its field (issue 27 §2) -------------------
+
+
+def bad_job(root: Path) -> Path:
+    """One good line, then one naming an image that is not there."""
+    make_image(root / "images" / "a.jpg", 64, 48)
+    good = det_line("s3://bucket/images/a.jpg", [(0, 1, 1, 10, 10)], {0: "cat"}, (64, 48))
+    gone = det_line("s3://bucket/images/gone.jpg", [(0, 1, 1, 10, 10)], {0: "cat"}, (64, 48))
+    return write_manifest(root / "output.manifest", [json.dumps(good), json.dumps(gone)])
+
+
+def test_a_failing_run_ends_with_its_one_error_line_after_the_warnings(tmp_path, capsys) -> None:
+    manifest = bad_job(tmp_path / "job")
+    out = tmp_path / "out"
+    assert main(["convert", "-a", str(manifest), "-o", str(out), "-s", "0"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert "warning: --split 0 leaves validation empty" in err[0]
+    assert [n for n, line in enumerate(err) if ": error: " in line] == [len(err) - 1], err
+    assert "output.manifest:2: image not found" in err[-1]
+    assert not out.exists()
+
+
+def test_json_carries_warnings_and_the_error_in_fields_of_their_own(tmp_path, capsys) -> None:
+    manifest = bad_job(tmp_path / "job")
+    args = ["convert", "-a", str(manifest), "-o", str(tmp_path / "out"), "-s", "0", "--json"]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert doc["warnings"] == ["--split 0 leaves validation empty: ModelPack refuses a dataset "
+                               "without validation samples"]
+    error = doc["error"]
+    assert (error["file"], error["line"], error["reason"]) == (str(manifest), 2, "missing-image")
+    assert error["value"] == "s3://bucket/images/gone.jpg" and error["kind"] == "InputError"
+    assert captured.err.splitlines()[-1] == f"tfrecord-lite convert: error: {error['message']}"
+    # a usage error too, and a dry run's warnings
+    assert main(["convert", "-a", str(manifest), "-o", " ", "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["error"]["kind"] == "UsageError"
+    assert main([*args, "--dry-run", "--skip-invalid"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == doc["warnings"]
+
+
+def test_the_edgefirst_and_empty_output_checks_say_the_same_in_the_cli_and_the_api(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    import tfrecord_lite
+    from tfrecord_lite.pipeline.formats import edgefirst_format
+
+    monkeypatch.setattr(edgefirst_format, "available", lambda: False)
+    manifest = bad_job(tmp_path / "job")
+    for output, fmt, said in (("out", "edgefirst", "needs Au-Zone's edgefirst-client: pip "
+                                                   "install 'tfrecord-lite-tools[edgefirst]'"),
+                              ("  ", "tfrecord", "-o/--output is empty")):
+        assert main(["convert", "-a", str(manifest), "-o", output, "-f", fmt]) == 2
+        assert said in capsys.readouterr().err
+        with pytest.raises(ValueError, match=said.replace("[", r"\[").replace("]", r"\]")):
+            tfrecord_lite.convert(manifest, output, format=fmt)
+    assert not (tmp_path / "out").exists() and not Path("out").exists()

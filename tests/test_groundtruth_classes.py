@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from tfrecord_lite.pipeline.errors import SKIP, InputError
 from tfrecord_lite.pipeline.groundtruth.classes import (
+    ClassMaps,
     ClassTable,
     ClassUnion,
     class_id,
@@ -32,6 +33,19 @@ def test_parse_class_map_strips_names_and_rejects_garbage() -> None:
         with pytest.raises(InputError) as err:
             parse_class_map(bad)
         assert err.value.reason == "bad-label"
+
+
+def test_class_maps_parse_an_equal_map_once_and_each_read_has_its_own() -> None:
+    maps = ClassMaps()
+    first = maps.parse({"1": "cat", "0": "dog"})
+    assert first == {1: "cat", 0: "dog"}
+    assert maps.parse({"1": "cat", "0": "dog"}) is first  # consecutive lines: one parse
+    assert maps.parse({"1": "cow"}) == {1: "cow"}
+    assert maps.parse({"1": "cat", "0": "dog"}) is not first  # only the last map is kept
+    with pytest.raises(InputError):
+        maps.parse({"1": ""})  # a bad map is refused even right after a good one
+    assert ClassMaps().parse({"1": "cow"}) == {1: "cow"}  # another read starts afresh
+    assert parse_class_map({"1": "cat"}) is not parse_class_map({"1": "cat"})  # no hidden memo
 
 
 def test_sparse_partial_unordered_maps_are_compacted_in_id_order() -> None:

@@ -120,6 +120,20 @@ def test_video_frames_as_tfrecords(tmp_path: Path) -> None:
     assert main(["verify", str(out)]) == 0
 
 
+def test_a_dataset_inside_the_images_folder_is_not_read_back_as_frames(tmp_path: Path) -> None:
+    """A video job converted twice into images/dataset (issue 27): frames go through the same
+    image index as stills, which skips our dataset, and the second run gives the same bytes."""
+    manifest = video_job(tmp_path / "job", videos=2)
+    images = tmp_path / "job" / "images"
+    out = images / "dataset"
+    args = ["convert", "-a", str(manifest), "-i", str(images), "-o", str(out), "-q", "-f", "json"]
+    assert main(args) == 0
+    first = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert any(p.suffix == ".jpeg" for p in first)
+    assert main([*args, "--overwrite"]) == 0
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
+
+
 def test_a_missing_frame_or_seqlabel_is_named(tmp_path: Path) -> None:
     manifest = video_job(tmp_path / "job", videos=1)
     images = tmp_path / "job" / "images"

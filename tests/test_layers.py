@@ -54,3 +54,56 @@ def test_the_public_names_load_from_their_layers() -> None:
 
     for name in tfrecord_lite.__all__:
         assert getattr(tfrecord_lite, name) is not None, name
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _runtime_imports(path: Path, modules: set[str]) -> set[str]:
+    """The package's modules ``path`` imports when it runs, at its top or inside a function
+    (``if TYPE_CHECKING:`` blocks left out); ``from package import module`` counts the module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test):
+            node.body = []
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                out.add(full if full in modules else node.module)
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+    return {m for m in out if m in modules and m != _module_name(path)}
+
+
+def test_no_modules_import_each_other_in_a_circle() -> None:
+    """A circle (beam <-> beam_stages was one) makes import order matter and hides a missing
+    layer; deferred imports count too, since they only move the circle to run time."""
+    paths = [p for p in PACKAGE.rglob("*.py") if "_protos" not in p.parts]
+    modules = {_module_name(p) for p in paths}
+    graph = {_module_name(p): _runtime_imports(p, modules) for p in paths}
+    circles = []
+    for start in sorted(graph):
+        seen, todo = set(), list(graph[start])
+        while todo:
+            module = todo.pop()
+            if module == start:
+                circles.append(start)
+                break
+            if module not in seen:
+                seen.add(module)
+                todo += graph[module]
+    assert circles == []
+
+
+def test_no_module_keeps_state_in_globals() -> None:
+    """State is passed explicitly (a memo or a setting in a module global is shared by every
+    caller and every test, and forked into workers as it happened to be)."""
+    found = [f"{p.relative_to(PACKAGE)}:{node.lineno}" for p in sorted(PACKAGE.rglob("*.py"))
+             if "_protos" not in p.parts
+             for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Global)]
+    assert found == []

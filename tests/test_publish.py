@@ -53,27 +53,32 @@ def assert_whole_or_absent(out: Path, expected: int) -> bool:
     return True
 
 
-def test_sigkill_at_random_moments_leaves_nothing_or_a_whole_dataset(tmp_path) -> None:
+@pytest.mark.parametrize("inside", [False, True], ids=["beside-the-job", "inside-images"])
+def test_sigkill_at_random_moments_leaves_nothing_or_a_whole_dataset(tmp_path, inside) -> None:
     manifest = make_job(tmp_path / "job", 150, size=(200, 150))
+    where = tmp_path / "job" / "images" if inside else tmp_path
+    extra = ("-f", "json") if inside else ()  # images in the dataset, beside the job's own
     start = time.monotonic()
-    subprocess.run(convert_cmd(manifest, tmp_path / "timing"), check=True)
+    subprocess.run(convert_cmd(manifest, tmp_path / "timing", *extra), check=True)
     duration = time.monotonic() - start
     rng = random.Random(7)
     complete = 0
-    out = tmp_path / "out"
-    for _ in range(8):
-        proc = subprocess.Popen(convert_cmd(manifest, out, "--overwrite"))
+    out = where / "out"
+    for _ in range(8 if not inside else 5):
+        proc = subprocess.Popen(convert_cmd(manifest, out, "--overwrite", *extra))
         time.sleep(rng.uniform(0.05, duration * 1.1))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         complete += assert_whole_or_absent(out, 151)
-        leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
-        # a killed run may leave its hidden stage; the next run removes it
-        subprocess.run(convert_cmd(manifest, tmp_path / "again", "--overwrite"), check=True)
-        assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")], leftovers
+        leftovers = [p.name for p in where.iterdir() if p.name.startswith(".")]
+        # a killed run may leave its hidden stage (never read as images); the next run removes it
+        subprocess.run(convert_cmd(manifest, where / "again", "--overwrite", *extra), check=True)
+        assert not [p.name for p in where.iterdir() if p.name.startswith(".")], leftovers
     # rerunning into the same output works without manual cleanup
-    subprocess.run(convert_cmd(manifest, out, "--overwrite"), check=True)
+    subprocess.run(convert_cmd(manifest, out, "--overwrite", *extra), check=True)
     assert assert_whole_or_absent(out, 151)
+    if inside:
+        assert len(list(where.glob("*.jpg"))) == 151
 
 
 def test_two_runs_racing_for_one_output(tmp_path) -> None:
@@ -166,23 +171,144 @@ def convert(*args: object) -> int:
     return main(["convert", *map(str, args), "-q"])
 
 
-def test_output_onto_the_jobs_own_folder_is_refused_even_with_overwrite(tmp_path, capsys) -> None:
+def test_output_that_is_or_holds_the_jobs_folders_is_refused_even_with_overwrite(
+    tmp_path, capsys
+) -> None:
     manifest = make_job(tmp_path / "job", 13)
     before = snapshot(tmp_path)
     images = tmp_path / "job" / "images"
-    for out, extra in [
-        (tmp_path / "job", ()),  # the manifest's folder (and -i's default)
-        (tmp_path / "job", ("-i", images)),
-        (images, ("-i", images)),  # the images folder itself
-        (images / "dataset", ("-i", images)),  # inside it
-        (tmp_path, ("-i", images)),  # holding both
-        (tmp_path / "job" / "sub" / "ds", ()),  # inside the manifest's folder
+    for out, extra, relation in [
+        (tmp_path / "job", (), "is the manifest's folder"),  # (and -i's default)
+        (tmp_path / "job", ("-i", images), "is the manifest's folder"),
+        (images, ("-i", images), "is the images folder"),
+        (tmp_path, ("-i", images), "holds the manifest's folder"),
+        (tmp_path / "job" / "images", (), "holds the images folder"),  # -i images/ below
+        (manifest, (), "is the manifest's folder"),  # a file: no folder ever stands there
     ]:
+        if out == tmp_path / "job" / "images" and not extra:
+            extra = ("-i", images / "sub")
+            (images / "sub").mkdir(exist_ok=True)
+            before = snapshot(tmp_path)
         assert convert("-a", manifest, "-o", out, "--overwrite", *extra) == 1, out
         err = capsys.readouterr().err
-        assert "outside the job's manifest and images" in err, err
+        assert err.count("\n") == 1 and "error: " in err, err
+        if out != manifest:
+            assert relation in err, err
         assert snapshot(tmp_path) == before, out
-    assert not (tmp_path / "job" / "sub").exists()
+
+
+def test_a_dataset_inside_the_jobs_folders_is_written_and_replaced(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """The most natural command (``cd job; convert -a output.manifest -o dataset``) works, and
+    so does a dataset inside the images folder: a later run never reads it back as images."""
+    job = tmp_path / "job"
+    make_job(job, 13)
+    (job / "images" / "sub").mkdir()  # a unique file name found anywhere is matched by name
+    (job / "images" / "img0003.jpg").rename(job / "images" / "sub" / "img0003.jpg")
+    images_before = snapshot(job / "images")
+    monkeypatch.chdir(job)
+    assert convert("-a", "output.manifest", "-o", "dataset") == 0
+    first = snapshot(job / "dataset")
+    assert convert("-a", "output.manifest", "-o", "dataset") == 1
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert convert("-a", "output.manifest", "-o", "dataset", "--overwrite") == 0
+    assert snapshot(job / "dataset") == first
+    assert_whole_or_absent(job / "dataset", 14)
+    for fmt in ("json", "darknet", "coco", "tfrecord"):
+        out = job / "images" / f"dataset-{fmt}"
+        assert convert("-a", "output.manifest", "-o", out, "-f", fmt) == 0, fmt
+        made = snapshot(out)
+        assert made and any(name.endswith("img0003.jpg") for name in made) or fmt == "tfrecord"
+        assert convert("-a", "output.manifest", "-o", out, "-f", fmt, "--overwrite") == 0, \
+            capsys.readouterr().err
+        assert snapshot(out) == made, fmt  # the same bytes: nothing of the first run read back
+    assert "ambiguous" not in capsys.readouterr().err
+    # the images folder holds what it held, and our datasets beside them
+    after = snapshot(job / "images")
+    assert {k: v for k, v in after.items() if not k.startswith("dataset-")} == images_before
+    assert not [p.name for p in (job / "images").iterdir() if p.name.startswith(".")]
+
+
+def test_an_image_reference_into_our_dataset_is_not_found(tmp_path, capsys) -> None:
+    """A reference that only a dataset of ours holds is a missing image, not a silent re-read
+    of what the converter wrote (also through a key that names the dataset's folder)."""
+    job = tmp_path / "job"
+    manifest = make_job(job, 4)
+    assert convert("-a", manifest, "-o", job / "images" / "ds", "-f", "json") == 0
+    moved = sorted((job / "images" / "ds" / "json_train").glob("*.jpg"))[0]
+    original = job / "images" / moved.name
+    original.unlink()
+    for ref in (f"s3://bucket/job/images/{moved.name}",
+                f"s3://bucket/job/images/ds/json_train/{moved.name}", str(moved)):
+        text = manifest.read_text().replace(f"s3://bucket/job/images/{moved.name}", ref)
+        lone = tmp_path / "lone.manifest"
+        lone.write_text(text)
+        assert convert("-a", lone, "-i", job / "images", "-o", tmp_path / "again") == 1, ref
+        err = capsys.readouterr().err
+        assert "not found" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "again").exists()
+
+
+# --- an output that is a symlink: written through, never moved (issue 30) ----------------------
+
+
+def test_an_output_link_to_an_empty_folder_gets_the_dataset_in_its_target(tmp_path) -> None:
+    manifest = make_job(tmp_path / "job", 6)
+    real = tmp_path / "disk" / "real"
+    real.mkdir(parents=True)
+    link = tmp_path / "out"
+    link.symlink_to(real)
+    assert convert("-a", manifest, "-o", link) == 0
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert sorted(os.listdir(real)) == DATASET
+    assert_whole_or_absent(real, 7)
+    assert sorted(os.listdir(tmp_path)) == ["disk", "job", "out"]  # nothing hidden left
+    assert os.listdir(tmp_path / "disk") == ["real"]
+
+
+def test_overwrite_through_a_link_replaces_the_dataset_in_its_target(tmp_path) -> None:
+    manifest = make_job(tmp_path / "job", 6)
+    real = tmp_path / "real"
+    assert convert("-a", manifest, "-o", real, "-p", "0.001") == 0
+    old = snapshot(real)
+    link = tmp_path / "out"
+    link.symlink_to("real")  # relative, as ln -s writes it
+    assert convert("-a", manifest, "-o", link) == 1  # holds a dataset: --overwrite asked for
+    assert convert("-a", manifest, "-o", link, "--overwrite", "--seed", "3") == 0
+    assert link.is_symlink() and os.readlink(link) == "real"
+    assert sorted(os.listdir(tmp_path)) == ["job", "out", "real"]
+    assert snapshot(real) != old and sorted(os.listdir(real)) == DATASET
+    assert yaml.safe_load((real / "dataset_info.yaml").read_text())["tfrecord_lite"]["seed"] == 3
+    assert_whole_or_absent(real, 7)
+
+
+def test_an_output_link_to_nothing_or_to_a_file_is_one_line_before_any_work(
+    tmp_path, capsys
+) -> None:
+    manifest = make_job(tmp_path / "job", 3)
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "to-file").symlink_to(tmp_path / "notes.txt")
+    before = snapshot(tmp_path)
+    for link, said in (("dangling", "which does not exist"), ("to-file", "not a folder")):
+        for extra in ((), ("--overwrite",), ("--dry-run",)):
+            assert convert("-a", manifest, "-o", tmp_path / link, *extra) == 1
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and "is a symlink to" in err and said in err, err
+            assert snapshot(tmp_path) == before
+    assert sorted(os.listdir(tmp_path)) == ["dangling", "job", "notes.txt", "to-file"]
+
+
+def test_an_output_link_to_the_jobs_folder_is_refused(tmp_path, capsys) -> None:
+    manifest = make_job(tmp_path / "job", 3)
+    (tmp_path / "out").symlink_to(tmp_path / "job" / "images")
+    before = snapshot(tmp_path)
+    for extra in ((), ("-i", tmp_path / "job" / "images")):
+        assert convert("-a", manifest, "-o", tmp_path / "out", "--overwrite", *extra) == 1
+        err = capsys.readouterr().err
+        assert ("is the images folder" if extra else "holds no dataset written") in err, err
+        assert snapshot(tmp_path) == before
 
 
 def test_overwrite_of_the_current_folder_with_other_files_is_refused(
@@ -352,8 +478,9 @@ def _interrupt_many(tmp_path: Path, out: Path, extra: tuple[str, ...], tries: in
         if rc != 0:  # a run that finished before the signal is fine too
             assert rc == (130 if sig == signal.SIGINT else 143), (rc, err)
             assert err.count("\n") == 1 and "interrupted" in err, err
-        if out.name == "out":
+        if out.name != "mnt":
             assert_whole_or_absent(out, 151)
+        assert not [p.name for p in out.parent.iterdir() if p.name.startswith(".")]
         assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
         if out.is_dir():  # a mount point: no stage or lock left inside
             assert not [n for n in os.listdir(out) if "-stage-" in n or n.endswith(".lock")]
@@ -368,6 +495,16 @@ def test_ctrl_c_and_sigterm_stop_every_process_and_leave_no_partial_dataset(
     tmp_path, extra
 ) -> None:
     _interrupt_many(tmp_path, tmp_path / "out", extra, TRIES)
+
+
+def test_interrupts_with_the_output_inside_the_images_folder(tmp_path) -> None:
+    """Interrupted runs into job/images/dataset leave the images as they were, and a whole
+    dataset or none, which the next run neither reads back nor refuses to replace."""
+    images = tmp_path / "job" / "images"
+    _interrupt_many(tmp_path, images / "dataset", ("--workers", "2", "-f", "json"),
+                    max(4, TRIES // 2))
+    assert sorted(p.name for p in images.iterdir() if p.is_dir()) == ["dataset"]
+    assert len(list(images.glob("*.jpg"))) == 151
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or sys.platform != "linux", reason="needs root to mount")

@@ -333,10 +333,37 @@ def test_a_non_empty_prefix_is_refused_and_overwrite_removes_only_our_files(
                                                                      tmp_path / "got"))
 
 
-def test_output_inside_an_input_prefix_is_refused(endpoint, bucket, cards, capsys) -> None:
-    assert convert(endpoint, "-a", f"{cards}/output.manifest", "-i", f"{cards}/images/", "-o",
-                   f"{cards}/images/ds") == 1
-    assert "lies inside the manifest's folder" in capsys.readouterr().err
+def test_output_that_is_or_holds_an_input_prefix_is_refused(endpoint, bucket, cards,
+                                                            capsys) -> None:
+    for out, said in ((f"{cards}/images", "is the images prefix"),
+                      (f"{cards}", "is the manifest's folder"),
+                      ("s3://tfrecord-lite-sample/", "holds the manifest's folder")):
+        assert convert(endpoint, "-a", f"{cards}/output.manifest", "-i", f"{cards}/images/",
+                       "-o", out, "--overwrite") == 1
+        assert said in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["json", "tfrecord"])
+def test_a_dataset_under_the_images_prefix_is_never_fetched_back(
+        endpoint, s3, bucket, tmp_path, fmt) -> None:
+    """Written inside the images prefix and converted again with --overwrite: the same objects,
+    the same bytes as a local conversion (its images were not listed as inputs)."""
+    local = tmp_path / "job"
+    shutil.copytree(SAMPLE, local)
+    (local / "images" / "sub").mkdir()  # found by its unique name, which the dataset shares
+    (local / "images" / "table-05.jpg").rename(local / "images" / "sub" / "table-05.jpg")
+    upload_tree(s3, local / "images", bucket, "job/images/")
+    s3.upload_file(str(SAMPLE / "output.manifest"), bucket, "job/output.manifest")
+    args = ("-a", f"s3://{bucket}/job/output.manifest", "-i", f"s3://{bucket}/job/images/",
+            "-o", f"s3://{bucket}/job/images/ds", "-f", fmt)
+    assert convert(endpoint, *args) == 0
+    first = download(s3, bucket, "job/images/ds/", tmp_path / "first")
+    assert convert(endpoint, *args, "--overwrite") == 0
+    again = download(s3, bucket, "job/images/ds/", tmp_path / "again")
+    assert_same_dataset(first, again)
+    assert main(["convert", "-q", "-a", str(local / "output.manifest"), "-i",
+                 str(local / "images"), "-o", str(tmp_path / "local"), "-f", fmt]) == 0
+    assert_same_dataset(tmp_path / "local", again)
 
 
 def test_a_failed_upload_leaves_no_dataset_info_and_the_next_run_cleans_up(

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tfrecord_lite.pipeline.convert import FORMATS, ConvertOptions, ConvertResult
+from tfrecord_lite.pipeline.convert import FORMATS, ConvertOptions, ConvertResult, refusal
 from tfrecord_lite.pipeline.convert import convert as _run
 from tfrecord_lite.pipeline.errors import ErrorPolicy, InputError
 from tfrecord_lite.pipeline.groundtruth.images import PILLOW_MAX_PIXELS, ImageChecks
@@ -58,9 +58,6 @@ def conversion_options(
     """Checked options for ``convert``; raises ``ValueError`` naming a bad argument and
     ``InputError`` when the manifest is not a file."""
     annotations = Path(annotations)
-    if not str(output).strip():
-        raise ValueError("output is empty (an unset shell variable?); name the folder for the "
-                         "dataset")
     if format not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     if not 0.0 <= split <= 1.0:
@@ -75,6 +72,9 @@ def conversion_options(
         raise ValueError(f"masks (--masks) is an option of -f tfod, not of -f {format}")
     if workers != "auto" and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be 'auto' or a positive number, not {workers!r}")
+    why = refusal(output, format)
+    if why:
+        raise ValueError(why)
     if not annotations.is_file():
         raise InputError(str(annotations), 0, "the manifest does not exist or is not a file",
                          hint="pass the Ground Truth output manifest with -a/--annotations")

@@ -2,7 +2,8 @@
 
 The pipeline (``beam_stages``) calls the converter's own stages, so its output is byte-identical
 to the single-machine converter's; this module is its entry point and imports no Beam, so that
-the CLI can say what to install when the optional ``[beam]`` extra is missing.  The stage and
+the CLI can say what to install when the optional ``[beam]`` extra is missing.  Imports go one
+way: this module loads ``beam_stages`` when a run starts, never the other way round.  The stage and
 publish rules are ``publish.Stage``'s, as on one machine.
 """
 
@@ -19,7 +20,6 @@ from tfrecord_lite.pipeline.errors import OutputError
 
 INSTALL = "pip install 'tfrecord-lite-tools[beam]'"
 FORMATS = ("tfrecord", "json", "darknet")  # what this engine writes; COCO runs on one machine
-LOCAL_RUNNER = "FnApiRunner"  # Beam's DirectRunner first tries Prism, which downloads a binary
 
 
 def available() -> bool:
@@ -63,19 +63,3 @@ def _quiet_import() -> Iterator[None]:
         yield
     finally:
         logging.disable(logging.NOTSET)
-
-
-def pipeline_options(args: Sequence[str], workers: int):
-    """Beam's options from ``args``: the local FnApiRunner with ``workers`` processes unless
-    ``args`` name a runner or a worker count of their own."""
-    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-
-    given = PipelineOptions(list(args)).get_all_options(drop_default=True)
-    extra = {}
-    if given.get("runner") is None:
-        extra["runner"] = LOCAL_RUNNER
-        if workers > 1 and "direct_num_workers" not in given:
-            extra.update(direct_num_workers=workers, direct_running_mode="multi_processing")
-    opts = PipelineOptions(list(args), **extra)
-    assert opts.view_as(StandardOptions).runner is not None
-    return opts

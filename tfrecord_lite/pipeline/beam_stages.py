@@ -31,7 +31,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -43,7 +43,6 @@ from apache_beam.pvalue import AsList, AsSingleton, TaggedOutput
 from tfrecord_lite.format.errors import TFRecordLiteError
 from tfrecord_lite.pipeline import convert as _convert
 from tfrecord_lite.pipeline import dataset_info as info
-from tfrecord_lite.pipeline.beam import pipeline_options
 from tfrecord_lite.pipeline.convert import SPLITS, ConvertOptions, ConvertResult
 from tfrecord_lite.pipeline.errors import ErrorPolicy, OutputError
 from tfrecord_lite.pipeline.formats import darknet_format, json_format, per_image, tfrecord_format
@@ -337,6 +336,23 @@ def build(p: beam.Pipeline, options: ConvertOptions, root: Path) -> None:
     _ = (p | "last" >> beam.Create([None])
          | "dataset_info.yaml" >> beam.Map(partial(finish, stage, options), summary, counts,
                                            *plans))
+
+
+LOCAL_RUNNER = "FnApiRunner"  # Beam's DirectRunner first tries Prism, which downloads a binary
+
+
+def pipeline_options(args: Sequence[str], workers: int):
+    """Beam's options from ``args``: the local FnApiRunner with ``workers`` processes unless
+    ``args`` name a runner or a worker count of their own."""
+    given = PipelineOptions(list(args)).get_all_options(drop_default=True)
+    extra = {}
+    if given.get("runner") is None:
+        extra["runner"] = LOCAL_RUNNER
+        if workers > 1 and "direct_num_workers" not in given:
+            extra.update(direct_num_workers=workers, direct_running_mode="multi_processing")
+    opts = PipelineOptions(list(args), **extra)
+    assert opts.view_as(StandardOptions).runner is not None
+    return opts
 
 
 def run(options: ConvertOptions, root: Path, args: list[str]) -> ConvertResult:

@@ -255,13 +255,23 @@ def _range_task(job: _Job, task: tuple[str, int, list[tuple[int, int, bytes, byt
 # --- the pipeline -------------------------------------------------------------------------------
 
 
+def refusal(output: str | os.PathLike[str], format: str) -> str | None:
+    """Why a conversion into ``output`` in ``format`` cannot start, found before any work (and
+    before an ``s3://`` input is fetched); the CLI and the API ask the same question here."""
+    if not str(output).strip():
+        return "-o/--output is empty (an unset shell variable?); name the folder for the dataset"
+    if format == "edgefirst" and not edgefirst_format.available():
+        return f"-f edgefirst needs Au-Zone's edgefirst-client: {edgefirst_format.INSTALL}"
+    return None
+
+
 def convert(options: ConvertOptions, progress: Progress | None = None) -> ConvertResult:
     """Run the whole conversion; on any error nothing that looks like a dataset is left."""
     if options.format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, not {options.format!r}")
-    if options.format == "edgefirst" and not edgefirst_format.available():
-        raise OutputError(f"-f edgefirst needs Au-Zone's edgefirst-client: "
-                          f"{edgefirst_format.INSTALL}")
+    why = refusal(options.output, options.format)
+    if why:
+        raise OutputError(why)
     return run_staged(options, lambda root: _build(options, root, progress))
 
 
@@ -293,9 +303,10 @@ def run_staged(options: ConvertOptions, build: Callable[[Path], ConvertResult]
 
 
 def _inputs(options: ConvertOptions) -> list[tuple[str, Path]]:
-    """The folders the output must keep apart from."""
+    """What the output may not be or hold (it may lie inside the folders)."""
     return [("the manifest's folder", options.annotations.parent),
-            ("the images folder", options.images)]
+            ("the images folder", options.images),
+            ("the manifest", options.annotations)]
 
 
 @dataclass

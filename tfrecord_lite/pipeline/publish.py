@@ -11,8 +11,10 @@ Leftovers of a killed run are recognised by name and removed on the next run.
 
 Every dataset carries an inventory (``.tfrecord-lite-files``) of the files it consists of.
 ``--overwrite`` replaces a folder only when everything in it is on that inventory, removes
-exactly those files, and only once the new dataset is complete.  An output that is, holds or
-lies inside an input folder is refused outright.
+exactly those files, and only once the new dataset is complete.  An output that is or holds an
+input folder is refused outright; one inside an input folder is fine (a new folder, an empty one or
+a dataset of ours), and later runs never read such a dataset back as input (``written_here``).
+An output that is a symlink is written through: the dataset lands in the link's target.
 """
 
 from __future__ import annotations
@@ -159,20 +161,47 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
+def written_here(folder: str | os.PathLike[str]) -> bool:
+    """``folder`` is one this program writes: a dataset of ours (it carries the inventory) or a
+    run's stage.  Readers of inputs skip these, so a dataset kept inside the images folder is
+    never read back as images by a later run."""
+    return bool(_STAGE.match(os.path.basename(folder))) or \
+        os.path.isfile(os.path.join(folder, INVENTORY))
+
+
 def check_apart(target: Path, inputs: Sequence[tuple[str, Path]]) -> None:
-    """Refuse an output that is, holds or lies inside an input folder (even with --overwrite):
-    a dataset mixed into the job's own folders is how a user's files get lost."""
+    """Refuse an output that is or holds an input (even with --overwrite): replacing it, or a
+    dataset folder around the job, is how a user's files get lost.  An output inside an input
+    folder is fine: only a new or empty folder or a dataset of ours is ever written."""
     out = os.path.realpath(target)
-    for what, folder in inputs:
-        where = os.path.realpath(folder)
-        if _inside(out, where) or _inside(where, out):
-            relation = (
-                "is" if out == where else "lies inside" if _inside(out, where) else "holds"
-            )
+    for what, path in inputs:
+        where = os.path.realpath(path)
+        if _inside(where, out):
+            relation = "is" if out == where else "holds"
             raise OutputError(
-                f"--output {target} {relation} {what} {folder}; "
-                "write the dataset to a folder outside the job's manifest and images"
+                f"--output {target} {relation} {what} {path}; write the dataset to a new "
+                "folder, beside the job's files or inside its folder"
             )
+
+
+def resolve_link(target: Path) -> Path:
+    """The folder a dataset at ``target`` is written in: ``target`` itself, or the folder it
+    links to (the link is never moved or replaced).  A link to nothing or to a file is refused
+    before any work."""
+    if not os.path.islink(target):
+        return target
+    real = Path(os.path.realpath(target))
+    if not real.exists():
+        raise OutputError(
+            f"--output {target} is a symlink to {os.readlink(target)}, which does not exist; "
+            "create that folder (or remove the link) and run again"
+        )
+    if not real.is_dir():
+        raise OutputError(
+            f"--output {target} is a symlink to the file {real}, not a folder; choose another "
+            "--output"
+        )
+    return real
 
 
 def _replaceable(target: Path, overwrite: bool) -> set[str]:
@@ -209,7 +238,7 @@ def check_output(
 ) -> set[str]:
     """Everything ``Stage`` refuses, checked without writing anything; returns the files of the
     dataset that publishing would replace (none for a new or empty folder)."""
-    target = Path(os.path.abspath(target))
+    target = resolve_link(Path(os.path.abspath(target)))
     check_apart(target, inputs)
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target} exists and is not a folder; choose another --output")
@@ -222,7 +251,7 @@ class Stage:
     def __init__(
         self, target: Path, overwrite: bool, inputs: Sequence[tuple[str, Path]] = ()
     ) -> None:
-        self.target = Path(os.path.abspath(target))
+        self.target = resolve_link(Path(os.path.abspath(target)))  # a link: its target
         self.overwrite = overwrite
         self._lock_fd: int | None = None
         self.published = False

@@ -32,10 +32,9 @@ from tfrecord_lite.format.errors import TFRecordLiteError
 from tfrecord_lite.pipeline.dataset_info import FILENAME as INFO
 from tfrecord_lite.pipeline.errors import InputError, OutputError
 from tfrecord_lite.pipeline.progress import UNITS
-from tfrecord_lite.pipeline.publish import process_alive
+from tfrecord_lite.pipeline.publish import INVENTORY, process_alive
 
 INSTALL = "pip install 'tfrecord-lite-tools[s3]'"
-INVENTORY = ".tfrecord-lite-files"  # publish.INVENTORY: the files a dataset of ours consists of
 JOURNAL = ".tfrecord-lite-upload"  # the keys an upload in progress may write or remove
 FETCH = "fetching from S3"
 UPLOAD = "uploading to S3"
@@ -236,6 +235,15 @@ def _bounded(fn: Callable, items: Iterable, workers: int) -> Iterator[tuple[obje
         pool.shutdown(wait=True)
 
 
+def _inputs_only(listing: dict[str, int]) -> dict[str, int]:
+    """A listing without the datasets of ours in it (their inventory or an upload's journal
+    marks them), so a dataset kept under the images prefix is never fetched back as images."""
+    ours = tuple(rel[: -len(mark)] for rel in listing for mark in (INVENTORY, JOURNAL)
+                 if rel.endswith("/" + mark))
+    return {rel: size for rel, size in listing.items() if not rel.startswith(ours)} \
+        if ours else listing
+
+
 def _list(s3, folder: S3Url) -> dict[str, int]:
     """Every key under ``folder``, relative to it, with its size."""
     out: dict[str, int] = {}
@@ -394,7 +402,7 @@ def fetch_inputs(s3, annotations: str | Path, images: str | Path | None, cache: 
     root = cache / "images"
     if is_s3(images):
         prefix = S3Url.parse(str(images), folder=True)
-        listing = _KeyIndex(_list(s3, prefix), root)
+        listing = _KeyIndex(_inputs_only(_list(s3, prefix)), root)
         shown.append((str(root), str(prefix).rstrip("/")))
         base = prefix
     elif images is None and is_s3(annotations):
@@ -502,12 +510,12 @@ class Upload:
         self.published = False
         self._journal: list[str] | None = None  # the keys this run may have touched
         self._touched = False  # the old dataset_info.yaml is gone: the old dataset is broken
-        for what, folder in inputs:
-            if folder.holds(target) or target.holds(folder):
-                relation = "is" if folder == target else \
-                    "lies inside" if folder.holds(target) else "holds"
+        for what, folder in inputs:  # inside one is fine: only a new prefix or ours is written
+            if target.holds(folder):
+                relation = "is" if folder == target else "holds"
                 raise OutputError(f"--output {target} {relation} {what} {folder}; write the "
-                                  "dataset to a prefix outside the job's manifest and images")
+                                  "dataset to a new prefix, beside the job's files or inside "
+                                  "its folder")
         self.old = self._replaceable()
 
     def _get_json(self, rel: str) -> dict | None:

@@ -252,11 +252,46 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-def _warn(text: str) -> None:
-    sys.stderr.write(f"tfrecord-lite convert: warning: {text}\n")
+#: the flags that are ``conversion_options``'s keyword arguments of the same name
+_SAME_NAMES = ("images", "format", "split", "seed", "workers", "overwrite", "skip_invalid",
+               "label_attribute", "classes_file", "drop_rejected", "path_prefix",
+               "keep_image_bytes", "max_pixels", "full_decode", "exif_frame", "masks")
+
+
+class Warnings(list):
+    """A run's warnings in order: each printed on stderr as it comes (so the error, if any,
+    comes last), and kept for ``--json``, which gives them a field beside the error's."""
+
+    def __call__(self, text: str) -> None:
+        self.append(text)
+        sys.stderr.write(f"tfrecord-lite convert: warning: {text}\n")
+
+
+def error_fields(exc: Exception) -> dict:
+    """An error as ``--json`` gives it: the line the CLI prints, and where and why."""
+    fields: dict = {"message": str(exc), "kind": type(exc).__name__}
+    if isinstance(exc, InputError):
+        value = exc.value if exc.value is None or isinstance(exc.value, (str, int, float)) \
+            else repr(exc.value)[:200]
+        fields.update(file=exc.path, line=exc.line, value=value, hint=exc.hint,
+                      reason=exc.reason)
+    return fields
 
 
 def run(args: argparse.Namespace) -> int:
+    from tfrecord_lite.format.errors import TFRecordLiteError
+    from tfrecord_lite.tools.cli import UsageError
+
+    warn = Warnings()
+    try:
+        return _start(args, warn)
+    except (UsageError, TFRecordLiteError) as exc:
+        if args.json:  # the CLI still ends stderr with the one error line
+            print(json.dumps({"error": error_fields(exc), "warnings": list(warn)}), flush=True)
+        raise
+
+
+def _start(args: argparse.Namespace, warn: Warnings) -> int:
     from tfrecord_lite.tools.cli import UsageError
 
     if args.output is None:
@@ -264,16 +299,11 @@ def run(args: argparse.Namespace) -> int:
     _check_engine(args, UsageError)
     if args.masks and args.format != "tfod":
         raise UsageError(f"--masks is an option of -f tfod, not of -f {args.format}")
-    if args.format == "edgefirst":
-        from tfrecord_lite.pipeline.formats import edgefirst_format
+    from tfrecord_lite.pipeline.convert import refusal
 
-        if not edgefirst_format.available():
-            raise UsageError(f"-f edgefirst needs Au-Zone's edgefirst-client: "
-                             f"{edgefirst_format.INSTALL}")
-    if not args.output.strip():
-        raise UsageError(
-            "-o/--output is empty (an unset shell variable?); name the folder for the dataset"
-        )
+    why = refusal(args.output, args.format)
+    if why:
+        raise UsageError(why)
     if s3_cli.used(args):  # fetched into a local cache, built locally, uploaded at the end
         from tfrecord_lite.pipeline import s3store
 
@@ -281,8 +311,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"s3:// paths need boto3: {s3store.INSTALL}")
         bar = _progress(args)
         with s3_cli.remote(args, bar) as remote:
-            return _run(remote.args, remote, bar)
-    return _run(args, None, _progress(args))
+            return _run(remote.args, remote, bar, warn)
+    return _run(args, None, _progress(args), warn)
 
 
 def _progress(args: argparse.Namespace) -> ProgressLine:
@@ -290,7 +320,8 @@ def _progress(args: argparse.Namespace) -> ProgressLine:
     return ProgressLine(mode)
 
 
-def _run(args: argparse.Namespace, remote: s3_cli.Remote | None, bar: ProgressLine) -> int:
+def _run(args: argparse.Namespace, remote: s3_cli.Remote | None, bar: ProgressLine,
+         warn: Warnings) -> int:
     from tfrecord_lite.pipeline.api import conversion_options
     from tfrecord_lite.pipeline.convert import convert, keep_warning, split_warning
 
@@ -300,32 +331,17 @@ def _run(args: argparse.Namespace, remote: s3_cli.Remote | None, bar: ProgressLi
     options = conversion_options(
         args.annotations,
         args.output,
-        images=args.images,
-        format=args.format,
-        split=args.split,
         partition_mb=args.partition,
-        seed=args.seed,
-        workers=args.workers,
-        overwrite=args.overwrite,
-        skip_invalid=args.skip_invalid,
-        on_skip=lambda error: _warn(show(f"skipped: {error}")),
-        label_attribute=args.label_attribute,
-        classes_file=args.classes_file,
-        drop_rejected=args.drop_rejected,
-        path_prefix=args.path_prefix,
-        keep_image_bytes=args.keep_image_bytes,
-        max_pixels=args.max_pixels,
-        full_decode=args.full_decode,
-        exif_frame=args.exif_frame,
-        masks=args.masks,
+        on_skip=lambda error: warn(show(f"skipped: {error}")),
+        **{name: getattr(args, name) for name in _SAME_NAMES},
     )
     if remote is not None:
         options = remote.options(options)
     empty = split_warning(args.split)
     if empty:
-        _warn(empty)
+        warn(empty)
     if args.dry_run:
-        return _dry_run(options, args, remote)
+        return _dry_run(options, args, remote, warn)
     try:
         if args.engine == "beam":
             from tfrecord_lite.pipeline import beam
@@ -340,9 +356,9 @@ def _run(args: argparse.Namespace, remote: s3_cli.Remote | None, bar: ProgressLi
     finally:
         bar.close()
     for notice in result.report.notices:
-        _warn(show(notice))
+        warn(show(notice))
     if result.report.kept_undecodable:
-        _warn(keep_warning(result.report.kept_undecodable))
+        warn(keep_warning(result.report.kept_undecodable))
     try:
         if not args.quiet:
             text = json.dumps(result.to_dict()) if args.json else summary(result)
@@ -381,7 +397,8 @@ def _with_dry_run_hint(exc: InputError) -> InputError:
                       reason=exc.reason)
 
 
-def _dry_run(options, args: argparse.Namespace, remote: s3_cli.Remote | None = None) -> int:
+def _dry_run(options, args: argparse.Namespace, remote: s3_cli.Remote | None,
+             warn: Warnings) -> int:
     from tfrecord_lite.pipeline.convert import check
 
     found = check(options)
@@ -402,6 +419,7 @@ def _dry_run(options, args: argparse.Namespace, remote: s3_cli.Remote | None = N
         "invalid": r.invalid,
         "would_fail": stops,
         "replaces_files": found.replaces,
+        "warnings": list(warn),
     }
     if args.json:
         print(json.dumps(data))

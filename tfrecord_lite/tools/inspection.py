@@ -21,6 +21,7 @@ from typing import Any
 
 from tfrecord_lite.tools.layout import (
     KIND_NAMES,
+    PATH_HELP,
     Layout,
     RecordWalk,
     Split,
@@ -42,11 +43,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "counts, and for ModelPack data images, objects per class, boxes per image and image "
         "sizes.  Exits 1 when a file cannot be read to its end.",
     )
-    p.add_argument(
-        "path",
-        help="a TFRecord file, a folder of shards, or a dataset_info.yaml "
-        "(or the dataset folder holding it)",
-    )
+    p.add_argument("path", help=PATH_HELP)
     p.add_argument(
         "--show",
         type=int,

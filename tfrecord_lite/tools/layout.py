@@ -324,6 +324,11 @@ def _nearby_classes(folder: Path) -> list[str] | None:
         return None
 
 
+#: what the ``path`` argument of inspect, verify and preview may name (what ``resolve`` takes)
+PATH_HELP = "a TFRecord file, a folder of shards, or a dataset_info.yaml (or the dataset " \
+    "folder holding it)"
+
+
 def resolve(path: str | os.PathLike[str]) -> Layout:
     """Find out what ``path`` is; raises ``InputError`` when it is nothing we can read."""
     given = Path(path)

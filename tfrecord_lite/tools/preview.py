@@ -19,6 +19,7 @@ from typing import Any
 
 from tfrecord_lite.pipeline.errors import InputError, OutputError
 from tfrecord_lite.tools.layout import (
+    PATH_HELP,
     Layout,
     Split,
     display,
@@ -45,11 +46,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "boxes outlined and labelled in a colour per class, masks tinted, image names under "
         "the tiles.  Takes the first N samples, or a random N with --seed.",
     )
-    p.add_argument(
-        "path",
-        help="a TFRecord file, a folder of shards, or a dataset_info.yaml "
-        "(or the dataset folder holding it)",
-    )
+    p.add_argument("path", help=PATH_HELP)
     p.add_argument("-o", "--output", required=True, metavar="PNG", help="where to write the PNG")
     p.add_argument("-n", type=int, default=16, metavar="N", help="samples to draw (default 16)")
     p.add_argument("--split", help="split to draw (default: train, else the first split)")

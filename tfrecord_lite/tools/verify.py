@@ -25,6 +25,7 @@ from tfrecord_lite.pipeline.formats.modelpack import SCHEMA
 from tfrecord_lite.tools import contract
 from tfrecord_lite.tools.layout import (
     KIND_NAMES,
+    PATH_HELP,
     DataFile,
     Layout,
     RecordWalk,
@@ -48,11 +49,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "Prints one line per problem (file, record index, byte offset) and exits 1, or one OK "
         "line and exits 0.",
     )
-    p.add_argument(
-        "path",
-        help="a TFRecord file, a folder of shards, or a dataset_info.yaml "
-        "(or the dataset folder holding it)",
-    )
+    p.add_argument("path", help=PATH_HELP)
     p.add_argument(
         "--schema",
         choices=("auto", "modelpack", "example", "none"),

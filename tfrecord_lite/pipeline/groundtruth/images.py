@@ -2,7 +2,8 @@
 
 The folder is listed once; each reference is then resolved with set lookups (longest key suffix
 first, then a unique file name anywhere), so a manifest of a million lines costs no per-line
-directory walks.  Nothing outside the images folder is ever opened, symlinks included.
+directory walks.  Nothing outside the images folder is ever opened, symlinks included, and
+nothing inside a dataset this program wrote there.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from tfrecord_lite.pipeline import decodable
 from tfrecord_lite.pipeline.errors import InputError, problem
 from tfrecord_lite.pipeline.groundtruth.headers import clear_orientation, sniff
+from tfrecord_lite.pipeline.publish import written_here
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", re.DOTALL)
 _ORIENTATION = 0x0112
@@ -115,7 +117,8 @@ class ImageIndex:
             rel = prefix + entry.name
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    self._walk(entry.path, rel + "/")
+                    if not written_here(entry.path):  # a dataset of ours is no input
+                        self._walk(entry.path, rel + "/")
                 elif entry.is_file():
                     self.files[rel] = rel
                     known = self.by_name.get(entry.name)
@@ -152,7 +155,7 @@ class ImageIndex:
             if known is not None:
                 return self._checked(known, ref, what, known in self.links)
         for rel in suffixes:  # folders reached through symlinks are not in the listing
-            if os.path.isfile(os.path.join(self.root, rel)):
+            if os.path.isfile(os.path.join(self.root, rel)) and not self._in_ours(rel):
                 return self._checked(rel, ref, what, True)
         same_name = self._same_name(parts[-1])
         if len(same_name) == 1:
@@ -175,10 +178,17 @@ class ImageIndex:
         real = os.path.realpath(local)
         if not _inside(real, self.real_root):
             raise _escape(ref, what)
-        if not os.path.isfile(real):
+        rel = os.path.relpath(real, self.real_root).replace(os.sep, "/")
+        if not os.path.isfile(real) or self._in_ours(rel, self.real_root):
             raise problem(f"{what} not found", value=ref,
                           hint="check the path", reason=f"missing-{what}")
-        return os.path.relpath(real, self.real_root).replace(os.sep, "/"), real
+        return rel, real
+
+    def _in_ours(self, rel: str, root: str | None = None) -> bool:
+        """``rel`` lies in a dataset this program wrote inside the images folder."""
+        parts = rel.split("/")[:-1]
+        base = root or self.root
+        return any(written_here(os.path.join(base, *parts[: i + 1])) for i in range(len(parts)))
 
     def _checked(
         self, rel: str, ref: str, what: str, linked: bool

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from tfrecord_lite.pipeline.errors import InputError, problem
 from tfrecord_lite.pipeline.groundtruth.classes import (
+    ClassMaps,
     ClassTable,
     class_id,
     class_name,
@@ -58,34 +59,35 @@ def task_of(pair: LabelPair) -> str | None:
     return SUPPORTED_TYPES.get(pair.type)
 
 
-def parse_label(pair: LabelPair) -> Label:
+def parse_label(pair: LabelPair, maps: ClassMaps | None = None) -> Label:
     """Validate the value of a supported label pair and return its plain form."""
     task = task_of(pair)
     if task == "object-detection":
-        return parse_detection(pair)
+        return parse_detection(pair, maps)
     if task == "semantic-segmentation":
         return parse_segmentation(pair)
     if task == "image-classification":
         cid, name = _single_class(pair)
         return TagLabel((name,))
     if task == "image-classification-multilabel":
-        return parse_multilabel(pair)
+        return parse_multilabel(pair, maps)
     if task == "video-object-detection":
         if isinstance(pair.value, dict):  # a per-frame line derived from a video job
-            return parse_detection(pair)
+            return parse_detection(pair, maps)
         if not isinstance(pair.value, str) or not pair.value.strip():
             raise _bad(f"{pair.attribute!r} is not a SeqLabel.json reference",
                        pair.value, "a video job's <name>-ref names its SeqLabel.json")
-        return VideoLabel(pair.value, class_map_of(pair))
+        return VideoLabel(pair.value, class_map_of(pair, maps))
     raise problem(f"label type {pair.type!r} is not supported", value=pair.type,
                   reason=f"other-type:{pair.type}")
 
 
-def class_map_of(pair: LabelPair) -> dict[int, str]:
-    """The id -> name pairs a line contributes to the class table (background excluded)."""
+def class_map_of(pair: LabelPair, maps: ClassMaps | None = None) -> dict[int, str]:
+    """The id -> name pairs a line contributes to the class table (background excluded);
+    ``maps``: the read's class-map parser (consecutive lines' equal maps parsed once)."""
     task = task_of(pair)
     if task in ("object-detection", "image-classification-multilabel", "video-object-detection"):
-        return parse_class_map(pair.metadata.get("class-map", pair.metadata.get("class_map")))
+        return _class_map(pair, maps)
     if task == "image-classification":
         cid, name = _single_class(pair)
         return {cid: name}
@@ -122,12 +124,17 @@ _NUMERIC = frozenset((int, float))  # not bool: type(True) is bool
 _INF = math.inf
 
 
-def parse_detection(pair: LabelPair) -> DetectionLabel:
+def _class_map(pair: LabelPair, maps: ClassMaps | None) -> dict[int, str]:
+    raw = pair.metadata.get("class-map", pair.metadata.get("class_map"))
+    return parse_class_map(raw) if maps is None else maps.parse(raw)
+
+
+def parse_detection(pair: LabelPair, maps: ClassMaps | None = None) -> DetectionLabel:
     value = pair.value
     if not isinstance(value, dict) or not isinstance(value.get("annotations"), list):
         raise _bad(f"{pair.attribute!r} is not an object-detection label", value,
                    'expected {"annotations": [...], "image_size": [...]}')
-    class_map = parse_class_map(pair.metadata.get("class-map", pair.metadata.get("class_map")))
+    class_map = _class_map(pair, maps)
     boxes = []
     for ann in value["annotations"]:
         if not isinstance(ann, dict):
@@ -180,11 +187,12 @@ def _single_class(pair: LabelPair) -> tuple[int, str]:
     return cid, name
 
 
-def parse_multilabel(pair: LabelPair) -> TagLabel:
+def parse_multilabel(pair: LabelPair, maps: ClassMaps | None = None) -> TagLabel:
     if not isinstance(pair.value, list):
         raise _bad(f"{pair.attribute!r} is not a multi-label value", pair.value,
                    "expected a list of class ids")
-    class_map = parse_class_map(pair.metadata.get("class-map"))
+    raw = pair.metadata.get("class-map")
+    class_map = parse_class_map(raw) if maps is None else maps.parse(raw)
     tags: dict[str, None] = {}
     for item in pair.value:
         cid = class_id(item)

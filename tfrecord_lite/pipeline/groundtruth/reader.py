@@ -17,7 +17,12 @@ from typing import NamedTuple
 
 from tfrecord_lite.pipeline import decodable
 from tfrecord_lite.pipeline.errors import RAISE, ErrorPolicy, InputError, problem
-from tfrecord_lite.pipeline.groundtruth.classes import ClassTable, ClassUnion, read_classes_file
+from tfrecord_lite.pipeline.groundtruth.classes import (
+    ClassMaps,
+    ClassTable,
+    ClassUnion,
+    read_classes_file,
+)
 from tfrecord_lite.pipeline.groundtruth.images import (
     UPRIGHT,
     ImageChecks,
@@ -159,6 +164,7 @@ class _Context:
     table: ClassTable
     index: ImageIndex
     report: ReadReport
+    maps: ClassMaps = field(default_factory=ClassMaps)  # this read's class-map parser
 
 
 def read_manifest(manifest: Path, options: ReadOptions,
@@ -336,6 +342,7 @@ class _Survey:
 
 def _survey_chunk(path: str, span: Span) -> _Survey:
     survey = _Survey()
+    maps = ClassMaps()
     last_run: dict[str, tuple[str, dict[int, str], list[int]]] = {}
     for line_no, raw in iter_raw_lines(Path(path), span):
         survey.lines += 1
@@ -349,7 +356,7 @@ def _survey_chunk(path: str, span: Span) -> _Survey:
             if task_of(pair) is None or pair.failed:
                 continue
             try:
-                mapping = class_map_of(pair)
+                mapping = class_map_of(pair, maps)
             except InputError:
                 continue  # reported by the second pass, under the policy
             run = last_run.get(pair.attribute)
@@ -430,7 +437,7 @@ def _read_line(ctx: _Context, line: int, obj: dict) -> tuple:
         raise problem("source-ref contains a NUL character", value=ref,
                       hint="no file name can hold one: fix the line's source-ref",
                       reason="bad-source-ref")
-    label = parse_label(chosen)
+    label = parse_label(chosen, ctx.maps)
     if isinstance(label, VideoLabel):
         return _read_video(ctx, line, ref, label, chosen)
     rel, stored = ctx.index.resolve(ref)
