@@ -62,7 +62,7 @@ def test_every_key_of_every_record(tmp_path: Path) -> None:
     assert [p.name for p in (out / "tfod_val").iterdir()] == ["val-00000-of-00001.tfrecord"]
     got = records(out)
     assert len(got) == len(truth)
-    order = sorted(truth)  # the manifest's order: source_id is the 1-based line
+    order = sorted(truth)  # the manifest's order: source_id counts from 1 in it
     for f in got:
         assert set(f) == set(tfod_format.SCHEMA)
         name = f["image/filename"][0].decode()

@@ -8,7 +8,7 @@ plan, as -f tfrecord) plus ``label_map.pbtxt`` (``item { id: 1 name: 'cat' }`` p
 
 - ``image/encoded``, ``image/format`` (``jpeg``/``png``/... from the bytes), ``image/height``,
   ``image/width``, ``image/filename`` (the sample's output name), ``image/source_id`` (the
-  sample's 1-based position in the manifest, a decimal string: Model Garden's parsers turn it
+  sample's 1-based number in manifest order, a decimal string: Model Garden's parsers turn it
   into an int64 image id for COCO evaluation), ``image/key/sha256`` (hex, of the image bytes);
 - per object ``image/object/bbox/{xmin,xmax,ymin,ymax}`` (normalised to [0, 1]),
   ``image/object/class/label`` (1-based: 0 is the background class) and ``class/text``,
