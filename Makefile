@@ -17,7 +17,7 @@ DISTVENV := .venv-dist
 GRPCIO_TOOLS := grpcio-tools==1.80.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test check lint unit unit-c unit-pure matrix edgefirst beam torch tfod datumaro dist-check proto proto-check protobuf-ends compat bench bench-full golden fuzz asan image image-test clean
+.PHONY: all venv demo test check lint unit unit-c unit-pure matrix edgefirst beam torch tfod datumaro dist-check wheel proto proto-check protobuf-ends compat bench bench-full golden fuzz asan image image-test clean
 
 all: test
 
@@ -72,6 +72,15 @@ $(DISTVENV)/.ok-$(firstword $(DIST_TOOLS)): Makefile
 
 dist-check: $(DISTVENV)/.ok-$(firstword $(DIST_TOOLS))
 	$(DISTVENV)/bin/python scripts/dist_check.py
+
+# the wheel of this machine's Python and platform (built from the sdist, both in dist/), with
+# the C core where a compiler works; release wheels (manylinux and musllinux, x86_64 and
+# aarch64) are cibuildwheel's, configured in pyproject.toml
+wheel: $(DISTVENV)/.ok-$(firstword $(DIST_TOOLS))
+	rm -rf dist && mkdir -p build
+	$(DISTVENV)/bin/python -m build --outdir dist . > build/wheel.log 2>&1 || { cat build/wheel.log; exit 1; }
+	@grep -E '^tfrecord_lite:' build/wheel.log || true
+	@$(DISTVENV)/bin/python -c 'import glob, zipfile; (w,) = glob.glob("dist/*.whl"); n = [x for x in zipfile.ZipFile(w).namelist() if "/_speedups." in x]; print(w + ":", ", ".join(n) or "no C core (pure Python)")'
 
 $(PROTOVENV)/.ok-$(GRPCIO_TOOLS):
 	$(PY) -m venv $(PROTOVENV)
@@ -197,4 +206,4 @@ image-test:
 	bash scripts/image-test.sh
 
 clean:
-	rm -rf build .venv .venv-tf .venv-tfod .venv-torch .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* .venv-matrix .venv-dist .venv-edgefirst .venv-beam .venv-datumaro *.egg-info
+	rm -rf build dist .venv .venv-tf .venv-tfod .venv-torch .venv-proto .venv-hadolint .venv-fuzz .venv-pb-* .venv-matrix .venv-dist .venv-edgefirst .venv-beam .venv-datumaro *.egg-info

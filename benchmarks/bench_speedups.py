@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tfrecord_lite.format import records
+from tfrecord_lite.format import example, records
 from tfrecord_lite.format._accel import ext, speedups
 
 
@@ -34,6 +34,33 @@ def _records(count: int, size: int, mixed: bool, seed: int = 3) -> list[bytes]:
 def _set_path(compiled: bool) -> None:
     records._walk = ext.walk if compiled else None
     records._frame_small = records._frame_small_c if compiled else records._frame_small_py
+    example._decode_plain = ext.decode_plain if compiled else example._decode_plain_py
+
+
+def _examples(count: int) -> list[tuple[str, list[bytes]]]:
+    """Serialised Examples: a detection record as the converter writes one (an image, its
+    boxes, labels and names), and a small one of a few numbers."""
+    rng = random.Random(5)
+    detection, small = [], []
+    for _ in range(count):
+        n = rng.randint(1, 12)
+        detection.append(example.encode_example({
+            "image/encoded": rng.randbytes(rng.randint(2000, 6000)),
+            "image/filename": b"frame-%06d.jpg" % rng.randrange(10**6),
+            "image/height": 480, "image/width": 640,
+            "image/object/bbox/xmin": example.FloatValues([rng.random() for _ in range(n)]),
+            "image/object/bbox/xmax": example.FloatValues([rng.random() for _ in range(n)]),
+            "image/object/bbox/ymin": example.FloatValues([rng.random() for _ in range(n)]),
+            "image/object/bbox/ymax": example.FloatValues([rng.random() for _ in range(n)]),
+            "image/object/class/label": [rng.randrange(80) for _ in range(n)],
+            "image/object/class/text": [b"person"] * n,
+        }))
+        small.append(example.encode_example({
+            "label": rng.randrange(1000), "score": example.FloatValues([rng.random()]),
+            "id": b"%08d" % rng.randrange(10**8),
+        }))
+    return [(f"detection Example ({sum(map(len, detection)) // count:,} B)", detection),
+            (f"small Example ({sum(map(len, small)) // count} B)", small)]
 
 
 def _cases(work: Path, quick: bool) -> list[tuple[str, Callable[[], None]]]:
@@ -58,6 +85,13 @@ def _cases(work: Path, quick: bool) -> list[tuple[str, Callable[[], None]]]:
 
             cases.append((f"read {label}, tf_record_batches", batches))
             cases.append((f"read {label}, tf_record_iterator", iterator))
+    for label, blobs in _examples(20_000 // scale):
+
+        def decode(blobs: list[bytes] = blobs) -> None:
+            for blob in blobs:
+                example.decode_example(blob)
+
+        cases.append((f"decode_example, {label} x {len(blobs):,}", decode))
     for size, count in ((100, 50_000), (10_000, 5_000)):
         recs = _records(count // scale, size, False)
         out = work / f"w-{size}.tfrecord"

@@ -27,7 +27,10 @@ export LD_PRELOAD="$("$cc" -print-file-name=libasan.so) $("$cc" -print-file-name
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export PYTHONPATH=$out   # before the editable install's finder: the sanitized copy is imported
-cd "$out"
+# run from a folder without the package: a test's subprocess given a fresh environment (no
+# LD_PRELOAD, no PYTHONPATH) then imports the tree's own build, not the sanitized one
+mkdir -p "$out/run"
+cd "$out/run"
 check='import tfrecord_lite.format._speedups as s, sys; sys.exit(not s.__file__.startswith(sys.argv[1]))'
 "$py" -c "$check" "$out" || { echo "asan: the sanitized build is not the one imported" >&2; exit 1; }
 echo "== tests under the sanitizers"

@@ -7,7 +7,11 @@
 - the sdist: LICENSE, README, pyproject.toml, ``proto/`` (the schema the gencode is made from),
   the package with its gencode and ``py.typed``;
 - a wheel built from the unpacked sdist holds the same files, byte for byte, as one built
-  from the tree.
+  from the tree;
+- the optional C core: the sdist holds ``setup.py`` and its C source, the wheels hold the
+  compiled module (a compiler works here), and the sdist built where no compiler works
+  (``CC=/bin/false``) still gives a wheel, the same files without the compiled module, with
+  setup.py's one line saying so in the build log.
 
 Exits 1 listing every problem found.  Run by ``make dist-check`` in ``.venv-dist`` (pinned
 build and twine); the checks themselves are plain functions, tested in tests/test_dist_check.py.
@@ -16,6 +20,7 @@ build and twine); the checks themselves are plain functions, tested in tests/tes
 from __future__ import annotations
 
 import email.parser
+import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "tfrecord_lite"
 PACKAGE_SUFFIXES = (".py", ".pyi", ".typed")
+EXT_SOURCES = ("setup.py", f"{PACKAGE}/format/_speedups.c")
+EXT_PREFIX = f"{PACKAGE}/format/_speedups."
+SKIP_LINE = "tfrecord_lite: C speedups not built ("
 
 
 def tree_package_files(root: Path = ROOT) -> set[str]:
@@ -52,6 +60,24 @@ def read_sdist(path: Path) -> dict[str, bytes]:
                 assert f is not None
                 out[m.name.split("/", 1)[1]] = f.read()
     return out
+
+
+def ext_files(files: dict[str, bytes]) -> list[str]:
+    """The wheel's compiled C core (``_speedups.<abi>.so`` or ``.pyd``) and its C source."""
+    return sorted(n for n in files if n.startswith(EXT_PREFIX))
+
+
+def check_ext(files: dict[str, bytes], *, compiled: bool, where: str = "wheel") -> list[str]:
+    """Problems of the C core in one wheel: one compiled module when built, none (and never
+    the C source) when not."""
+    found = ext_files(files)
+    modules = [n for n in found if n.endswith((".so", ".pyd"))]
+    problems = [f"{where}: {n} holds the C source" for n in found if n.endswith(".c")]
+    if compiled and len(modules) != 1:
+        problems.append(f"{where}: expected one compiled {EXT_PREFIX}* module, found {modules}")
+    if not compiled and modules:
+        problems.append(f"{where}: built without a compiler, yet holds {modules}")
+    return problems
 
 
 def check_wheel(files: dict[str, bytes], *, want_package: set[str], license_text: bytes,
@@ -115,9 +141,24 @@ def check_sdist(files: dict[str, bytes], *, want_package: set[str], protos: set[
             problems.append(f"sdist: {name} is missing")
     if files.get("LICENSE", license_text) != license_text:
         problems.append("sdist: its LICENSE differs from the tree's")
-    for name in sorted((protos | want_package) - set(files)):
+    for name in sorted((protos | want_package | set(EXT_SOURCES)) - set(files)):
         problems.append(f"sdist: {name} is missing")
     return problems
+
+
+def check_pure_build(log: str, files: dict[str, bytes], compiled: dict[str, bytes]) -> list[str]:
+    """Problems of the wheel built where no compiler works: setup.py's one line in the log,
+    and the compiled wheel's files without the compiled module (the same bytes otherwise)."""
+    problems = []
+    lines = [line.strip() for line in log.splitlines() if SKIP_LINE in line]
+    if len(lines) != 1 or not lines[0].endswith("); using pure Python"):
+        problems.append(f"no-compiler build: want one line {SKIP_LINE}...), got {lines}")
+    problems += check_ext(files, compiled=False, where="no-compiler wheel")
+    want = {n: b for n, b in compiled.items() if not n.startswith(EXT_PREFIX) and
+            not n.endswith((".dist-info/RECORD", ".dist-info/WHEEL"))}
+    got = {n: b for n, b in files.items() if not n.endswith((".dist-info/RECORD",
+                                                             ".dist-info/WHEEL"))}
+    return problems + compare_wheels(want, got, a_name="compiled", b_name="without a compiler")
 
 
 def compare_wheels(a: dict[str, bytes], b: dict[str, bytes], *, a_name: str = "from the tree",
@@ -143,6 +184,18 @@ def clean_copy(dest: Path) -> Path:
     return dest
 
 
+def _unpack(sdist: Path, dest: Path) -> Path:
+    """The sdist unpacked into ``dest``: its one top folder."""
+    dest.mkdir()
+    with tarfile.open(sdist) as t:
+        if hasattr(tarfile, "data_filter"):
+            t.extractall(dest, filter="data")
+        else:  # Python 3.10 before 3.10.12
+            t.extractall(dest)
+    (src,) = dest.iterdir()
+    return src
+
+
 def _run(*cmd: str | Path) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
     subprocess.run([str(c) for c in cmd], check=True)
@@ -162,17 +215,22 @@ def main() -> int:
     _run(py, "-m", "build", "-q", "--sdist", "--outdir", out / "sdist", tree)
     _run(py, "-m", "build", "-q", "--wheel", "--outdir", out / "from-tree", tree)
     (sdist,) = (out / "sdist").glob("*.tar.gz")
-    (out / "unpacked").mkdir()
-    with tarfile.open(sdist) as t:
-        if hasattr(tarfile, "data_filter"):
-            t.extractall(out / "unpacked", filter="data")
-        else:  # Python 3.10 before 3.10.12
-            t.extractall(out / "unpacked")
-    (src,) = (out / "unpacked").iterdir()
+    src = _unpack(sdist, out / "unpacked")
     _run(py, "-m", "build", "-q", "--wheel", "--outdir", out / "from-sdist", src)
+    src = _unpack(sdist, out / "unpacked-no-compiler")  # a fresh copy: no build/ to reuse
+    print(f"+ CC=/bin/false {py} -m build --wheel --outdir {out / 'no-compiler'} {src}",
+          flush=True)
+    env = dict(os.environ, CC="/bin/false", CXX="/bin/false")
+    built = subprocess.run([py, "-m", "build", "--wheel", "--outdir", str(out / "no-compiler"),
+                            str(src)], env=env, capture_output=True, text=True)
+    if built.returncode:
+        print(built.stdout, built.stderr, sep="\n", file=sys.stderr)
+        print("dist-check: FAILED: the sdist does not build without a compiler", file=sys.stderr)
+        return 1
     (wheel,) = (out / "from-tree").glob("*.whl")
     (wheel2,) = (out / "from-sdist").glob("*.whl")
-    _run(py, "-m", "twine", "check", "--strict", sdist, wheel, wheel2)
+    (wheel3,) = (out / "no-compiler").glob("*.whl")
+    _run(py, "-m", "twine", "check", "--strict", sdist, wheel, wheel2, wheel3)
 
     license_text = (ROOT / "LICENSE").read_bytes()
     want_package = tree_package_files()
@@ -193,15 +251,21 @@ def main() -> int:
     problems += check_metadata(sd.get("PKG-INFO", b""), metadata_want, requires_want,
                                where="sdist PKG-INFO")
     problems += compare_wheels(whl, whl2)
+    problems += check_ext(whl, compiled=True)
+    whl3 = read_wheel(wheel3)
+    problems += check_pure_build(built.stdout + built.stderr, whl3, whl)
     print(f"\n{sdist.name}: {len(sd)} files, {sum(n.startswith('proto/') for n in sd)} of them "
           f"under proto/ (the tree has {len(protos)} .proto files)")
     print(f"{wheel.name}: {len(whl)} files, {wheel.stat().st_size} bytes; built again from the "
           f"sdist: {len(whl2)} files, {'same' if whl == whl2 else 'DIFFERENT'} contents")
+    print(f"compiled C core: {ext_files(whl)}; without a compiler: {wheel3.name}, "
+          f"{len(whl3)} files, {ext_files(whl3) or 'no compiled module'}")
     if problems:
         print("dist-check: FAILED", *problems, sep="\n  ", file=sys.stderr)
         return 1
     print("dist-check: metadata valid, LICENSE + py.typed + gencode in both, proto/ in the "
-          "sdist, the sdist builds the same wheel")
+          "sdist, the sdist builds the same wheel, with the C core where a compiler works and "
+          "without it where none does")
     return 0
 
 

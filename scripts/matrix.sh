@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make matrix: the unit suite on every CPython the package claims (the "Programming Language ::
-# Python :: 3.X" classifiers in pyproject.toml), each in its own venv under .venv-matrix/3.X
+# Python :: 3.X" classifiers in pyproject.toml), with the C speedups built for each (a version
+# where they are not built fails), each in its own venv under .venv-matrix/3.X
 # (kept between runs; remade when pyproject.toml or the interpreter changes).
 # An interpreter is python3.X on PATH that runs and is 3.X; where that is a pyenv shim for a
 # version not selected, the newest $(pyenv root)/versions/3.X.*/bin/python3.X. A claimed
@@ -56,8 +57,18 @@ for v in $versions; do
     fi
     echo "$want" > "$venv/.stamp"
   fi
+  # the C core is rebuilt for this interpreter (its .so sits in the tree, one per ABI) and
+  # must be the path in use: the matrix tests the compiled path on every claimed CPython
+  "$venv/bin/pip" install -q --no-deps -e . > "$logs/$v-build.log" 2>&1
+  path=$("$venv/bin/python" -c 'import tfrecord_lite as t; print(t.speedups)')
+  if ! "$venv/bin/python" -c 'import sys, tfrecord_lite as t; sys.exit(not t.speedups.compiled)'; then
+    cat "$logs/$v-build.log"
+    rows+=("$(printf '%-6s %-9s %s' "$v" "$full" "FAILED: not compiled ($path)")")
+    failed=1; continue
+  fi
   deps=$("$venv/bin/python" -c 'import importlib.metadata as m
 print(", ".join(f"{d} {m.version(d)}" for d in ("protobuf", "pillow", "crc32c", "pyyaml")))')
+  deps="$path; $deps"
   echo "== python$v ($py, $full): $deps"
   t0=$SECONDS
   # shellcheck disable=SC2086  # the Makefile's UNIT_TESTS: the one list of what the unit suite is

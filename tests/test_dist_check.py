@@ -1,5 +1,6 @@
 """scripts/dist_check.py (make dist-check) finds what it is there to find: a wheel or sdist
-missing LICENSE, py.typed, a module or proto/, wrong metadata, and two wheels that differ."""
+missing LICENSE, py.typed, a module, proto/ or the C core, wrong metadata, two wheels that
+differ, and a build without a compiler that fails to say so or differs in more than the C core."""
 
 from __future__ import annotations
 
@@ -76,13 +77,41 @@ def test_wrong_metadata_and_strays_fail() -> None:
 
 def test_an_sdist_without_proto_or_license_fails() -> None:
     protos = {"proto/tfrecord_lite/_protos/example.proto"}
-    files = {n: b"x" for n in PACKAGE | protos | {"PKG-INFO", "pyproject.toml", "README.md"}}
+    top = {"PKG-INFO", "pyproject.toml", "README.md", *dist_check.EXT_SOURCES}
+    files = {n: b"x" for n in PACKAGE | protos | top}
     files["LICENSE"] = LICENSE
     kw = {"want_package": PACKAGE, "protos": protos, "license_text": LICENSE}
     assert dist_check.check_sdist(files, **kw) == []
     del files["proto/tfrecord_lite/_protos/example.proto"], files["LICENSE"]
+    del files["tfrecord_lite/format/_speedups.c"]
     problems = "\n".join(dist_check.check_sdist(files, **kw))
     assert "sdist: LICENSE is missing" in problems and "example.proto is missing" in problems
+    assert "sdist: tfrecord_lite/format/_speedups.c is missing" in problems
+
+
+SO = "tfrecord_lite/format/_speedups.cpython-311-x86_64-linux-gnu.so"
+SKIPPED = "tfrecord_lite: C speedups not built (gcc failed, exit status 1); using pure Python\n"
+
+
+def test_the_c_core_is_in_a_compiled_wheel_and_its_source_is_not() -> None:
+    assert dist_check.check_ext(dict(good_wheel(), **{SO: b"elf"}), compiled=True) == []
+    assert "expected one compiled" in dist_check.check_ext(good_wheel(), compiled=True)[0]
+    with_source = dict(good_wheel(), **{SO: b"elf", "tfrecord_lite/format/_speedups.c": b""})
+    assert "holds the C source" in dist_check.check_ext(with_source, compiled=True)[0]
+    assert "yet holds" in dist_check.check_ext(with_source, compiled=False)[-1]
+
+
+def test_the_wheel_built_without_a_compiler_says_so_and_lacks_only_the_c_core() -> None:
+    compiled = dict(good_wheel(), **{SO: b"elf", f"{INFO}/RECORD": b"1"})
+    pure = dict(good_wheel(), **{f"{INFO}/RECORD": b"2"})
+    assert dist_check.check_pure_build("build...\n" + SKIPPED, pure, compiled) == []
+    problems = dist_check.check_pure_build("build...\n", pure, compiled)
+    assert problems and "want one line" in problems[0]
+    problems = dist_check.check_pure_build(SKIPPED, dict(pure, **{SO: b"elf"}), compiled)
+    assert any("yet holds" in p for p in problems)
+    pure["tfrecord_lite/__init__.py"] = b"other"
+    assert "wheels differ in tfrecord_lite/__init__.py" in dist_check.check_pure_build(
+        SKIPPED, pure, compiled)
 
 
 def test_wheels_that_differ_in_a_file_or_its_bytes_fail() -> None:

@@ -192,3 +192,102 @@ def _write(recs: list[bytes]) -> bytes:
         for r in recs:
             w.write(r)
     return buf.getvalue()
+
+
+# -- the Example decoder ------------------------------------------------------------------------
+
+
+def _plain_py(data: bytes) -> dict | None:
+    """The pure decoder's answer as decode_example takes it: an exception means None."""
+    from tfrecord_lite.format.example import _decode_plain_py
+
+    try:
+        return _decode_plain_py(data)
+    except (IndexError, ValueError, struct.error):
+        return None
+
+
+def _exact(decoded: dict | None) -> object:
+    """Everything about a decoded Example, floats by their bits (NaN payloads, -0.0)."""
+    if decoded is None:
+        return None
+    return [(k, type(v).__name__, [struct.pack("<d", x) if isinstance(x, float) else x
+                                   for x in v]) for k, v in decoded.items()]
+
+
+def same_decoding(data: bytes) -> None:
+    assert _exact(ext.decode_plain(data)) == _exact(_plain_py(data))
+
+
+_FEATURE = st.one_of(
+    st.binary(max_size=200),
+    st.lists(st.binary(max_size=20), max_size=5),
+    st.integers(-(1 << 63), (1 << 63) - 1),
+    st.lists(st.integers(-(1 << 63), (1 << 63) - 1), max_size=30),
+    st.lists(st.integers(0, 127), max_size=30),
+    st.lists(st.floats(width=32), max_size=30),
+    st.just([]),
+)
+
+
+@needs_c
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=10), _FEATURE, max_size=8), st.data())
+def test_c_decoder_is_the_reference(features, data) -> None:
+    from tfrecord_lite.format.example import FloatValues, encode_example
+
+    features = {k: FloatValues(v) if isinstance(v, list) and v and isinstance(v[0], float)
+                else v for k, v in features.items()}
+    raw = encode_example(features)
+    same_decoding(raw)
+    same_decoding(raw + raw)  # two Features fields, merged
+    for _ in range(4):
+        bad = bytearray(raw)
+        how = data.draw(st.sampled_from(["set", "cut", "insert"]))
+        at = data.draw(st.integers(0, len(bad)))
+        if how == "set" and bad:
+            bad[min(at, len(bad) - 1)] = data.draw(st.integers(0, 255))
+        elif how == "cut":
+            del bad[at:]
+        else:
+            bad[at:at] = data.draw(st.binary(min_size=1, max_size=12))
+        same_decoding(bytes(bad))
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64))
+def test_c_decoder_on_arbitrary_bytes(data: bytes) -> None:
+    same_decoding(data)
+    same_decoding(b"\x0a" + bytes([len(data)]) + data if len(data) < 128 else data)
+
+
+@needs_c
+def test_c_decoder_edge_cases() -> None:
+    def entry(key: bytes, feature: bytes) -> bytes:
+        body = b"\x0a" + bytes([len(key)]) + key + b"\x12" + bytes([len(feature)]) + feature
+        inner = b"\x0a" + bytes([len(body)]) + body
+        return b"\x0a" + bytes([len(inner)]) + inner
+
+    nan = struct.pack("<I", 0x7FA00001)  # a signalling NaN with a payload
+    cases = [
+        b"",
+        entry(b"k", b""),  # a feature with no kind: a plain []
+        entry(b"\xed\xa0\x80", b""),  # a surrogate in UTF-8: not a key
+        entry(b"\xff", b""),
+        entry(b"k", b"\x12\x06\x0a\x04" + nan),
+        entry(b"k", b"\x12\x05\x0a\x03abc"),  # a float list not of whole floats
+        entry(b"k", b"\x1a\x0c\x0a\x0a" + b"\xff" * 9 + b"\x01"),  # -1 as ten bytes
+        entry(b"k", b"\x1a\x0c\x0a\x0a" + b"\xff" * 10),  # a varint that never ends
+        entry(b"k", b"\x1a\x03\x0a\x01\x80"),  # cut inside a varint
+        entry(b"k", b"\x0a\x04\x0a\x05ab"),  # a bytes value past its list
+        entry(b"k", b"\x22\x00"),  # an unknown kind
+        b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",  # a length of 2**64 - 1
+        b"\x0a\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01",  # a varint over ten bytes
+    ]
+    for data in cases:
+        same_decoding(data)
+    assert ext.decode_plain(cases[1]) == {"k": []}
+    assert type(ext.decode_plain(cases[1])["k"]) is list
+    with pytest.raises(TypeError):
+        ext.decode_plain(bytearray(cases[1]))

@@ -1,10 +1,13 @@
-/* tfrecord_lite's optional C core: TFRecord framing both ways.
+/* tfrecord_lite's optional C core: TFRecord framing both ways, and Example decoding.
  *
  * Each function here has a pure-Python reference in records.py / crc.py that stays the
  * definition of the format; these only do the same work without the interpreter's per-record
  * cost.  On any anomaly (a CRC that does not match) the reader stops at the record it could not
  * take and reports where, and the Python side walks that record again to raise the exact error
  * the pure path raises.
+ *
+ * Also the Example decoder's fast path (decode_plain), with the same contract as the Python
+ * one: a result for the plain layout, None for anything else (protobuf then decides).
  *
  * CRC-32C: SSE4.2 (x86-64, checked with cpuid at import), the ARMv8 CRC32 instructions
  * (aarch64, checked with getauxval at import), else a slicing-by-8 table.
@@ -378,6 +381,228 @@ done:
     return out;
 }
 
+/* ---- decode_plain: example.py's _decode_plain (see there) in C ----
+ *
+ * The same contract: a dict for Examples laid out as serialisers write them, None for any
+ * other layout or bad bytes (decode_example then leaves them to protobuf, which decodes or
+ * refuses them).  Every position is compared with the end of what holds it before it is read. */
+
+static PyObject *bytes_values, *float_values, *int_values; /* example.py's typed lists */
+
+/* the varint at d[*i] (before n) into *out, *i moved past it; 0 when there is none there */
+static int read_varint(const uint8_t *d, Py_ssize_t n, Py_ssize_t *i, uint64_t *out)
+{
+    uint64_t r = 0;
+    Py_ssize_t j = *i;
+    for (int shift = 0; j < n && shift < 64; shift += 7) {
+        uint8_t b = d[j++];
+        r |= (uint64_t)(b & 0x7F) << shift;
+        if (b < 0x80) {
+            *out = r;
+            *i = j;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* a field's tag byte at d[*i] must be tag; then its varint length: *i moved past both */
+static int field_at(const uint8_t *d, Py_ssize_t n, Py_ssize_t *i, uint8_t tag, uint64_t *len)
+{
+    if (*i >= n || d[*i] != tag)
+        return 0;
+    *i += 1;
+    return read_varint(d, n, i, len);
+}
+
+/* ``len`` bytes from i end exactly at end */
+static inline int ends_at(Py_ssize_t i, uint64_t len, Py_ssize_t end)
+{
+    return i <= end && len == (uint64_t)(end - i);
+}
+
+static PyObject *new_values(PyObject *cls)
+{
+    return PyObject_CallNoArgs(cls);
+}
+
+static int append_new(PyObject *list, PyObject *item)
+{
+    if (item == NULL)
+        return -1;
+    int r = PyList_Append(list, item);
+    Py_DECREF(item);
+    return r;
+}
+
+static PyObject *packed_ints(const uint8_t *d, Py_ssize_t i, Py_ssize_t end, int *plain)
+{
+    PyObject *values = new_values(int_values);
+    if (values == NULL)
+        return NULL;
+    while (i < end) {
+        uint64_t v;
+        if (!read_varint(d, end, &i, &v)) {
+            *plain = 0;
+            break;
+        }
+        PyObject *item = v >= ((uint64_t)1 << 63) ? PyLong_FromLongLong((long long)(int64_t)v)
+                                                  : PyLong_FromUnsignedLongLong(v);
+        if (append_new(values, item) < 0) {
+            Py_DECREF(values);
+            return NULL;
+        }
+    }
+    return values;
+}
+
+static PyObject *packed_floats(const uint8_t *d, Py_ssize_t i, Py_ssize_t end)
+{
+    PyObject *values = new_values(float_values);
+    if (values == NULL)
+        return NULL;
+    for (; i < end; i += 4) {
+#if PY_VERSION_HEX >= 0x030B0000
+        double x = PyFloat_Unpack4((const char *)d + i, 1);
+#else
+        double x = _PyFloat_Unpack4(d + i, 1);
+#endif
+        if ((x == -1.0 && PyErr_Occurred()) || append_new(values, PyFloat_FromDouble(x)) < 0) {
+            Py_DECREF(values);
+            return NULL;
+        }
+    }
+    return values;
+}
+
+/* 1: decoded into out, 0: not the plain layout, -1: a Python error */
+static int decode_into(const uint8_t *d, Py_ssize_t n, PyObject *out)
+{
+    Py_ssize_t i = 0;
+    uint64_t len;
+    while (i < n) { /* Example.features = 1 (several are merged, as protobuf does) */
+        if (!field_at(d, n, &i, 0x0A, &len) || len > (uint64_t)(n - i))
+            return 0;
+        Py_ssize_t end = i + (Py_ssize_t)len;
+        while (i < end) { /* Features.feature = 1: map entries {key = 1, value = 2} */
+            if (!field_at(d, n, &i, 0x0A, &len) || i > end || len > (uint64_t)(end - i))
+                return 0;
+            Py_ssize_t entry_end = i + (Py_ssize_t)len;
+            if (!field_at(d, n, &i, 0x0A, &len) || i > entry_end ||
+                len > (uint64_t)(entry_end - i))
+                return 0; /* a key past its entry: the pure walk ends up refusing it too */
+            PyObject *key = PyUnicode_DecodeUTF8((const char *)d + i, (Py_ssize_t)len, NULL);
+            if (key == NULL) {
+                if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
+                    return -1;
+                PyErr_Clear();
+                return 0;
+            }
+            i += (Py_ssize_t)len;
+            PyObject *values = NULL;
+            int plain = 1;
+            if (!field_at(d, n, &i, 0x12, &len) || !ends_at(i, len, entry_end)) {
+                plain = 0;
+            } else if (len == 0) {
+                values = PyList_New(0); /* a Feature with no kind set */
+            } else {
+                uint8_t kind = d[i];
+                if (!field_at(d, n, &i, kind, &len) || !ends_at(i, len, entry_end)) {
+                    plain = 0;
+                } else if (kind == 0x0A) { /* bytes_list: repeated bytes value = 1 */
+                    values = new_values(bytes_values);
+                    while (values != NULL && i < entry_end) {
+                        if (!field_at(d, n, &i, 0x0A, &len) || i > entry_end ||
+                            len > (uint64_t)(entry_end - i)) {
+                            plain = 0;
+                            break;
+                        }
+                        PyObject *v = PyBytes_FromStringAndSize((const char *)d + i,
+                                                                (Py_ssize_t)len);
+                        if (append_new(values, v) < 0)
+                            Py_CLEAR(values);
+                        i += (Py_ssize_t)len;
+                    }
+                } else if (kind != 0x12 && kind != 0x1A) {
+                    plain = 0;
+                } else if (i == entry_end) {
+                    values = new_values(kind == 0x12 ? float_values : int_values);
+                } else if (!field_at(d, n, &i, 0x0A, &len) || !ends_at(i, len, entry_end)) {
+                    plain = 0; /* packed value = 1, filling the list */
+                } else if (kind == 0x12) {
+                    if (len & 3)
+                        plain = 0;
+                    else
+                        values = packed_floats(d, i, entry_end);
+                } else {
+                    values = packed_ints(d, i, entry_end, &plain);
+                }
+                i = entry_end;
+            }
+            if (!plain || values == NULL) {
+                Py_DECREF(key);
+                Py_XDECREF(values);
+                return plain ? -1 : 0;
+            }
+            int r = PyDict_SetItem(out, key, values);
+            Py_DECREF(key);
+            Py_DECREF(values);
+            if (r < 0)
+                return -1;
+        }
+    }
+    return 1;
+}
+
+/* decode_plain(data: bytes) -> dict (keys sorted) | None */
+static PyObject *py_decode_plain(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    if (bytes_values == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "decode_plain: set_value_types was not called");
+        return NULL;
+    }
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "decode_plain takes bytes");
+        return NULL;
+    }
+    PyObject *out = PyDict_New();
+    if (out == NULL)
+        return NULL;
+    int r = decode_into((const uint8_t *)PyBytes_AS_STRING(arg), PyBytes_GET_SIZE(arg), out);
+    if (r <= 0) {
+        Py_DECREF(out);
+        if (r < 0)
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    PyObject *keys = PyDict_Keys(out);
+    PyObject *sorted = keys != NULL && PyList_Sort(keys) == 0 ? PyDict_New() : NULL;
+    for (Py_ssize_t k = 0; sorted != NULL && k < PyList_GET_SIZE(keys); k++) {
+        PyObject *key = PyList_GET_ITEM(keys, k);
+        if (PyDict_SetItem(sorted, key, PyDict_GetItem(out, key)) < 0)
+            Py_CLEAR(sorted);
+    }
+    Py_XDECREF(keys);
+    Py_DECREF(out);
+    return sorted;
+}
+
+static PyObject *py_set_value_types(PyObject *self, PyObject *args)
+{
+    PyObject *b, *f, *i;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOO", &b, &f, &i))
+        return NULL;
+    Py_INCREF(b);
+    Py_INCREF(f);
+    Py_INCREF(i);
+    Py_XSETREF(bytes_values, b);
+    Py_XSETREF(float_values, f);
+    Py_XSETREF(int_values, i);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"crc32c", py_crc32c, METH_VARARGS,
      "crc32c(data, value=0) -> int: CRC-32C of data, continuing from value."},
@@ -387,6 +612,10 @@ static PyMethodDef methods[] = {
     {"walk", py_walk, METH_VARARGS,
      "walk(buf, pos, verify) -> (records, pos, bad): the whole, good records from pos on."},
     {"frame", py_frame, METH_O, "frame(records) -> bytes: the records framed and joined."},
+    {"decode_plain", py_decode_plain, METH_O,
+     "decode_plain(data) -> dict | None: example.py's _decode_plain_py, in C."},
+    {"set_value_types", py_set_value_types, METH_VARARGS,
+     "set_value_types(BytesValues, FloatValues, IntValues): the lists decode_plain makes."},
     {NULL, NULL, 0, NULL},
 };
 

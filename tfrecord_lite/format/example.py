@@ -16,6 +16,7 @@ from typing import Any
 
 from tfrecord_lite._protos.example_pb2 import Example, SequenceExample
 from tfrecord_lite._protos.feature_pb2 import BytesList, Feature, Features, FloatList, Int64List
+from tfrecord_lite.format._accel import ext as _ext
 from tfrecord_lite.format.errors import ExampleError
 from tfrecord_lite.format.wire import field, field_head, varint
 
@@ -453,7 +454,7 @@ def _varint_at(data: bytes, i: int) -> tuple[int, int]:
     raise ValueError("not a varint")
 
 
-def _decode_plain(data: bytes) -> dict[str, list] | None:
+def _decode_plain_py(data: bytes) -> dict[str, list] | None:
     """``decode_example`` for Examples laid out as serialisers write them (one value field per
     feature, packed numbers, a key and a value in every entry), without building messages: the
     bytes values are sliced out once, numbers unpacked in C.  Returns None (or raises
@@ -552,6 +553,13 @@ def _decode_plain(data: bytes) -> dict[str, list] | None:
                 out[key] = _packed_ints(data[i:entry_end])
             i = entry_end
     return dict(sorted(out.items()))
+
+
+if _ext is not None:
+    _ext.set_value_types(BytesValues, FloatValues, IntValues)
+# The C core's decoder where it is built: the same result as _decode_plain_py, or None where
+# that gives None or raises (it never raises on bad bytes); _decode_plain_py stays the reference
+_decode_plain = _ext.decode_plain if _ext is not None else _decode_plain_py
 
 
 def _packed_ints(packed: bytes) -> IntValues:
