@@ -158,3 +158,23 @@ def assert_boxes(got: list[tuple], want: list[tuple], tol: float = 1e-6) -> None
     assert [g[0] for g in got] == [w[0] for w in want], (got, want)
     for g, w in zip(got, want):
         assert all(abs(a - b) <= tol for a, b in zip(g[1:], w[1:])), (got, want)
+
+
+def convert(*args: object) -> int:
+    """``tfrecord-lite convert`` with these arguments; its exit code."""
+    from tfrecord_lite.tools.cli import main
+
+    return main(["convert", *map(str, args)])
+
+
+def assert_sides(out: Path, images: list[Img], tol: float = 1e-6) -> None:
+    """Each image on the side its source put it, with its size and its boxes (within ``tol``)."""
+    by_name = {im.name: im for im in images}
+    for folder, side in (("tfrecord_train", "train"), ("tfrecord_val", "val")):
+        recs = records(out / folder)
+        assert sorted(r["image_name"][0].decode() for r in recs) == \
+            sorted(im.name for im in images if im.side == side)
+        for rec in recs:
+            img = by_name[rec["image_name"][0].decode()]
+            assert (rec["width"], rec["height"]) == ([img.width], [img.height])
+            assert_boxes(stored_boxes(rec, CLASSES), expected_boxes(img), tol=tol)

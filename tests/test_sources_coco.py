@@ -16,6 +16,8 @@ from source_helpers import (
     Img,
     Obj,
     assert_boxes,
+    assert_sides,
+    convert,
     dataset,
     expected_boxes,
     records,
@@ -26,38 +28,25 @@ from source_helpers import write_coco as write
 from tfrecord_lite.pipeline.groundtruth.reader import ReadOptions
 from tfrecord_lite.pipeline.sources import read_source
 from tfrecord_lite.pipeline.sources.common import decode_rle_string
-from tfrecord_lite.tools.cli import main
-
-
-def run(*args) -> int:
-    return main(["convert", *map(str, args)])
 
 
 def test_a_split_coco_dataset_keeps_its_sides_boxes_and_category_names(tmp_path, capsys):
     images = dataset(9)
     ann = write(tmp_path / "coco", images)
     out = tmp_path / "out"
-    assert run("--from", "coco", "-a", ann, "-o", out) == 0
+    assert convert("--from", "coco", "-a", ann, "-o", out) == 0
     assert "split: the source's own train/val, kept" in capsys.readouterr().out
     info = yaml.safe_load((out / "dataset_info.yaml").read_text())
     assert info["classes"] == CLASSES  # category ids 3, 7, 11 in id order
     assert info["tfrecord_lite"]["split"] == "source"
     assert info["tfrecord_lite"]["input"] == "coco"
-    by_name = {im.name: im for im in images}
-    for folder, side in (("tfrecord_train", "train"), ("tfrecord_val", "val")):
-        recs = records(out / folder)
-        assert sorted(r["image_name"][0].decode() for r in recs) == \
-            sorted(im.name for im in images if im.side == side)
-        for rec in recs:
-            img = by_name[rec["image_name"][0].decode()]
-            assert (rec["width"], rec["height"]) == ([img.width], [img.height])
-            assert_boxes(stored_boxes(rec, CLASSES), expected_boxes(img))
+    assert_sides(out, images)
 
 
 def test_split_given_splits_anew_by_hash(tmp_path):
     ann = write(tmp_path / "coco", dataset(12))
     out = tmp_path / "out"
-    assert run("-a", ann, "-o", out, "-s", "0.5", "--seed", "3") == 0  # detected as COCO
+    assert convert("-a", ann, "-o", out, "-s", "0.5", "--seed", "3") == 0  # detected as COCO
     info = yaml.safe_load((out / "dataset_info.yaml").read_text())
     assert info["tfrecord_lite"]["split"] == 0.5
     val = {r["image_name"][0].decode() for r in records(out / "tfrecord_val")}
@@ -67,7 +56,7 @@ def test_split_given_splits_anew_by_hash(tmp_path):
 def test_one_file_has_no_split_of_its_own_and_finds_its_images_beside_it(tmp_path):
     ann = write(tmp_path / "coco", dataset(10), split=False)
     out = tmp_path / "out"
-    assert run("-a", ann, "-o", out) == 0
+    assert convert("-a", ann, "-o", out) == 0
     info = yaml.safe_load((out / "dataset_info.yaml").read_text())
     assert info["tfrecord_lite"]["split"] == 0.2
     assert info["train"]["samples"] + info["validation"]["samples"] == 10
@@ -129,7 +118,7 @@ def _bad_run(tmp_path, capsys, change, *extra) -> tuple[int, str, str]:
     ann = write(tmp_path / "coco", dataset(4), split=False)
     _rewrite(ann, change)
     out = tmp_path / "out"
-    code = run("-a", ann, "-o", out, *extra)
+    code = convert("-a", ann, "-o", out, *extra)
     printed = capsys.readouterr()
     if code:
         assert not out.exists()
@@ -171,7 +160,7 @@ def test_a_box_partly_outside_is_clipped_and_counted(tmp_path, capsys):
     ann = write(tmp_path / "coco", dataset(4), split=False)
     _rewrite(ann, lambda d: _move_box(d, 0, [50, 40, 30, 30]))  # image 0 is 64x48
     out = tmp_path / "out"
-    assert run("-a", ann, "-o", out, "--json") == 0
+    assert convert("-a", ann, "-o", out, "--json") == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["fixes"]["boxes clipped to the image"] == 1
     recs = records(out / "tfrecord_train") + records(out / "tfrecord_val")
@@ -184,7 +173,7 @@ def test_a_box_partly_outside_is_clipped_and_counted(tmp_path, capsys):
 def test_a_folder_whose_files_cannot_be_told_apart_is_one_error(tmp_path, capsys):
     ann = write(tmp_path / "coco", dataset(4))
     (ann / "instances_val.json").rename(ann / "extra.json")
-    assert run("--from", "coco", "-a", ann, "-o", tmp_path / "out") == 1
+    assert convert("--from", "coco", "-a", ann, "-o", tmp_path / "out") == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot tell the COCO files" in err
 
@@ -219,7 +208,7 @@ def test_a_classes_file_orders_the_classes_and_refuses_others(tmp_path, capsys):
     classes = tmp_path / "classes.txt"
     classes.write_text("person\ndog\ncat\nbird\n")
     out = tmp_path / "out"
-    assert run("-a", ann, "-o", out, "--classes", classes, "-q") == 0
+    assert convert("-a", ann, "-o", out, "--classes", classes, "-q") == 0
     assert yaml.safe_load((out / "dataset_info.yaml").read_text())["classes"] == \
         ["person", "dog", "cat", "bird"]
     recs = records(out / "tfrecord_train") + records(out / "tfrecord_val")
@@ -227,7 +216,7 @@ def test_a_classes_file_orders_the_classes_and_refuses_others(tmp_path, capsys):
     rec = next(r for r in recs if r["image_name"][0] == b"img00.jpg")
     assert_boxes(stored_boxes(rec, ["person", "dog", "cat", "bird"]), expected_boxes(img))
     classes.write_text("cat\nperson\n")
-    assert run("-a", ann, "-o", tmp_path / "out2", "--classes", classes) == 1
+    assert convert("-a", ann, "-o", tmp_path / "out2", "--classes", classes) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'dog' is not in the classes file" in err
 
@@ -235,7 +224,7 @@ def test_a_classes_file_orders_the_classes_and_refuses_others(tmp_path, capsys):
 def test_segmentation_reaches_the_json_output_as_polygons(tmp_path):
     ann = write(tmp_path / "coco", dataset(3), split=False)
     out = tmp_path / "out"
-    assert run("-a", ann, "-o", out, "-f", "json", "-q") == 0
+    assert convert("-a", ann, "-o", out, "-f", "json", "-q") == 0
     docs = {p.stem: json.loads(p.read_text()) for p in out.rglob("img*.json")}
     img = dataset(3)[1]  # 80x60, a dog and a person
     segments = docs["img01"]["segment"]
@@ -272,7 +261,7 @@ def test_iscrowd_survives_a_conversion_to_coco(tmp_path):
               Img("b.jpg", 64, 48, "train", [Obj(2, 5, 5, 9, 9)])]
     ann = write(tmp_path / "coco", images, split=False, segments=False)
     out = tmp_path / "out"
-    assert run("-a", ann, "-o", out, "-f", "coco", "-s", "0", "-q") == 0
+    assert convert("-a", ann, "-o", out, "-f", "coco", "-s", "0", "-q") == 0
     doc = json.loads((out / "annotations" / "instances_train.json").read_text())
     names = {c["id"]: c["name"] for c in doc["categories"]}
     assert sorted((names[a["category_id"]], a["iscrowd"]) for a in doc["annotations"]) == \

@@ -11,21 +11,14 @@ from source_helpers import (
     CLASSES,
     Img,
     Obj,
-    assert_boxes,
+    assert_sides,
+    convert,
     dataset,
-    expected_boxes,
-    records,
-    stored_boxes,
 )
 from source_helpers import write_voc as write
 
 from tfrecord_lite.pipeline.groundtruth.reader import ReadOptions
 from tfrecord_lite.pipeline.sources import read_source
-from tfrecord_lite.tools.cli import main
-
-
-def run(*args) -> int:
-    return main(["convert", *map(str, args)])
 
 
 @pytest.mark.parametrize("named", ["root", "Annotations"])
@@ -34,19 +27,12 @@ def test_imagesets_split_and_boxes_are_kept(tmp_path, capsys, named):
     root = write(tmp_path / "voc", images)
     out = tmp_path / "out"
     target = root if named == "root" else root / "Annotations"
-    assert run("-a", target, "-o", out, "--json") == 0
+    assert convert("-a", target, "-o", out, "--json") == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["split_from_source"] and summary["images_without_objects"] == 1
     info = yaml.safe_load((out / "dataset_info.yaml").read_text())
     assert info["classes"] == CLASSES and info["tfrecord_lite"]["input"] == "voc"
-    by_name = {im.name: im for im in images}
-    for folder, side in (("tfrecord_train", "train"), ("tfrecord_val", "val")):
-        recs = records(out / folder)
-        assert sorted(r["image_name"][0].decode() for r in recs) == \
-            sorted(im.name for im in images if im.side == side)
-        for rec in recs:
-            img = by_name[rec["image_name"][0].decode()]
-            assert_boxes(stored_boxes(rec, CLASSES), expected_boxes(img))
+    assert_sides(out, images)
 
 
 def test_difficult_marks_its_box_and_without_imagesets_every_file_is_read(tmp_path):
@@ -74,7 +60,7 @@ def _bad_run(tmp_path, capsys, change, *extra) -> tuple[int, str, str]:
     root = write(tmp_path / "voc", dataset(4))
     change(root)
     out = tmp_path / "out"
-    code = run("-a", root, "-o", out, *extra)
+    code = convert("-a", root, "-o", out, *extra)
     printed = capsys.readouterr()
     if code:
         assert not out.exists()

@@ -11,22 +11,15 @@ import yaml
 from PIL import Image
 from source_helpers import (
     CLASSES,
-    assert_boxes,
+    assert_sides,
+    convert,
     dataset,
     draw,
-    expected_boxes,
-    records,
-    stored_boxes,
 )
 from source_helpers import write_yolo as write
 
 from tfrecord_lite.pipeline.groundtruth.reader import ReadOptions
 from tfrecord_lite.pipeline.sources import read_source
-from tfrecord_lite.tools.cli import main
-
-
-def run(*args) -> int:
-    return main(["convert", *map(str, args)])
 
 
 @pytest.mark.parametrize("as_dict", [False, True])
@@ -34,20 +27,12 @@ def test_train_and_val_are_kept_with_their_boxes(tmp_path, capsys, as_dict):
     images = dataset(9)
     config = write(tmp_path / "yolo", images, names_as_dict=as_dict)
     out = tmp_path / "out"
-    assert run("-a", config.parent, "-o", out, "--json") == 0  # the folder, detected
+    assert convert("-a", config.parent, "-o", out, "--json") == 0  # the folder, detected
     summary = json.loads(capsys.readouterr().out)
     assert summary["split_from_source"] and summary["images_without_objects"] == 1
     info = yaml.safe_load((out / "dataset_info.yaml").read_text())
     assert info["classes"] == CLASSES and info["tfrecord_lite"]["input"] == "yolo"
-    by_name = {im.name: im for im in images}
-    for folder, side in (("tfrecord_train", "train"), ("tfrecord_val", "val")):
-        recs = records(out / folder)
-        assert sorted(r["image_name"][0].decode() for r in recs) == \
-            sorted(im.name for im in images if im.side == side)
-        for rec in recs:
-            img = by_name[rec["image_name"][0].decode()]
-            # six decimals in the label files: a millionth of the image at most
-            assert_boxes(stored_boxes(rec, CLASSES), expected_boxes(img), tol=1e-6)
+    assert_sides(out, images)
 
 
 def test_a_polygon_row_gives_its_bounds_as_box_and_paints_the_mask(tmp_path):
@@ -75,7 +60,7 @@ def _bad_run(tmp_path, capsys, change, *extra) -> tuple[int, str, str]:
     config = write(tmp_path / "yolo", dataset(4))
     change(config.parent)
     out = tmp_path / "out"
-    code = run("-a", config, "-o", out, *extra)
+    code = convert("-a", config, "-o", out, *extra)
     printed = capsys.readouterr()
     if code:
         assert not out.exists()
@@ -142,15 +127,8 @@ def test_a_roboflow_layout_with_path_and_names_dict_reads(tmp_path):
     config.write_text(f"path: {data}\ntrain: train/images\nval: valid/images\nnc: 3\n"
                       "names:\n  0: cat\n  1: dog\n  2: person\n")
     out = tmp_path / "out"
-    assert run("--from", "yolo", "-a", config, "-o", out, "-q") == 0
-    by_name = {im.name: im for im in images}
-    for folder, side in (("tfrecord_train", "train"), ("tfrecord_val", "val")):
-        recs = records(out / folder)
-        assert sorted(r["image_name"][0].decode() for r in recs) == \
-            sorted(im.name for im in images if im.side == side)
-        for rec in recs:
-            img = by_name[rec["image_name"][0].decode()]
-            assert_boxes(stored_boxes(rec, CLASSES), expected_boxes(img))
+    assert convert("--from", "yolo", "-a", config, "-o", out, "-q") == 0
+    assert_sides(out, images)
 
 
 def test_a_dataset_written_inside_an_images_folder_is_not_read_back(tmp_path):
@@ -158,8 +136,8 @@ def test_a_dataset_written_inside_an_images_folder_is_not_read_back(tmp_path):
     one written into images/train must not become training images of the next run."""
     config = write(tmp_path / "yolo", dataset(6))
     out = tmp_path / "yolo" / "images" / "train" / "dataset"
-    assert run("-a", config, "-o", out, "-f", "darknet", "-q") == 0
+    assert convert("-a", config, "-o", out, "-f", "darknet", "-q") == 0
     first = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert any(p.suffix == ".jpg" for p in first)
-    assert run("-a", config, "-o", out, "-f", "darknet", "-q", "--overwrite") == 0
+    assert convert("-a", config, "-o", out, "-f", "darknet", "-q", "--overwrite") == 0
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == first
