@@ -35,7 +35,7 @@ demo: $(BIN)/.ok
 	$(BIN)/tfrecord-lite preview build/demo -o build/demo-preview.png -n 12 --split train
 	@echo "dataset: build/demo   preview picture: build/demo-preview.png"
 
-test: lint proto-check matrix protobuf-ends compat edgefirst beam torch tfod datumaro dist-check
+test: lint proto-check matrix unit-pure protobuf-ends compat edgefirst beam torch tfod datumaro dist-check
 
 # the fast loop while editing: ruff and the unit suite in .venv (a minute or two, no TensorFlow)
 check: lint unit
