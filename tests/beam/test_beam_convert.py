@@ -189,3 +189,15 @@ def test_python_entry_point(tmp_path) -> None:
     assert beam.objects == plain.objects and beam.bytes == plain.bytes
     assert [str(e) for e in told["beam"]] == [str(e) for e in told["local"]]
     assert len(told["local"]) == 4
+
+
+def test_a_source_told_from_its_layout_is_refused_not_read_as_a_manifest(tmp_path, capsys):
+    """Without --from the input is told only after the CLI's own checks: beam.convert refuses a
+    YOLO folder there too (it used to read data.yaml as a manifest and fail on its first line)."""
+    from source_helpers import dataset, write_yolo
+
+    config = write_yolo(tmp_path / "y", dataset(3))
+    assert main(["convert", "-a", str(config), "-o", str(tmp_path / "o"), "--engine", "beam"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--engine beam reads Ground Truth manifests only" in err, err
+    assert not (tmp_path / "o").exists()

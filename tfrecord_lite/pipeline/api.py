@@ -146,7 +146,7 @@ def convert(
     if engine == "beam":
         from tfrecord_lite.pipeline import beam
 
-        if chosen.input != GROUNDTRUTH:
-            raise ValueError("engine='beam' reads Ground Truth manifests only")
+        if chosen.input != GROUNDTRUTH:  # a bad argument, as the CLI's usage error
+            raise ValueError(beam.refusal(chosen.format, chosen.input))
         return beam.convert(chosen, pipeline_args)
     return _run(chosen, progress)

@@ -30,8 +30,12 @@ def available() -> bool:
         return False
 
 
-def refusal(fmt: str) -> str | None:
-    """Why ``--engine beam`` cannot write format ``fmt``, or None when it can."""
+def refusal(fmt: str, input: str = "groundtruth") -> str | None:
+    """Why ``--engine beam`` cannot write format ``fmt`` from ``input``, or None when it can:
+    its pipeline reads Ground Truth manifests."""
+    if input != "groundtruth":
+        return f"--engine beam reads Ground Truth manifests only; convert --from {input} " \
+            "without --engine beam"
     if fmt in FORMATS:
         return None
     return f"--engine beam writes -f {', '.join(FORMATS)} only; convert -f {fmt} without " \
@@ -43,7 +47,7 @@ def convert(options: ConvertOptions, pipeline_args: Sequence[str] = ()) -> Conve
 
     ``pipeline_args`` are Beam's own options (``--runner=DataflowRunner --project=...``);
     without ``--runner`` Beam's FnApiRunner runs it here, in ``options.workers`` processes."""
-    why = refusal(options.format)
+    why = refusal(options.format, options.input)
     if why:
         raise OutputError(why)
     if not available():

@@ -307,9 +307,6 @@ def _start(args: argparse.Namespace, warn: Warnings) -> int:
 
     if args.output is None:
         raise UsageError("-o/--output is required (or set TFRECORD_LITE_OUTPUT)")
-    if args.input not in (None, "groundtruth") and args.engine == "beam":
-        raise UsageError("--engine beam reads Ground Truth manifests only; convert "
-                         f"--from {args.input} without --engine beam")
     _check_engine(args, UsageError)
     from tfrecord_lite.pipeline.convert import refusal
 
@@ -396,7 +393,7 @@ def _check_engine(args: argparse.Namespace, usage: type[Exception]) -> None:
     if args.pipeline_args and not args.pipeline_args[0].startswith("-"):
         raise usage(f"unrecognized arguments: {' '.join(args.pipeline_args)} (Beam's pipeline "
                     "options come after a lone --, e.g. -- --runner=DataflowRunner)")
-    why = beam.refusal(args.format)
+    why = beam.refusal(args.format, args.input or "groundtruth")  # told later: beam.convert
     if why:
         raise usage(why)
     if not beam.available():
