@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import random
 import shutil
 import signal
 import threading
@@ -46,7 +45,7 @@ from tfrecord_lite.pipeline.parallel import Workers, chunked
 from tfrecord_lite.pipeline.progress import Progress
 from tfrecord_lite.pipeline.publish import INFO, Stage, check_output
 from tfrecord_lite.pipeline.sample import Sample
-from tfrecord_lite.pipeline.split import fill_empty_side, split_indices
+from tfrecord_lite.pipeline.split import fill_empty_side, source_indices, split_indices
 
 FORMATS = ("tfrecord", "json", "darknet", "coco", "edgefirst", "tfod")
 INFO_TYPES = {"tfrecord": "tfrecord", "darknet": "darknet"}  # yaml ``type`` (ModelPack's reader)
@@ -360,12 +359,7 @@ def sides(options: ConvertOptions, read: ReadResult) -> tuple[list[int], list[in
     given)."""
     keys = read.split_keys  # one file, one side: its lines move together
     if options.keep_source_split and read.source_split is not None:
-        train = [i for i, v in enumerate(read.source_split) if not v]
-        val = [i for i, v in enumerate(read.source_split) if v]
-        rng = random.Random(options.seed)  # as split_indices: no class clusters in shards
-        rng.shuffle(train)
-        rng.shuffle(val)
-        return train, val, 0, True
+        return *source_indices(read.source_split, options.seed), 0, True
     train, val = split_indices(keys, options.split, options.seed)
     return train, val, fill_empty_side(train, val, keys, options.split, options.seed), False
 

@@ -38,6 +38,17 @@ def split_indices(keys: Sequence[str], fraction: float, seed: int) -> tuple[list
     unit = _unit_hasher(seed)
     for i, key in enumerate(keys):
         (val if unit(key) < fraction else train).append(i)
+    return _shuffled(train, val, seed)
+
+
+def source_indices(in_val: Sequence[bool], seed: int) -> tuple[list[int], list[int]]:
+    """Indices of train and validation items where the source says each item's side (COCO,
+    YOLO and VOC splits), shuffled by the seed as ``split_indices`` shuffles its own."""
+    return _shuffled([i for i, v in enumerate(in_val) if not v],
+                     [i for i, v in enumerate(in_val) if v], seed)
+
+
+def _shuffled(train: list[int], val: list[int], seed: int) -> tuple[list[int], list[int]]:
     rng = random.Random(seed)
     rng.shuffle(train)
     rng.shuffle(val)
