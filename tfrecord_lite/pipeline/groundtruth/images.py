@@ -403,9 +403,7 @@ class ImageReader:
                 view.save(out, "JPEG", quality=95, **({"icc_profile": icc} if icc else {}))
                 return out.getvalue()
         except Exception as exc:
-            raise InputError(self.manifest, self.line, f"cannot read image {self.file}: {exc}",
-                             value=self.file, hint="the file changed or is corrupt",
-                             reason="bad-image") from exc
+            raise self._unreadable(exc) from exc
 
     def head(self, n: int) -> bytes | None:
         """The first ``n`` bytes of what a call gives, without reading the rest (what -f tfod
@@ -420,9 +418,12 @@ class ImageReader:
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise InputError(self.manifest, self.line, f"cannot read image {self.file}: {exc}",
-                             value=self.file, hint="the file changed or is corrupt",
-                             reason="bad-image") from exc
+            raise self._unreadable(exc) from exc
+
+    def _unreadable(self, exc: Exception) -> InputError:
+        return InputError(self.manifest, self.line, f"cannot read image {self.file}: {exc}",
+                          value=self.file, hint="the file changed or is corrupt",
+                          reason="bad-image")
 
     def __repr__(self) -> str:
         return (f"ImageReader({self.file!r}, reencode={self.reencode}, rgb={self.rgb}, "
