@@ -7,6 +7,7 @@ between datasets so they agree on indices).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,8 +128,12 @@ class ClassTable:
               fixed_path: str | None = None, skip_ids: frozenset[int] = frozenset()) -> ClassTable:
         """One entry per distinct name (see ``ClassUnion.ordered_names``), unless a fixed list
         is given."""
-        names = tuple(fixed) if fixed is not None else tuple(union.ordered_names(skip_ids))
-        return cls(names, {n: i for i, n in enumerate(names)}, fixed_path)
+        return cls.of(fixed if fixed is not None else union.ordered_names(skip_ids), fixed_path)
+
+    @classmethod
+    def of(cls, names: Sequence[str], from_file: str | None = None) -> ClassTable:
+        """The table of these names, in this order."""
+        return cls(tuple(names), {n: i for i, n in enumerate(names)}, from_file)
 
     def index(self, name: str) -> int:
         """The index of a class name; a name outside a classes file is an InputError."""

@@ -94,10 +94,8 @@ def class_table(names: Sequence[str], options: ReadOptions) -> ClassTable:
     """The dataset's classes: the source's own, or ``--classes`` (then the source's names must
     be among them)."""
     if options.classes_file is None:
-        return ClassTable(tuple(names), {n: i for i, n in enumerate(names)})
-    fixed = read_classes_file(options.classes_file)
-    return ClassTable(tuple(fixed), {n: i for i, n in enumerate(fixed)},
-                      str(options.classes_file))
+        return ClassTable.of(names)
+    return ClassTable.of(read_classes_file(options.classes_file), str(options.classes_file))
 
 
 def build(source: Source, options: ReadOptions) -> ReadResult:
