@@ -266,17 +266,25 @@ def assemble(ctx: _Context, census: AttributeCensus,
         key = first_ref.setdefault(p.stored, own)  # one file, one side (s3://a/x and s3://b/x)
         report.shared_files += key is not own
         split_keys.append(key)
-        convert = p.convert is not None and not keep
-        reader = ImageReader(root, p.stored, p.reencode, path, p.line, rgb=not keep,
-                             convert=convert)
+        reader = counted_reader(report, root, p.stored, p.reencode, p.convert, path, p.line,
+                                keep)
         samples[k] = Sample(p.ref, p.line, name, p.width, p.height, reader, Boxes._of(p.boxes),
-                            p.tags, p.mask, None if convert else p.stored_bytes, p.tracks)
-        report.exif_reencoded += p.reencode == UPRIGHT
-        if convert:
-            report.converted[p.convert] += 1
-        elif p.convert is not None:
-            report.kept_undecodable += 1
+                            p.tags, p.mask, None if reader.convert else p.stored_bytes, p.tracks)
     return ReadResult(samples, list(ctx.table.names), report, split_keys)
+
+
+def counted_reader(report: ReadReport, root: str, stored: str, reencode: int, why: str | None,
+                   where: str, line: int, keep: bool) -> ImageReader:
+    """The image's reader, what it does counted in ``report``: re-encoded upright (EXIF),
+    converted for tf.io.decode_jpeg (``why``), or kept as it came (``--keep-image-bytes``).
+    Every input's reader makes its samples' readers here."""
+    convert = why is not None and not keep
+    report.exif_reencoded += reencode == UPRIGHT
+    if convert:
+        report.converted[why] += 1
+    elif why is not None:
+        report.kept_undecodable += 1
+    return ImageReader(root, stored, reencode, where, line, rgb=not keep, convert=convert)
 
 
 class _Pending(NamedTuple):

@@ -19,15 +19,18 @@ from typing import NamedTuple
 from tfrecord_lite.pipeline.errors import InputError, problem
 from tfrecord_lite.pipeline.groundtruth.classes import ClassTable, read_classes_file
 from tfrecord_lite.pipeline.groundtruth.images import (
-    UPRIGHT,
     ImageHeader,
     ImageIndex,
-    ImageReader,
     assign_names,
     read_header,
     stored_name,
 )
-from tfrecord_lite.pipeline.groundtruth.reader import ReadOptions, ReadReport, ReadResult
+from tfrecord_lite.pipeline.groundtruth.reader import (
+    ReadOptions,
+    ReadReport,
+    ReadResult,
+    counted_reader,
+)
 from tfrecord_lite.pipeline.sample import Boxes, Sample
 
 TRAIN, VALIDATION = "train", "validation"
@@ -128,19 +131,14 @@ def build(source: Source, options: ReadOptions) -> ReadResult:
     keys = []
     sides = []
     for (item, rel, stored, header, values, crowd, difficult, mask), name in zip(pending, names):
-        convert = header.convert is not None and not keep
-        reader = ImageReader(index.root, stored, header.reencode, item.where, item.entry,
-                             rgb=not keep, convert=convert)
+        reader = counted_reader(report, index.root, stored, header.reencode, header.convert,
+                                item.where, item.entry, keep)
         samples.append(Sample(rel, item.entry, name, header.width, header.height, reader,
                               Boxes._of(values), (), mask,
-                              None if convert else header.stored_bytes, (), crowd, difficult))
+                              None if reader.convert else header.stored_bytes, (), crowd,
+                              difficult))
         keys.append(rel)
         sides.append(item.side == VALIDATION)
-        report.exif_reencoded += header.reencode == UPRIGHT
-        if convert:
-            report.converted[header.convert] += 1
-        elif header.convert is not None:
-            report.kept_undecodable += 1
     split = {p.item.side for p in pending}
     own = sides if split == {TRAIN, VALIDATION} else None
     return ReadResult(samples, list(table.names), report, keys, own)
