@@ -122,3 +122,9 @@ def yolo_values(boxes: Sequence[Box]) -> Sequence[float]:
     if isinstance(boxes, Boxes):
         return boxes.yolo_values()
     return [x for b in boxes for x in (b.cx, b.cy, b.w, b.h)]
+
+
+def box_flags(flags: Sequence[bool], n: int) -> list[int]:
+    """A per-box flag (``Sample.crowd``, ``Sample.difficult``) as 0/1 for each of ``n`` boxes;
+    an empty tuple means no box has it."""
+    return [int(bool(flags[j])) if j < len(flags) else 0 for j in range(n)] if flags else [0] * n

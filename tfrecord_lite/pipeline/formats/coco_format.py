@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from tfrecord_lite.pipeline.sample import Sample
+from tfrecord_lite.pipeline.sample import Sample, box_flags
 
 FOLDERS = {"train": "train", "validation": "val"}  # image folders
 ANNOTATIONS = {"train": "annotations/instances_train.json",
@@ -51,12 +51,12 @@ def annotation_entries(image_id: int, sample: Sample, first_id: int,
     """The sample's boxes, then its segmentation regions (each with the polygon's bounds)."""
     out = []
     width, height = sample.width, sample.height
-    crowd = sample.crowd  # per box, or empty: none is (a COCO source's iscrowd)
+    crowd = box_flags(sample.crowd, len(sample.boxes))  # a COCO source's iscrowd
     for j, box in enumerate(sample.boxes):
         w, h = box.w * width, box.h * height
         x, y = box.cx * width - w / 2, box.cy * height - h / 2
         out.append({"id": first_id + len(out), "image_id": image_id,
-                    "category_id": box.class_index + 1, "iscrowd": int(bool(crowd) and crowd[j]),
+                    "category_id": box.class_index + 1, "iscrowd": crowd[j],
                     "bbox": [_pixels(x), _pixels(y), _pixels(w), _pixels(h)],
                     "area": _pixels(w * h), "segmentation": []})
     for class_index, flat in polygons:

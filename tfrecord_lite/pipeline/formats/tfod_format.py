@@ -36,7 +36,7 @@ from pathlib import Path
 
 from tfrecord_lite.format.errors import ExampleError
 from tfrecord_lite.format.wire import bytes_entry_head, field, field_head, int64_feature, map_entry
-from tfrecord_lite.pipeline.sample import Sample, class_indices, yolo_values
+from tfrecord_lite.pipeline.sample import Sample, box_flags, class_indices, yolo_values
 
 FOLDERS = {"train": ("tfod_train", "train"), "validation": ("tfod_val", "val")}
 LABEL_MAP = "label_map.pbtxt"
@@ -107,7 +107,8 @@ def _clamp(v: float) -> float:
 def objects(sample: Sample, masks: bool = False) -> list[TfodObject]:
     """The sample's boxes, then its mask's regions, as written (see the module docstring)."""
     width, height = sample.width, sample.height
-    crowd, difficult = sample.crowd, sample.difficult
+    crowd = box_flags(sample.crowd, len(sample.boxes))
+    difficult = box_flags(sample.difficult, len(sample.boxes))
     mask = sample.read_mask() if sample.read_mask is not None else None
     pixels = _mask_pixels(mask) if mask is not None else None
     out = []
@@ -118,8 +119,7 @@ def objects(sample: Sample, masks: bool = False) -> list[TfodObject]:
         if masks:
             png = _box_mask(pixels, b.class_index + 1, width, height, x0, y0, x1, y1)
         out.append(TfodObject(b.class_index, x0, y0, x1, y1, b.w * b.h * (width * height),
-                              bool(crowd[j]) if j < len(crowd) else False,
-                              bool(difficult[j]) if j < len(difficult) else False, png))
+                              bool(crowd[j]), bool(difficult[j]), png))
     if pixels is not None:
         from tfrecord_lite.pipeline.formats.polygons import mask_regions
 
@@ -138,11 +138,6 @@ def _texts(classes: tuple[str, ...]) -> list[bytes]:
     return [class_text(name).encode("utf-8") for name in classes]
 
 
-def _flag_column(flags: Sequence[bool], n: int) -> list[int]:
-    return [int(bool(flags[j])) if j < len(flags) else 0 for j in range(n)] if flags \
-        else [0] * n
-
-
 def _box_columns(sample: Sample) -> tuple[list, ...]:
     """``objects``' values as columns for a sample of boxes alone (no mask, no --masks): the
     same numbers, without a TfodObject per box."""
@@ -156,7 +151,7 @@ def _box_columns(sample: Sample) -> tuple[list, ...]:
             [_clamp(c - d / 2) for c, d in zip(cx, w)],
             [_clamp(c + d / 2) for c, d in zip(cy, h)],
             [_clamp(c - d / 2) for c, d in zip(cy, h)],
-            _flag_column(sample.difficult, n), _flag_column(sample.crowd, n))
+            box_flags(sample.difficult, n), box_flags(sample.crowd, n))
 
 
 def _mask_pixels(png: bytes) -> bytes:
