@@ -193,8 +193,9 @@ def write_benchmarks(work: Path, quick: bool = False) -> list[Row]:
     return rows
 
 
-# reading: (record size, count, target for the batch reader against the faster of TF's two)
-_READS = ((100, 50_000, 1.0), (10_000, 5_000, 2.0), (100_000, 500, None))
+# reading: (record size, count, target for the batch reader against the faster of TF's two);
+# the targets are issue 28's, for the C path
+_READS = ((100, 50_000, 3.0), (10_000, 5_000, 3.0), (100_000, 500, None))
 
 
 def _size(n: int) -> str:
@@ -303,7 +304,7 @@ def example_benchmarks(quick: bool = False) -> list[Row]:
         Contender("tfrecord pkg", pkg),
     ], repeats=7)
     rows = [_row(f"build+serialise ModelPack Example x {count:,} (60 KB image, 5 boxes), "
-                 "generic encode_example", times, 0, 2.0)]
+                 "generic encode_example", times, 0, 4.0)]
     rows.append(_row(f"build+serialise ModelPack Example x {count:,} (60 KB image, 5 boxes), "
                      "modelpack.encode_record (what the converter uses)", times, 0, 3.0,
                      ours="modelpack"))
@@ -325,7 +326,7 @@ def example_benchmarks(quick: bool = False) -> list[Row]:
         Contender("tfrecord_lite", ours_decode),
         Contender("tf.io", tf_decode),
     ], repeats=7)
-    row = _row(f"parse ModelPack Example to lists x {count:,}", times, 0, 1.5)
+    row = _row(f"parse ModelPack Example to lists x {count:,}", times, 0, 3.0)
     row["baseline_name"] = "tf.train.Example.FromString + lists"
     rows.append(row)
     return rows

@@ -79,8 +79,8 @@ def floor_table(rows: list[dict[str, Any]]) -> list[str]:
 
     lines = [
         "| manifest | image bytes | `cat images/* > one-file` (the floor) | plain `convert` "
-        "(--workers auto) | convert / floor (median of rounds) | rounds |",
-        "|---|---|---|---|---|---|",
+        "(--workers auto) | convert / floor (median of rounds) | rounds | goal | result |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         r, default = row["results"], row.get("default")
@@ -92,7 +92,76 @@ def floor_table(rows: list[dict[str, Any]]) -> list[str]:
             f"{row['image_bytes'] / 2**20:,.0f} MiB | {r[FLOOR]['seconds']:.2f} s | "
             f"{r[default]['seconds']:.2f} s ({default.split(' ', 1)[1]}) | "
             f"{paired_ratio(r[default]['times'], r[FLOOR]['times']):.2f}x | "
-            f"{', '.join(f'{x:.2f}' for x in ratios)} |")
+            f"{', '.join(f'{x:.2f}' for x in ratios)} | {_floor_goal(row)} |")
+    return lines
+
+
+FLOOR_GOAL = 1.3
+"""Issue 28: on 20,000 JPEGs the plain command takes at most 1.3x the floor's time."""
+
+
+def floor_ratio(row: dict[str, Any]) -> float | None:
+    from bench_convert import FLOOR
+    from timing import paired_ratio
+
+    r, default = row["results"], row.get("default")
+    if FLOOR not in r or default not in r:
+        return None
+    return paired_ratio(r[default]["times"], r[FLOOR]["times"])
+
+
+def _floor_goal(row: dict[str, Any]) -> str:
+    ratio = floor_ratio(row)
+    if row["images"] < 20_000 or ratio is None:
+        return "- | -"
+    return f"<= {FLOOR_GOAL:g}x | {_verdict(ratio <= FLOOR_GOAL)}"
+
+
+def _io_rows_json(path: Path, quick: bool) -> int:
+    """Run the io, example and read sections here and write their rows (case, ratio) as JSON."""
+    import json
+
+    from bench_io import example_benchmarks, read_benchmarks, write_benchmarks
+
+    rows = write_benchmarks(WORK / "io-pure", quick=quick) + example_benchmarks(quick=quick)
+    rows += read_benchmarks(WORK / "io-pure", quick=quick)
+    path.write_text(json.dumps([{"case": r["case"], "ratio": r["ratio"]} for r in rows]))
+    return 0
+
+
+def _pure_rows(quick: bool) -> list[dict[str, Any]]:
+    """The io rows measured in a child process on the pure path, each set beside the ratio the
+    pure code had before the C core (``baseline.PURE_BEFORE_C``)."""
+    import json
+    import subprocess
+
+    from baseline import NOISE, PURE_BEFORE_C
+
+    out = WORK / "pure-rows.json"
+    command = [sys.executable, str(Path(__file__).resolve()), "--io-json", str(out)]
+    subprocess.run(command + (["--quick"] if quick else []), check=True,
+                   env={**os.environ, "TFRECORD_LITE_PURE": "1"})
+    rows = json.loads(out.read_text())
+    for row in rows:
+        before = PURE_BEFORE_C.get(row["case"])
+        row["before"] = before
+        row["passed"] = None if before is None else row["ratio"] >= NOISE * before
+    return rows
+
+
+def pure_table(pure: list[dict[str, Any]], compiled: list[dict[str, Any]]) -> list[str]:
+    from baseline import NOISE
+
+    c_ratio = {r["case"]: r["ratio"] for r in compiled}
+    lines = ["| case | pure: TF time / ours | C path, this run | pure, before the C core | "
+             f"goal: pure >= {NOISE:g} x before | result |", "|---|---|---|---|---|---|"]
+    def x(ratio: float | None) -> str:
+        return "-" if ratio is None else f"{ratio:.2f}x"
+
+    for r in pure:
+        goal = None if r["before"] is None else NOISE * r["before"]
+        lines.append(f"| {r['case']} | {x(r['ratio'])} | {x(c_ratio.get(r['case']))} | "
+                     f"{x(r['before'])} | {x(goal)} | {_verdict(r['passed'])} |")
     return lines
 
 
@@ -192,15 +261,18 @@ def main() -> int:
                         "and fetching images from S3 (bench_s3.py in .venv)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer images")
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["io", "read", "example", "footprint", "convert", "tfod",
-                                 "images", "s3"],
+                        choices=["io", "read", "example", "pure", "footprint", "convert",
+                                 "tfod", "images", "s3"],
                         help="sections to leave out")
     parser.add_argument("--memory-lines", type=int, default=100_000,
                         help="lines of the manifest whose conversion's peak memory is measured")
     parser.add_argument("--out", type=Path, default=None,
                         help="markdown file to write (default: benchmarks/RESULTS.md for a "
                         "complete run, else build/bench/results.md)")
+    parser.add_argument("--io-json", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.io_json:  # the pure section's child: the io rows of this process's path, as JSON
+        return _io_rows_json(args.io_json, quick=args.quick)
     complete = not args.quick and not args.skip and args.memory_lines == 100_000
     results = args.out or (RESULTS if complete else WORK / "results.md")
 
@@ -256,6 +328,17 @@ def main() -> int:
         emit(["## Records and Examples", "", *io_table(rows)])
     misses = [r["case"] for r in rows if r["passed"] is False]
 
+    if "pure" not in args.skip:
+        print("the same on the pure path (TFRECORD_LITE_PURE=1) ...", file=sys.stderr, flush=True)
+        pure = _pure_rows(quick=args.quick)
+        emit(["## The pure-Python path (`TFRECORD_LITE_PURE=1`)", "",
+              "The same cases in a second process that runs the pure-Python reference (an "
+              "install without a compiler runs it), against TensorFlow in that process's own "
+              "rounds. Before: the ratio the pure code had before the C core existed "
+              "(`benchmarks/baseline.py`); the goal is no slower than that.", "",
+              *pure_table(pure, rows)])
+        misses += [f"pure path: {r['case']}" for r in pure if r.get("passed") is False]
+
     if "footprint" not in args.skip:
         from footprint import installed_size, startup_times
 
@@ -282,6 +365,11 @@ def main() -> int:
               "(a shell through the same launcher), first in each of the converter's rounds. "
               "The plain command is what `tfrecord-lite convert` picks with `--workers auto`.",
               "", *floor_table(conv)])
+        for row in conv:
+            ratio = floor_ratio(row)
+            if row["images"] >= 20_000 and ratio is not None and ratio > FLOOR_GOAL:
+                misses.append(f"convert {row['images']:,} images {ratio:.2f}x the floor "
+                              f"> {FLOOR_GOAL:g}x")
 
     if "tfod" not in args.skip:
         from bench_convert import convert_benchmarks
