@@ -363,6 +363,10 @@ def encode_example(features: Mapping[str, Any]) -> bytes:
     ints stored as floats).  Keys are in protobuf's deterministic order, so the bytes equal
     TensorFlow's ``SerializeToString(deterministic=True)``.
     """
+    if _encode_plain is not None:
+        data = _encode_plain(features)
+        if data is not None:
+            return data
     _need_mapping(features, "encode_example")
     out, total = _map_entries(features, _feature)
     return b"".join((field_head(0x0A, total), *out))  # Example.features = 1
@@ -393,6 +397,10 @@ def encode_sequence_example(
     """Serialise a ``tf.train.SequenceExample``: ``context`` as an Example's features, and
     ``feature_lists`` as ``{name: [value per step, ...]}`` with each step's value following the
     same rules.  Empty parts are left out, as protobuf leaves out unset messages."""
+    if _encode_sequence_plain is not None:
+        data = _encode_sequence_plain(context, feature_lists)
+        if data is not None:
+            return data
     pieces: list = []
     for tag, mapping, encode, what in (
         (0x0A, context, _feature, "context"),
@@ -557,6 +565,12 @@ def _decode_plain_py(data: bytes) -> dict[str, list] | None:
 
 if _ext is not None:
     _ext.set_value_types(BytesValues, FloatValues, IntValues)
+# The C core's encoders where it is built: the bytes of the pure encoders for plain values
+# (exact dicts of str to bytes, str, int, float, lists of them, typed lists), None for anything
+# else, which the pure code after the call then encodes or refuses with its own error; the pure
+# code stays the reference (None here runs it alone: the tests and bench_speedups switch these)
+_encode_plain = _ext.encode_example if _ext is not None else None
+_encode_sequence_plain = _ext.encode_sequence_example if _ext is not None else None
 # The C core's decoder where it is built: the same result as _decode_plain_py, or None where
 # that gives None or raises (it never raises on bad bytes); _decode_plain_py stays the reference
 _decode_plain = _ext.decode_plain if _ext is not None else _decode_plain_py
