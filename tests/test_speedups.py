@@ -10,10 +10,12 @@ import importlib.util
 import io
 import os
 import random
+import shutil
 import struct
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -427,3 +429,40 @@ def test_c_encoder_of_long_values_and_lists() -> None:
                                          for _ in range(100_000)]})
     same_encoding(encode_example, {"f": FloatValues(rng.random() for _ in range(50_000))})
     same_encoding(encode_example, {f"k{i}": i for i in range(3000)})  # many entries
+
+
+def _convert(manifest: Path, out: Path, fmt: str, pure_path: bool) -> dict[str, bytes]:
+    """Every file of a conversion by the command line, on one path, by its relative name."""
+    env = {k: v for k, v in os.environ.items() if k != "TFRECORD_LITE_PURE"}
+    if pure_path:
+        env["TFRECORD_LITE_PURE"] = "1"
+    cmd = [sys.executable, "-m", "tfrecord_lite", "convert", "-a", str(manifest), "-o", str(out),
+           "-f", fmt, "--split", "0.3", "--partition", "2", "--workers", "1", "-q"]
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    shutil.rmtree(out)  # the next run writes the same folder: dataset_info.yaml names it
+    return files
+
+
+@pytest.mark.parametrize("fmt", ["tfrecord", "tfod"])
+def test_a_conversion_is_the_same_bytes_on_both_paths(tmp_path, fmt: str) -> None:
+    """The converter's datasets, byte for byte, with the C core and with TFRECORD_LITE_PURE=1
+    (boxless images, unicode names, a PNG and many boxes among them)."""
+    from gt_helpers import det_line, make_image, write_manifest
+
+    rng = random.Random(11)
+    lines = []
+    for i, name in enumerate(["a.jpg", "caf\u00e9 \u732b.jpg", "empty.jpg", "p.png", "m.jpg",
+                              *(f"x{k}.jpg" for k in range(6))]):
+        width, height = rng.randint(8, 90), rng.randint(8, 90)
+        make_image(tmp_path / "job" / "images" / name, width, height, (i * 20, 90, 160))
+        boxes = [] if name == "empty.jpg" else [
+            (rng.randrange(3), rng.randint(0, width // 2), rng.randint(0, height // 2),
+             rng.randint(1, width // 2), rng.randint(1, height // 2))
+            for _ in range(40 if name == "m.jpg" else rng.randint(1, 4))]
+        classes = {0: "cat", 1: "dog", 2: "\u732b"}
+        lines.append(det_line(f"s3://bucket/images/{name}", boxes, classes, (width, height)))
+    manifest = write_manifest(tmp_path / "job" / "output.manifest", lines)
+    with_c = _convert(manifest, tmp_path / "out", fmt, pure_path=False)
+    assert any(name.endswith(".tfrecord") for name in with_c)
+    assert with_c == _convert(manifest, tmp_path / "out", fmt, pure_path=True)

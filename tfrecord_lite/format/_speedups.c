@@ -606,7 +606,7 @@ static PyObject *py_decode_plain(PyObject *self, PyObject *arg)
  * types only; the only allocations are the output and the entry array, neither tracked by the
  * garbage collector), so no list can change under the second pass. */
 
-enum { K_NONE, K_BYTES, K_INTS, K_FLOATS };
+enum { K_NONE, K_BYTES, K_INTS, K_FLOATS, K_HOLE }; /* K_HOLE: n bytes, written later */
 
 #define SIZE_CAP ((uint64_t)PY_SSIZE_T_MAX / 2) /* every size is below this: no sum overflows */
 
@@ -623,6 +623,7 @@ typedef struct {
     const char *key;
     Py_ssize_t key_len;
     PyObject *value;
+    int hole;            /* the value is the length of a bytes value written later */
     uint64_t value_size; /* the Feature (or FeatureList) */
     uint64_t size;       /* the map entry's content */
 } Entry;
@@ -719,8 +720,9 @@ static int float_of(PyObject *v, int ints_too, double *out)
     return 1;
 }
 
-/* the kind and sizes of value's Feature (1), or 0: not a value the fast path takes */
-static int measure(PyObject *v, Feat *f)
+/* the kind and sizes of value's Feature (1), or 0: not a value the fast path takes; a hole's
+ * value is the length of the one bytes value it will hold */
+static int measure(PyObject *v, int hole, Feat *f)
 {
     PyTypeObject *t = Py_TYPE(v);
     f->one = v;
@@ -728,6 +730,18 @@ static int measure(PyObject *v, Feat *f)
     f->count = 1;
     f->ints_too = 0;
     f->packed = 0;
+    if (hole) {
+        Py_ssize_t n = PyLong_CheckExact(v) ? PyLong_AsSsize_t(v) : -1;
+        if (n < 0 || (uint64_t)n > SIZE_CAP) {
+            PyErr_Clear();
+            return 0;
+        }
+        uint64_t body = 0; /* a bytes_list of one value of n bytes */
+        f->kind = K_HOLE;
+        f->packed = (uint64_t)n; /* (a hole's packed is its value's length) */
+        f->size = 0;
+        return grow_field(&body, f->packed) && grow_field(&f->size, body);
+    }
     if (t == &PyBytes_Type || t == &PyUnicode_Type)
         f->kind = K_BYTES;
     else if (t == &PyLong_Type || t == &PyBool_Type)
@@ -792,11 +806,18 @@ static int measure(PyObject *v, Feat *f)
     return grow_field(&f->size, body);
 }
 
-/* value's Feature, as measure() found it, written at w; the end of what it wrote */
-static uint8_t *write_feature(uint8_t *w, const Feat *f)
+/* value's Feature, as measure() found it, written at w; the end of what it wrote (a hole: its
+ * heads, and *hole = where its bytes go, none of which are written) */
+static uint8_t *write_feature(uint8_t *w, const Feat *f, uint8_t **hole)
 {
     if (f->kind == K_NONE)
         return w;
+    if (f->kind == K_HOLE) {
+        uint64_t body = 1 + (uint64_t)varint_len(f->packed) + f->packed;
+        w = put_head(put_head(w, 0x0A, body), 0x0A, f->packed);
+        *hole = w;
+        return w;
+    }
     if (f->kind == K_BYTES) {
         w = put_head(w, 0x0A, f->packed); /* Feature.bytes_list = 1 */
         for (Py_ssize_t i = 0; i < f->count; i++) {
@@ -840,7 +861,7 @@ static int measure_steps(PyObject *v, uint64_t *size)
         return 0;
     *size = 0;
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(v); i++)
-        if (!measure(PySequence_Fast_ITEMS(v)[i], &f) || !grow_field(size, f.size))
+        if (!measure(PySequence_Fast_ITEMS(v)[i], 0, &f) || !grow_field(size, f.size))
             return 0;
     return 1;
 }
@@ -849,8 +870,8 @@ static uint8_t *write_steps(uint8_t *w, PyObject *v)
 {
     Feat f;
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(v); i++) {
-        measure(PySequence_Fast_ITEMS(v)[i], &f); /* measured before: the same answer */
-        w = write_feature(put_head(w, 0x0A, f.size), &f); /* FeatureList.feature = 1 */
+        measure(PySequence_Fast_ITEMS(v)[i], 0, &f); /* measured before: the same answer */
+        w = write_feature(put_head(w, 0x0A, f.size), &f, NULL); /* FeatureList.feature = 1 */
     }
     return w;
 }
@@ -867,9 +888,11 @@ static int entry_order(const void *a, const void *b)
 }
 
 /* A map<string, Feature> (lists = 0) or map<string, FeatureList> (lists = 1) field 1: its
- * entries measured and sorted into *out (PyMem_Free it) and their total into *total.  1: done,
- * 0: not for the fast path, -1: a Python error (no memory). */
-static int measure_map(PyObject *map, int lists, Entry **out, Py_ssize_t *n, uint64_t *total)
+ * entries measured and sorted into *out (PyMem_Free it) and their total into *total; the entry
+ * named hole (if not NULL) is a hole.  1: done, 0: not for the fast path, -1: a Python error
+ * (no memory). */
+static int measure_map(PyObject *map, int lists, const char *hole, Py_ssize_t hole_len,
+                       Entry **out, Py_ssize_t *n, uint64_t *total)
 {
     Py_ssize_t pos = 0, k = 0;
     PyObject *key, *value;
@@ -895,8 +918,10 @@ static int measure_map(PyObject *map, int lists, Entry **out, Py_ssize_t *n, uin
     *total = 0;
     for (Py_ssize_t i = 0; i < k; i++) {
         Feat f;
+        es[i].hole = hole != NULL && es[i].key_len == hole_len &&
+                     memcmp(es[i].key, hole, (size_t)hole_len) == 0;
         if (lists ? !measure_steps(es[i].value, &es[i].value_size)
-                  : !measure(es[i].value, &f))
+                  : !measure(es[i].value, es[i].hole, &f))
             return 0;
         if (!lists)
             es[i].value_size = f.size;
@@ -908,7 +933,7 @@ static int measure_map(PyObject *map, int lists, Entry **out, Py_ssize_t *n, uin
     return 1;
 }
 
-static uint8_t *write_map(uint8_t *w, const Entry *es, Py_ssize_t n, int lists)
+static uint8_t *write_map(uint8_t *w, const Entry *es, Py_ssize_t n, int lists, uint8_t **hole)
 {
     for (Py_ssize_t i = 0; i < n; i++) {
         w = put_head(w, 0x0A, es[i].size);
@@ -919,8 +944,8 @@ static uint8_t *write_map(uint8_t *w, const Entry *es, Py_ssize_t n, int lists)
             w = write_steps(w, es[i].value);
         } else {
             Feat f;
-            measure(es[i].value, &f); /* measured before: the same answer */
-            w = write_feature(w, &f);
+            measure(es[i].value, es[i].hole, &f); /* measured before: the same answer */
+            w = write_feature(w, &f, hole);
         }
     }
     return w;
@@ -939,13 +964,13 @@ static PyObject *py_encode_example(PyObject *self, PyObject *arg)
     Entry *es;
     Py_ssize_t n;
     uint64_t total = 0, size = 0;
-    int r = measure_map(arg, 0, &es, &n, &total);
+    int r = measure_map(arg, 0, NULL, 0, &es, &n, &total);
     PyObject *out = NULL;
     if (r > 0 && grow_field(&size, total))
         out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
     if (out != NULL) {
         uint8_t *start = (uint8_t *)PyBytes_AS_STRING(out);
-        uint8_t *w = write_map(put_head(start, 0x0A, total), es, n, 0); /* Example.features */
+        uint8_t *w = write_map(put_head(start, 0x0A, total), es, n, 0, NULL); /* features */
         if (w != start + size)
             Py_CLEAR(out); /* cannot happen (the sizes were measured): the pure way, then */
     }
@@ -978,7 +1003,7 @@ static PyObject *py_encode_sequence_example(PyObject *self, PyObject *args)
         if (!PyDict_CheckExact(maps[m]))
             r = 0;
         else if (PyDict_GET_SIZE(maps[m]) > 0) {
-            r = measure_map(maps[m], m, &es[m], &n[m], &totals[m]);
+            r = measure_map(maps[m], m, NULL, 0, &es[m], &n[m], &totals[m]);
             if (r > 0 && !grow_field(&size, totals[m]))
                 r = 0;
         }
@@ -990,12 +1015,62 @@ static PyObject *py_encode_sequence_example(PyObject *self, PyObject *args)
         uint8_t *start = (uint8_t *)PyBytes_AS_STRING(out), *w = start;
         for (int m = 0; m < 2; m++)
             if (es[m] != NULL)
-                w = write_map(put_head(w, m ? 0x12 : 0x0A, totals[m]), es[m], n[m], m);
+                w = write_map(put_head(w, m ? 0x12 : 0x0A, totals[m]), es[m], n[m], m, NULL);
         if (w != start + size)
             Py_CLEAR(out); /* cannot happen (the sizes were measured): the pure way, then */
     }
     PyMem_Free(es[0]);
     PyMem_Free(es[1]);
+    if (out == NULL && !PyErr_Occurred())
+        Py_RETURN_NONE;
+    return out;
+}
+
+/* encode_example_parts(features, key) -> (prefix, suffix) | None: features[key] is the length
+ * n of one bytes value; prefix + that value + suffix is encode_example of features with it.  A
+ * record's size is then known before its image is read (the converter lays out its shards so) */
+static PyObject *py_encode_example_parts(PyObject *self, PyObject *args)
+{
+    PyObject *features, *key;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OU", &features, &key))
+        return NULL;
+    if (bytes_values == NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "encode_example_parts: set_value_types was not called");
+        return NULL;
+    }
+    Py_ssize_t hole_len;
+    const char *hole_key = PyUnicode_AsUTF8AndSize(key, &hole_len);
+    if (hole_key == NULL) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (!PyDict_CheckExact(features))
+        Py_RETURN_NONE;
+    Entry *es;
+    Py_ssize_t n;
+    uint64_t total = 0, size = 0;
+    int r = measure_map(features, 0, hole_key, hole_len, &es, &n, &total);
+    PyObject *out = NULL;
+    uint8_t *start = NULL, *hole = NULL;
+    Py_ssize_t at = 0;
+    while (r > 0 && at < n && !es[at].hole)
+        at++;
+    if (r > 0 && at < n && grow_field(&size, total)) { /* (no entry named key: None) */
+        size -= (uint64_t)PyLong_AsSsize_t(es[at].value); /* measured: 0 <= it <= SIZE_CAP */
+        start = PyMem_Malloc(size ? (size_t)size : 1); /* not its value, which goes between */
+        if (start == NULL)
+            PyErr_NoMemory();
+    }
+    if (start != NULL) {
+        uint8_t *w = write_map(put_head(start, 0x0A, total), es, n, 0, &hole);
+        if (w == start + size && hole != NULL)
+            out = Py_BuildValue("(y#y#)", (const char *)start, (Py_ssize_t)(hole - start),
+                                (const char *)hole, (Py_ssize_t)(w - hole));
+        PyMem_Free(start);
+    }
+    PyMem_Free(es);
     if (out == NULL && !PyErr_Occurred())
         Py_RETURN_NONE;
     return out;
@@ -1031,6 +1106,8 @@ static PyMethodDef methods[] = {
      "encode_example(features) -> bytes | None: example.py's encoder for plain values, in C."},
     {"encode_sequence_example", py_encode_sequence_example, METH_VARARGS,
      "encode_sequence_example(context, feature_lists) -> bytes | None: the same for those."},
+    {"encode_example_parts", py_encode_example_parts, METH_VARARGS,
+     "encode_example_parts(features, key) -> (prefix, suffix) | None: around features[key]."},
     {"set_value_types", py_set_value_types, METH_VARARGS,
      "set_value_types(BytesValues, FloatValues, IntValues): the typed lists of both ways."},
     {NULL, NULL, 0, NULL},

@@ -18,7 +18,14 @@ from tfrecord_lite._protos.example_pb2 import Example, SequenceExample
 from tfrecord_lite._protos.feature_pb2 import BytesList, Feature, Features, FloatList, Int64List
 from tfrecord_lite.format._accel import ext as _ext
 from tfrecord_lite.format.errors import ExampleError
-from tfrecord_lite.format.wire import field, field_head, varint
+from tfrecord_lite.format.wire import (  # the typed lists: there for the record builder
+    BytesValues,
+    FloatValues,
+    IntValues,
+    field,
+    field_head,
+    varint,
+)
 
 __all__ = [
     "Example",
@@ -42,26 +49,6 @@ __all__ = [
 def _is_numpy(value: Any) -> bool:
     """A numpy array or scalar, told by its type's module (numpy is never imported here)."""
     return type(value).__module__ == "numpy"
-
-
-class BytesValues(list):
-    """A typed list of byte strings: ``BytesValues()`` is an empty bytes_list, not a feature
-    without a kind.  ``decode_example`` returns these typed lists too, so types survive."""
-
-    __slots__ = ()
-
-
-class FloatValues(list):
-    """A typed list of floats; ints and numpy values are converted (``FloatValues()`` is an
-    empty float_list; ``FloatValues(array)`` of a 1-D numpy array is packed in C)."""
-
-    __slots__ = ()
-
-
-class IntValues(list):
-    """A typed list of int64 values (``IntValues()`` is an empty int64_list)."""
-
-    __slots__ = ()
 
 
 _INT64_MIN = -(1 << 63)
@@ -563,8 +550,6 @@ def _decode_plain_py(data: bytes) -> dict[str, list] | None:
     return dict(sorted(out.items()))
 
 
-if _ext is not None:
-    _ext.set_value_types(BytesValues, FloatValues, IntValues)
 # The C core's encoders where it is built: the bytes of the pure encoders for plain values
 # (exact dicts of str to bytes, str, int, float, lists of them, typed lists), None for anything
 # else, which the pure code after the call then encodes or refuses with its own error; the pure
