@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tfrecord_lite.format import example, records
 from tfrecord_lite.format._accel import ext, speedups
+from tfrecord_lite.pipeline.formats import modelpack
 
 
 def _records(count: int, size: int, mixed: bool, seed: int = 3) -> list[bytes]:
@@ -35,6 +36,9 @@ def _set_path(compiled: bool) -> None:
     records._walk = ext.walk if compiled else None
     records._frame_small = records._frame_small_c if compiled else records._frame_small_py
     example._decode_plain = ext.decode_plain if compiled else example._decode_plain_py
+    example._encode_plain = ext.encode_example if compiled else None
+    example._encode_sequence_plain = ext.encode_sequence_example if compiled else None
+    modelpack._encode_parts = ext.encode_example_parts if compiled else None
 
 
 def _examples(count: int) -> list[tuple[str, list[bytes]]]:
@@ -92,6 +96,7 @@ def _cases(work: Path, quick: bool) -> list[tuple[str, Callable[[], None]]]:
                 example.decode_example(blob)
 
         cases.append((f"decode_example, {label} x {len(blobs):,}", decode))
+    cases += _encode_cases(5_000 // scale)
     for size, count in ((100, 50_000), (10_000, 5_000)):
         recs = _records(count // scale, size, False)
         out = work / f"w-{size}.tfrecord"
@@ -108,6 +113,52 @@ def _cases(work: Path, quick: bool) -> list[tuple[str, Callable[[], None]]]:
         cases.append((f"write {size:,} B x {len(recs):,}, write()", per_write))
         cases.append((f"write {size:,} B x {len(recs):,}, write_many()", many))
     return cases
+
+
+def _encode_cases(count: int) -> list[tuple[str, Callable[[], None]]]:
+    """The encoders: bench_io's ModelPack Example (a 60 KB image, 5 boxes) by encode_example
+    and by the converter's record builder (its parts around the image), a detection Example of
+    typed lists, and a SequenceExample."""
+    rng = random.Random(5)
+    image = rng.randbytes(60_000)
+    objects, bboxes = [0, 1, 2, 1, 0], [rng.random() for _ in range(20)]
+    names = [f"image_{i:06d}.jpg" for i in range(count)]
+    n = 8
+    detection = {
+        "image/encoded": rng.randbytes(4000), "image/filename": b"frame-000001.jpg",
+        "image/height": 480, "image/width": 640,
+        **{f"image/object/bbox/{k}": example.FloatValues([rng.random() for _ in range(n)])
+           for k in ("xmin", "xmax", "ymin", "ymax")},
+        "image/object/class/label": [rng.randrange(80) for _ in range(n)],
+        "image/object/class/text": [b"person"] * n,
+    }
+    steps = {"frames": [rng.randbytes(500) for _ in range(10)],
+             "scores": [example.FloatValues([rng.random()] * 4) for _ in range(10)]}
+
+    def modelpack_generic() -> None:
+        for name in names:
+            example.encode_example({"image": image, "image_name": name, "width": 640,
+                                    "height": 480, "objects": objects, "bboxes": bboxes})
+
+    def modelpack_parts() -> None:
+        for name in names:
+            modelpack.record_parts(60_000, name, 640, 480, objects, bboxes)
+
+    def detection_example() -> None:
+        for _ in range(count):
+            example.encode_example(detection)
+
+    def sequence_example() -> None:
+        for _ in range(count):
+            example.encode_sequence_example({"id": 7, "name": "clip"}, steps)
+
+    return [
+        (f"encode_example, ModelPack Example (60 KB image, 5 boxes) x {count:,}",
+         modelpack_generic),
+        (f"modelpack.record_parts (the converter's), 5 boxes x {count:,}", modelpack_parts),
+        (f"encode_example, detection Example of typed lists x {count:,}", detection_example),
+        (f"encode_sequence_example, 10 steps x {count:,}", sequence_example),
+    ]
 
 
 def _time(fn: Callable[[], None]) -> float:

@@ -41,7 +41,8 @@ echo "== tests under the sanitizers"
 if [ "$seconds" -gt 0 ]; then
     fuzzpy=$root/.venv-fuzz/bin/python
     [ -x "$fuzzpy" ] || { echo "asan: no .venv-fuzz (make fuzz makes it)" >&2; exit 1; }
-    for target in "$root"/fuzz/fuzz_records.py "$root"/fuzz/fuzz_example.py; do
+    for target in "$root"/fuzz/fuzz_records.py "$root"/fuzz/fuzz_example.py \
+            "$root"/fuzz/fuzz_encode.py; do
         name=$(basename "$target" .py)
         mkdir -p "$out/fuzz/$name"
         seeds=$root/fuzz/seeds/$name; [ -d "$seeds" ] || seeds=""

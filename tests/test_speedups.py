@@ -10,10 +10,12 @@ import importlib.util
 import io
 import os
 import random
+import shutil
 import struct
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -291,3 +293,176 @@ def test_c_decoder_edge_cases() -> None:
     assert type(ext.decode_plain(cases[1])["k"]) is list
     with pytest.raises(TypeError):
         ext.decode_plain(bytearray(cases[1]))
+
+
+# -- the Example encoder ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def pure_encoder() -> Iterator[None]:
+    """The pure-Python encoders alone, for the duration (no fixture: hypothesis)."""
+    from tfrecord_lite.format import example
+
+    saved = example._encode_plain, example._encode_sequence_plain
+    example._encode_plain = example._encode_sequence_plain = None
+    try:
+        yield
+    finally:
+        example._encode_plain, example._encode_sequence_plain = saved
+
+
+def _outcome(fn, *args) -> tuple[str, object]:
+    """What a call gives: its bytes, or its error's type and message."""
+    try:
+        return "bytes", fn(*args)
+    except Exception as exc:  # the error is what is compared
+        return type(exc).__name__, str(exc)
+
+
+def same_encoding(fn, *args) -> tuple[str, object]:
+    """The C and the pure encoder give the same bytes, or raise the same error."""
+    got = _outcome(fn, *args)
+    with pure_encoder():
+        want = _outcome(fn, *args)
+    assert got == want
+    return got
+
+
+_INT64 = st.integers(-(1 << 63), (1 << 63) - 1)
+_ANY_INT = st.one_of(_INT64, st.integers(-(1 << 70), 1 << 70), st.integers(0, 300), st.booleans())
+_ANY_FLOAT = st.one_of(
+    st.floats(),  # NaN, inf, past float32's range
+    st.floats(width=32),
+    st.sampled_from([3.4028234663852886e38, 3.4028235e38, -3.4028235e38, 3.5e38, -0.0, 1e-46,
+                     float("nan"), struct.unpack("<d", struct.pack("<Q", 0x7FF4000000000001))[0]]),
+)
+_TEXT = st.text(max_size=12)  # unicode, and (below) lone surrogates, which are not UTF-8
+_SCALAR = st.one_of(st.binary(max_size=300), _TEXT, _ANY_INT, _ANY_FLOAT, st.just("\ud800"))
+
+
+def _typed(kind: str):
+    from tfrecord_lite.format.example import BytesValues, FloatValues, IntValues
+
+    return {"bytes": BytesValues, "float": FloatValues, "int": IntValues}[kind]
+
+
+_VALUE = st.one_of(
+    _SCALAR,
+    st.lists(st.binary(max_size=40), max_size=6),
+    st.lists(st.one_of(st.binary(max_size=10), _TEXT), max_size=6).map(tuple),
+    st.lists(_ANY_INT, max_size=20),
+    st.lists(st.integers(0, 127), max_size=20),
+    st.lists(_ANY_FLOAT, max_size=20),
+    st.lists(_SCALAR, max_size=5),  # mixed kinds: the pure encoder's errors
+    st.tuples(st.sampled_from(["bytes", "float", "int"]), st.lists(_SCALAR, max_size=6)).map(
+        lambda kv: _typed(kv[0])(kv[1])
+    ),
+    st.tuples(st.sampled_from(["float", "int"]), st.lists(_ANY_INT, max_size=6)).map(
+        lambda kv: _typed(kv[0])(kv[1])
+    ),
+    st.sampled_from([[], (), bytearray(b"ab"), memoryview(b"cd"), None, {"a": 1}, [[1]]]),
+)
+# short keys of few letters: many are prefixes of others (protobuf's map order puts them after)
+_KEY = st.one_of(st.text(alphabet="ab_\u00e9\u732b", max_size=4), _TEXT, st.just("\udc80"))
+
+
+@needs_c
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(_KEY, _VALUE, max_size=8))
+def test_c_encoder_is_the_reference(features) -> None:
+    from tfrecord_lite.format.example import encode_example
+
+    same_encoding(encode_example, features)
+
+
+@needs_c
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(st.none(), st.dictionaries(_KEY, _VALUE, max_size=4)),
+    st.one_of(st.none(), st.dictionaries(_KEY, st.one_of(st.lists(_VALUE, max_size=4), _VALUE),
+                                         max_size=4)),
+)
+def test_c_sequence_encoder_is_the_reference(context, feature_lists) -> None:
+    from tfrecord_lite.format.example import encode_sequence_example
+
+    same_encoding(encode_sequence_example, context, feature_lists)
+
+
+@needs_c
+def test_c_encoder_takes_the_plain_values_itself() -> None:
+    """Plain values are encoded in C (not all handed back), the unusual ones handed back."""
+    from tfrecord_lite.format.example import BytesValues, FloatValues, IntValues, encode_example
+
+    plain = {
+        "image": os.urandom(70_000), "image_name": "caf\u00e9 \u732b.jpg", "width": 640,
+        "flag": True, "objects": [0, 3, -1, (1 << 63) - 1, -(1 << 63)], "small": [1, 2, 127],
+        "bboxes": [0.5, float("nan"), float("inf"), -0.0, 3.4028234663852886e38],
+        "texts": ("a", b"b"), "empty": [], "typed_bytes": BytesValues(),
+        "typed_floats": FloatValues([1, True, 2.5]), "typed_ints": IntValues(),
+        "image/height": 480, "imag": b"", "\U0001f600": 1.5,
+    }
+    assert ext.encode_example(plain) is not None
+    assert same_encoding(encode_example, plain) == ("bytes", ext.encode_example(plain))
+    assert ext.encode_example({}) == encode_example({}) == b"\x0a\x00"
+    assert ext.encode_sequence_example(None, None) == b""
+    steps = {"frames": [b"a", [1, 2], FloatValues(), []], "none": []}
+    assert ext.encode_sequence_example({"id": 1}, steps) is not None
+    for unusual in ({"x": 1 << 63}, {"x": 3.5e38}, {"x": 3.4028235e38}, {"x": "\ud800"},
+                    {"\ud800": 1}, {1: 2}, {"x": bytearray(b"a")}, {"x": [1, 2.5]},
+                    {"x": FloatValues([1 << 1100])}, {"x": [b"a", 1]}, {"x": None}):
+        assert ext.encode_example(unusual) is None, unusual
+        kind, _ = same_encoding(encode_example, unusual)
+        assert kind in ("bytes", "ExampleError", "UnicodeEncodeError", "OverflowError"), unusual
+    assert ext.encode_example([("x", 1)]) is None
+    assert ext.encode_sequence_example({"x": 1}, {"y": b"not a list"}) is None
+
+
+@needs_c
+def test_c_encoder_of_long_values_and_lists() -> None:
+    """Lengths of every varint width: 127/128 bytes, 16 KiB, 2 MiB, a list of 100,000 ints."""
+    from tfrecord_lite.format.example import FloatValues, encode_example
+
+    for n in (0, 1, 127, 128, 16_383, 16_384, (1 << 21) - 1, 1 << 21, 3_000_000):
+        same_encoding(encode_example, {"b": b"\x01" * n, "name": "x" * (n % 1000)})
+    rng = random.Random(3)
+    same_encoding(encode_example, {"i": [rng.randrange(-(1 << 63), 1 << 63)
+                                         for _ in range(100_000)]})
+    same_encoding(encode_example, {"f": FloatValues(rng.random() for _ in range(50_000))})
+    same_encoding(encode_example, {f"k{i}": i for i in range(3000)})  # many entries
+
+
+def _convert(manifest: Path, out: Path, fmt: str, pure_path: bool) -> dict[str, bytes]:
+    """Every file of a conversion by the command line, on one path, by its relative name."""
+    env = {k: v for k, v in os.environ.items() if k != "TFRECORD_LITE_PURE"}
+    if pure_path:
+        env["TFRECORD_LITE_PURE"] = "1"
+    cmd = [sys.executable, "-m", "tfrecord_lite", "convert", "-a", str(manifest), "-o", str(out),
+           "-f", fmt, "--split", "0.3", "--partition", "2", "--workers", "1", "-q"]
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    shutil.rmtree(out)  # the next run writes the same folder: dataset_info.yaml names it
+    return files
+
+
+@pytest.mark.parametrize("fmt", ["tfrecord", "tfod"])
+def test_a_conversion_is_the_same_bytes_on_both_paths(tmp_path, fmt: str) -> None:
+    """The converter's datasets, byte for byte, with the C core and with TFRECORD_LITE_PURE=1
+    (boxless images, unicode names, a PNG and many boxes among them)."""
+    from gt_helpers import det_line, make_image, write_manifest
+
+    rng = random.Random(11)
+    lines = []
+    for i, name in enumerate(["a.jpg", "caf\u00e9 \u732b.jpg", "empty.jpg", "p.png", "m.jpg",
+                              *(f"x{k}.jpg" for k in range(6))]):
+        width, height = rng.randint(8, 90), rng.randint(8, 90)
+        make_image(tmp_path / "job" / "images" / name, width, height, (i * 20, 90, 160))
+        boxes = [] if name == "empty.jpg" else [
+            (rng.randrange(3), rng.randint(0, width // 2), rng.randint(0, height // 2),
+             rng.randint(1, width // 2), rng.randint(1, height // 2))
+            for _ in range(40 if name == "m.jpg" else rng.randint(1, 4))]
+        classes = {0: "cat", 1: "dog", 2: "\u732b"}
+        lines.append(det_line(f"s3://bucket/images/{name}", boxes, classes, (width, height)))
+    manifest = write_manifest(tmp_path / "job" / "output.manifest", lines)
+    with_c = _convert(manifest, tmp_path / "out", fmt, pure_path=False)
+    assert any(name.endswith(".tfrecord") for name in with_c)
+    assert with_c == _convert(manifest, tmp_path / "out", fmt, pure_path=True)

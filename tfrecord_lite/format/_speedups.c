@@ -1,4 +1,4 @@
-/* tfrecord_lite's optional C core: TFRecord framing both ways, and Example decoding.
+/* tfrecord_lite's optional C core: TFRecord framing both ways, and the Example codec.
  *
  * Each function here has a pure-Python reference in records.py / crc.py that stays the
  * definition of the format; these only do the same work without the interpreter's per-record
@@ -7,7 +7,9 @@
  * the pure path raises.
  *
  * Also the Example decoder's fast path (decode_plain), with the same contract as the Python
- * one: a result for the plain layout, None for anything else (protobuf then decides).
+ * one: a result for the plain layout, None for anything else (protobuf then decides); and the
+ * encoder's (encode_example, encode_sequence_example): the pure encoder's bytes for plain
+ * values, None for anything else (the pure encoder then encodes it or raises its error).
  *
  * CRC-32C: SSE4.2 (x86-64, checked with cpuid at import), the ARMv8 CRC32 instructions
  * (aarch64, checked with getauxval at import), else a slicing-by-8 table.
@@ -15,6 +17,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -588,6 +592,490 @@ static PyObject *py_decode_plain(PyObject *self, PyObject *arg)
     return sorted;
 }
 
+/* ---- encode: example.py's encode_example and encode_sequence_example, for plain values ----
+ *
+ * The pure encoder's bytes for the values it takes without a question: an exact dict of exact
+ * str keys to exact bytes, str, int, bool, float, a list or tuple of one of those, or a typed
+ * list (BytesValues, FloatValues, IntValues) of them.  Anything else (numpy values, protobuf
+ * messages, subclasses, bytearray, a key or str that is not UTF-8, an int outside int64, a
+ * finite float outside float32's range, sizes past the cap) gives None, and the pure encoder
+ * then encodes it or raises its own error, so both ways give the same bytes or the same error.
+ *
+ * Two passes: every size first, each sum checked against the cap before it is made, then one
+ * bytes object of exactly that size is filled.  Between the two no Python code runs (exact
+ * types only; the only allocations are the output and the entry array, neither tracked by the
+ * garbage collector), so no list can change under the second pass. */
+
+enum { K_NONE, K_BYTES, K_INTS, K_FLOATS, K_HOLE }; /* K_HOLE: n bytes, written later */
+
+#define SIZE_CAP ((uint64_t)PY_SSIZE_T_MAX / 2) /* every size is below this: no sum overflows */
+
+typedef struct {
+    PyObject *one;          /* a scalar value: items points here */
+    PyObject *const *items; /* the values */
+    Py_ssize_t count;
+    int kind, ints_too;     /* ints_too: a FloatValues, which takes ints (struct.pack does) */
+    uint64_t packed;        /* the list's values: packed numbers, or the bytes fields */
+    uint64_t size;          /* the whole serialised Feature */
+} Feat;
+
+typedef struct {
+    const char *key;
+    Py_ssize_t key_len;
+    PyObject *value;
+    int hole;            /* the value is the length of a bytes value written later */
+    uint64_t value_size; /* the Feature (or FeatureList) */
+    uint64_t size;       /* the map entry's content */
+} Entry;
+
+static inline int varint_len(uint64_t v)
+{
+    int n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static inline uint8_t *put_varint(uint8_t *w, uint64_t v)
+{
+    while (v >= 0x80) {
+        *w++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *w++ = (uint8_t)v;
+    return w;
+}
+
+static inline uint8_t *put_head(uint8_t *w, uint8_t tag, uint64_t n)
+{
+    *w++ = tag;
+    return put_varint(w, n);
+}
+
+/* *acc += n, unless that passes the cap (0: too large for the fast path) */
+static inline int grow(uint64_t *acc, uint64_t n)
+{
+    if (n > SIZE_CAP - *acc)
+        return 0;
+    *acc += n;
+    return 1;
+}
+
+/* *acc += a length-delimited field of n bytes (its tag, its length, its bytes) */
+static inline int grow_field(uint64_t *acc, uint64_t n)
+{
+    return n <= SIZE_CAP && grow(acc, 1 + (uint64_t)varint_len(n) + n);
+}
+
+/* the UTF-8 bytes of an exact bytes or str value (NULL, no error set: not one) */
+static const char *bytes_of(PyObject *v, Py_ssize_t *len)
+{
+    if (PyBytes_CheckExact(v)) {
+        *len = PyBytes_GET_SIZE(v);
+        return PyBytes_AS_STRING(v);
+    }
+    if (PyUnicode_CheckExact(v)) {
+        const char *s = PyUnicode_AsUTF8AndSize(v, len); /* kept in the str: the 2nd is free */
+        if (s == NULL)
+            PyErr_Clear(); /* a lone surrogate: the pure encoder raises its error */
+        return s;
+    }
+    return NULL;
+}
+
+/* an exact int or bool as int64 (0: not one, or out of range) */
+static int int64_of(PyObject *v, int64_t *out)
+{
+    int overflow;
+    if (!PyLong_CheckExact(v) && !PyBool_Check(v))
+        return 0;
+    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (overflow || (x == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 0;
+    }
+    *out = (int64_t)x;
+    return 1;
+}
+
+/* an exact float (or with ints_too an int or bool, as a double) that float32 holds (0: not) */
+static int float_of(PyObject *v, int ints_too, double *out)
+{
+    double x;
+    if (PyFloat_CheckExact(v))
+        x = PyFloat_AS_DOUBLE(v);
+    else if (ints_too && (PyLong_CheckExact(v) || PyBool_Check(v))) {
+        x = PyLong_AsDouble(v);
+        if (x == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+    } else
+        return 0;
+    if (isfinite(x) && fabs(x) > FLT_MAX)
+        return 0; /* refused, or rounded to FLT_MAX by struct.pack: the pure encoder decides */
+    *out = x;
+    return 1;
+}
+
+/* the kind and sizes of value's Feature (1), or 0: not a value the fast path takes; a hole's
+ * value is the length of the one bytes value it will hold */
+static int measure(PyObject *v, int hole, Feat *f)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    f->one = v;
+    f->items = &f->one;
+    f->count = 1;
+    f->ints_too = 0;
+    f->packed = 0;
+    if (hole) {
+        Py_ssize_t n = PyLong_CheckExact(v) ? PyLong_AsSsize_t(v) : -1;
+        if (n < 0 || (uint64_t)n > SIZE_CAP) {
+            PyErr_Clear();
+            return 0;
+        }
+        uint64_t body = 0; /* a bytes_list of one value of n bytes */
+        f->kind = K_HOLE;
+        f->packed = (uint64_t)n; /* (a hole's packed is its value's length) */
+        f->size = 0;
+        return grow_field(&body, f->packed) && grow_field(&f->size, body);
+    }
+    if (t == &PyBytes_Type || t == &PyUnicode_Type)
+        f->kind = K_BYTES;
+    else if (t == &PyLong_Type || t == &PyBool_Type)
+        f->kind = K_INTS;
+    else if (t == &PyFloat_Type)
+        f->kind = K_FLOATS;
+    else if (PyList_Check(v) || t == &PyTuple_Type) {
+        f->items = PySequence_Fast_ITEMS(v);
+        f->count = PySequence_Fast_GET_SIZE(v);
+        if ((PyObject *)t == bytes_values)
+            f->kind = K_BYTES;
+        else if ((PyObject *)t == int_values)
+            f->kind = K_INTS;
+        else if ((PyObject *)t == float_values) {
+            f->kind = K_FLOATS;
+            f->ints_too = 1;
+        } else if (t != &PyList_Type && t != &PyTuple_Type)
+            return 0; /* a list subclass of the caller's */
+        else if (f->count == 0)
+            f->kind = K_NONE; /* no kind: TensorFlow reads it as empty of any type */
+        else {
+            PyTypeObject *first = Py_TYPE(f->items[0]);
+            if (first == &PyBytes_Type || first == &PyUnicode_Type)
+                f->kind = K_BYTES;
+            else if (first == &PyLong_Type || first == &PyBool_Type)
+                f->kind = K_INTS;
+            else if (first == &PyFloat_Type)
+                f->kind = K_FLOATS;
+            else
+                return 0;
+        }
+    } else
+        return 0;
+    if (f->kind == K_NONE) {
+        f->size = 0;
+        return 1;
+    }
+    for (Py_ssize_t i = 0; i < f->count; i++) {
+        PyObject *item = f->items[i];
+        if (f->kind == K_BYTES) {
+            Py_ssize_t len;
+            if (bytes_of(item, &len) == NULL || !grow_field(&f->packed, (uint64_t)len))
+                return 0;
+        } else if (f->kind == K_INTS) {
+            int64_t x;
+            if (!int64_of(item, &x))
+                return 0;
+            f->packed += (uint64_t)varint_len((uint64_t)x); /* <= 10 x 2^60: no overflow */
+        } else {
+            double x;
+            if (!float_of(item, f->ints_too, &x))
+                return 0;
+            f->packed += 4;
+        }
+    }
+    uint64_t body = 0; /* the list message: bytes fields, or its one packed field (if any) */
+    if (f->kind == K_BYTES)
+        body = f->packed;
+    else if (f->packed && !grow_field(&body, f->packed))
+        return 0;
+    f->size = 0;
+    return grow_field(&f->size, body);
+}
+
+/* value's Feature, as measure() found it, written at w; the end of what it wrote (a hole: its
+ * heads, and *hole = where its bytes go, none of which are written) */
+static uint8_t *write_feature(uint8_t *w, const Feat *f, uint8_t **hole)
+{
+    if (f->kind == K_NONE)
+        return w;
+    if (f->kind == K_HOLE) {
+        uint64_t body = 1 + (uint64_t)varint_len(f->packed) + f->packed;
+        w = put_head(put_head(w, 0x0A, body), 0x0A, f->packed);
+        *hole = w;
+        return w;
+    }
+    if (f->kind == K_BYTES) {
+        w = put_head(w, 0x0A, f->packed); /* Feature.bytes_list = 1 */
+        for (Py_ssize_t i = 0; i < f->count; i++) {
+            Py_ssize_t len = 0;
+            const char *s = bytes_of(f->items[i], &len); /* measured: not NULL */
+            w = put_head(w, 0x0A, (uint64_t)len); /* BytesList.value = 1 */
+            memcpy(w, s, (size_t)len);
+            w += len;
+        }
+        return w;
+    }
+    /* Feature.float_list = 2, Feature.int64_list = 3; their packed value = 1 */
+    uint64_t body = f->packed ? 1 + (uint64_t)varint_len(f->packed) + f->packed : 0;
+    w = put_head(w, f->kind == K_FLOATS ? 0x12 : 0x1A, body);
+    if (f->packed)
+        w = put_head(w, 0x0A, f->packed);
+    for (Py_ssize_t i = 0; i < f->count; i++) {
+        if (f->kind == K_INTS) {
+            int64_t x = 0;
+            int64_of(f->items[i], &x);
+            w = put_varint(w, (uint64_t)x);
+        } else {
+            double x = 0;
+            float_of(f->items[i], f->ints_too, &x);
+#if PY_VERSION_HEX >= 0x030B0000
+            PyFloat_Pack4(x, (char *)w, 1); /* struct.pack's own rounding; cannot overflow here */
+#else
+            _PyFloat_Pack4(x, w, 1);
+#endif
+            w += 4;
+        }
+    }
+    return w;
+}
+
+/* a FeatureList value (lists = 1): an exact list or tuple of Feature values (0: not) */
+static int measure_steps(PyObject *v, uint64_t *size)
+{
+    Feat f;
+    if (!PyList_CheckExact(v) && !PyTuple_CheckExact(v))
+        return 0;
+    *size = 0;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(v); i++)
+        if (!measure(PySequence_Fast_ITEMS(v)[i], 0, &f) || !grow_field(size, f.size))
+            return 0;
+    return 1;
+}
+
+static uint8_t *write_steps(uint8_t *w, PyObject *v)
+{
+    Feat f;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(v); i++) {
+        measure(PySequence_Fast_ITEMS(v)[i], 0, &f); /* measured before: the same answer */
+        w = write_feature(put_head(w, 0x0A, f.size), &f, NULL); /* FeatureList.feature = 1 */
+    }
+    return w;
+}
+
+/* protobuf's deterministic map order as example.py's _key_order has it: bytewise, a key after
+ * the longer keys it is a prefix of */
+static int entry_order(const void *a, const void *b)
+{
+    const Entry *x = a, *y = b;
+    int c = memcmp(x->key, y->key, (size_t)(x->key_len < y->key_len ? x->key_len : y->key_len));
+    if (c != 0)
+        return c;
+    return x->key_len < y->key_len ? 1 : x->key_len > y->key_len ? -1 : 0;
+}
+
+/* A map<string, Feature> (lists = 0) or map<string, FeatureList> (lists = 1) field 1: its
+ * entries measured and sorted into *out (PyMem_Free it) and their total into *total; the entry
+ * named hole (if not NULL) is a hole.  1: done, 0: not for the fast path, -1: a Python error
+ * (no memory). */
+static int measure_map(PyObject *map, int lists, const char *hole, Py_ssize_t hole_len,
+                       Entry **out, Py_ssize_t *n, uint64_t *total)
+{
+    Py_ssize_t pos = 0, k = 0;
+    PyObject *key, *value;
+    *n = PyDict_GET_SIZE(map);
+    *out = PyMem_New(Entry, *n ? *n : 1);
+    if (*out == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Entry *es = *out;
+    while (PyDict_Next(map, &pos, &key, &value)) {
+        if (!PyUnicode_CheckExact(key) || k >= *n)
+            return 0;
+        es[k].key = PyUnicode_AsUTF8AndSize(key, &es[k].key_len);
+        if (es[k].key == NULL) {
+            PyErr_Clear(); /* a lone surrogate: the pure encoder raises */
+            return 0;
+        }
+        es[k++].value = value;
+    }
+    *n = k;
+    qsort(es, (size_t)k, sizeof(Entry), entry_order);
+    *total = 0;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        Feat f;
+        es[i].hole = hole != NULL && es[i].key_len == hole_len &&
+                     memcmp(es[i].key, hole, (size_t)hole_len) == 0;
+        if (lists ? !measure_steps(es[i].value, &es[i].value_size)
+                  : !measure(es[i].value, es[i].hole, &f))
+            return 0;
+        if (!lists)
+            es[i].value_size = f.size;
+        es[i].size = 0; /* entry {key = 1; value = 2} */
+        if (!grow_field(&es[i].size, (uint64_t)es[i].key_len) ||
+            !grow_field(&es[i].size, es[i].value_size) || !grow_field(total, es[i].size))
+            return 0;
+    }
+    return 1;
+}
+
+static uint8_t *write_map(uint8_t *w, const Entry *es, Py_ssize_t n, int lists, uint8_t **hole)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        w = put_head(w, 0x0A, es[i].size);
+        w = put_head(w, 0x0A, (uint64_t)es[i].key_len);
+        memcpy(w, es[i].key, (size_t)es[i].key_len);
+        w = put_head(w + es[i].key_len, 0x12, es[i].value_size);
+        if (lists) {
+            w = write_steps(w, es[i].value);
+        } else {
+            Feat f;
+            measure(es[i].value, es[i].hole, &f); /* measured before: the same answer */
+            w = write_feature(w, &f, hole);
+        }
+    }
+    return w;
+}
+
+/* encode_example(features) -> bytes | None */
+static PyObject *py_encode_example(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    if (bytes_values == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "encode_example: set_value_types was not called");
+        return NULL;
+    }
+    if (!PyDict_CheckExact(arg))
+        Py_RETURN_NONE;
+    Entry *es;
+    Py_ssize_t n;
+    uint64_t total = 0, size = 0;
+    int r = measure_map(arg, 0, NULL, 0, &es, &n, &total);
+    PyObject *out = NULL;
+    if (r > 0 && grow_field(&size, total))
+        out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
+    if (out != NULL) {
+        uint8_t *start = (uint8_t *)PyBytes_AS_STRING(out);
+        uint8_t *w = write_map(put_head(start, 0x0A, total), es, n, 0, NULL); /* features */
+        if (w != start + size)
+            Py_CLEAR(out); /* cannot happen (the sizes were measured): the pure way, then */
+    }
+    PyMem_Free(es);
+    if (out == NULL && !PyErr_Occurred())
+        Py_RETURN_NONE;
+    return out;
+}
+
+/* encode_sequence_example(context, feature_lists) -> bytes | None: each part None or a dict;
+ * an empty one is left out, as protobuf leaves out unset messages */
+static PyObject *py_encode_sequence_example(PyObject *self, PyObject *args)
+{
+    PyObject *maps[2];
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO", &maps[0], &maps[1]))
+        return NULL;
+    if (bytes_values == NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "encode_sequence_example: set_value_types was not called");
+        return NULL;
+    }
+    Entry *es[2] = {NULL, NULL};
+    Py_ssize_t n[2] = {0, 0};
+    uint64_t totals[2] = {0, 0}, size = 0;
+    int r = 1;
+    for (int m = 0; m < 2 && r > 0; m++) { /* SequenceExample.context = 1, feature_lists = 2 */
+        if (maps[m] == Py_None)
+            continue;
+        if (!PyDict_CheckExact(maps[m]))
+            r = 0;
+        else if (PyDict_GET_SIZE(maps[m]) > 0) {
+            r = measure_map(maps[m], m, NULL, 0, &es[m], &n[m], &totals[m]);
+            if (r > 0 && !grow_field(&size, totals[m]))
+                r = 0;
+        }
+    }
+    PyObject *out = NULL;
+    if (r > 0)
+        out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
+    if (out != NULL) {
+        uint8_t *start = (uint8_t *)PyBytes_AS_STRING(out), *w = start;
+        for (int m = 0; m < 2; m++)
+            if (es[m] != NULL)
+                w = write_map(put_head(w, m ? 0x12 : 0x0A, totals[m]), es[m], n[m], m, NULL);
+        if (w != start + size)
+            Py_CLEAR(out); /* cannot happen (the sizes were measured): the pure way, then */
+    }
+    PyMem_Free(es[0]);
+    PyMem_Free(es[1]);
+    if (out == NULL && !PyErr_Occurred())
+        Py_RETURN_NONE;
+    return out;
+}
+
+/* encode_example_parts(features, key) -> (prefix, suffix) | None: features[key] is the length
+ * n of one bytes value; prefix + that value + suffix is encode_example of features with it.  A
+ * record's size is then known before its image is read (the converter lays out its shards so) */
+static PyObject *py_encode_example_parts(PyObject *self, PyObject *args)
+{
+    PyObject *features, *key;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OU", &features, &key))
+        return NULL;
+    if (bytes_values == NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "encode_example_parts: set_value_types was not called");
+        return NULL;
+    }
+    Py_ssize_t hole_len;
+    const char *hole_key = PyUnicode_AsUTF8AndSize(key, &hole_len);
+    if (hole_key == NULL) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (!PyDict_CheckExact(features))
+        Py_RETURN_NONE;
+    Entry *es;
+    Py_ssize_t n;
+    uint64_t total = 0, size = 0;
+    int r = measure_map(features, 0, hole_key, hole_len, &es, &n, &total);
+    PyObject *out = NULL;
+    uint8_t *start = NULL, *hole = NULL;
+    Py_ssize_t at = 0;
+    while (r > 0 && at < n && !es[at].hole)
+        at++;
+    if (r > 0 && at < n && grow_field(&size, total)) { /* (no entry named key: None) */
+        size -= (uint64_t)PyLong_AsSsize_t(es[at].value); /* measured: 0 <= it <= SIZE_CAP */
+        start = PyMem_Malloc(size ? (size_t)size : 1); /* not its value, which goes between */
+        if (start == NULL)
+            PyErr_NoMemory();
+    }
+    if (start != NULL) {
+        uint8_t *w = write_map(put_head(start, 0x0A, total), es, n, 0, &hole);
+        if (w == start + size && hole != NULL)
+            out = Py_BuildValue("(y#y#)", (const char *)start, (Py_ssize_t)(hole - start),
+                                (const char *)hole, (Py_ssize_t)(w - hole));
+        PyMem_Free(start);
+    }
+    PyMem_Free(es);
+    if (out == NULL && !PyErr_Occurred())
+        Py_RETURN_NONE;
+    return out;
+}
+
 static PyObject *py_set_value_types(PyObject *self, PyObject *args)
 {
     PyObject *b, *f, *i;
@@ -614,8 +1102,14 @@ static PyMethodDef methods[] = {
     {"frame", py_frame, METH_O, "frame(records) -> bytes: the records framed and joined."},
     {"decode_plain", py_decode_plain, METH_O,
      "decode_plain(data) -> dict | None: example.py's _decode_plain_py, in C."},
+    {"encode_example", py_encode_example, METH_O,
+     "encode_example(features) -> bytes | None: example.py's encoder for plain values, in C."},
+    {"encode_sequence_example", py_encode_sequence_example, METH_VARARGS,
+     "encode_sequence_example(context, feature_lists) -> bytes | None: the same for those."},
+    {"encode_example_parts", py_encode_example_parts, METH_VARARGS,
+     "encode_example_parts(features, key) -> (prefix, suffix) | None: around features[key]."},
     {"set_value_types", py_set_value_types, METH_VARARGS,
-     "set_value_types(BytesValues, FloatValues, IntValues): the lists decode_plain makes."},
+     "set_value_types(BytesValues, FloatValues, IntValues): the typed lists of both ways."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -18,7 +18,14 @@ from tfrecord_lite._protos.example_pb2 import Example, SequenceExample
 from tfrecord_lite._protos.feature_pb2 import BytesList, Feature, Features, FloatList, Int64List
 from tfrecord_lite.format._accel import ext as _ext
 from tfrecord_lite.format.errors import ExampleError
-from tfrecord_lite.format.wire import field, field_head, varint
+from tfrecord_lite.format.wire import (  # the typed lists: there for the record builder
+    BytesValues,
+    FloatValues,
+    IntValues,
+    field,
+    field_head,
+    varint,
+)
 
 __all__ = [
     "Example",
@@ -42,26 +49,6 @@ __all__ = [
 def _is_numpy(value: Any) -> bool:
     """A numpy array or scalar, told by its type's module (numpy is never imported here)."""
     return type(value).__module__ == "numpy"
-
-
-class BytesValues(list):
-    """A typed list of byte strings: ``BytesValues()`` is an empty bytes_list, not a feature
-    without a kind.  ``decode_example`` returns these typed lists too, so types survive."""
-
-    __slots__ = ()
-
-
-class FloatValues(list):
-    """A typed list of floats; ints and numpy values are converted (``FloatValues()`` is an
-    empty float_list; ``FloatValues(array)`` of a 1-D numpy array is packed in C)."""
-
-    __slots__ = ()
-
-
-class IntValues(list):
-    """A typed list of int64 values (``IntValues()`` is an empty int64_list)."""
-
-    __slots__ = ()
 
 
 _INT64_MIN = -(1 << 63)
@@ -363,6 +350,10 @@ def encode_example(features: Mapping[str, Any]) -> bytes:
     ints stored as floats).  Keys are in protobuf's deterministic order, so the bytes equal
     TensorFlow's ``SerializeToString(deterministic=True)``.
     """
+    if _encode_plain is not None:
+        data = _encode_plain(features)
+        if data is not None:
+            return data
     _need_mapping(features, "encode_example")
     out, total = _map_entries(features, _feature)
     return b"".join((field_head(0x0A, total), *out))  # Example.features = 1
@@ -393,6 +384,10 @@ def encode_sequence_example(
     """Serialise a ``tf.train.SequenceExample``: ``context`` as an Example's features, and
     ``feature_lists`` as ``{name: [value per step, ...]}`` with each step's value following the
     same rules.  Empty parts are left out, as protobuf leaves out unset messages."""
+    if _encode_sequence_plain is not None:
+        data = _encode_sequence_plain(context, feature_lists)
+        if data is not None:
+            return data
     pieces: list = []
     for tag, mapping, encode, what in (
         (0x0A, context, _feature, "context"),
@@ -555,8 +550,12 @@ def _decode_plain_py(data: bytes) -> dict[str, list] | None:
     return dict(sorted(out.items()))
 
 
-if _ext is not None:
-    _ext.set_value_types(BytesValues, FloatValues, IntValues)
+# The C core's encoders where it is built: the bytes of the pure encoders for plain values
+# (exact dicts of str to bytes, str, int, float, lists of them, typed lists), None for anything
+# else, which the pure code after the call then encodes or refuses with its own error; the pure
+# code stays the reference (None here runs it alone: the tests and bench_speedups switch these)
+_encode_plain = _ext.encode_example if _ext is not None else None
+_encode_sequence_plain = _ext.encode_sequence_example if _ext is not None else None
 # The C core's decoder where it is built: the same result as _decode_plain_py, or None where
 # that gives None or raises (it never raises on bad bytes); _decode_plain_py stays the reference
 _decode_plain = _ext.decode_plain if _ext is not None else _decode_plain_py

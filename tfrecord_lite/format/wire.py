@@ -1,7 +1,34 @@
 """Protobuf wire-format pieces written by hand: what the Example encoder and the ModelPack
-record builder share, without importing protobuf (the converter never needs it)."""
+record builder share, without importing protobuf (the converter never needs it).  The typed
+lists are here too (example.py exports them): the C core's encoder and decoder know them."""
 
 from __future__ import annotations
+
+from tfrecord_lite.format._accel import ext as _ext
+
+
+class BytesValues(list):
+    """A typed list of byte strings: ``BytesValues()`` is an empty bytes_list, not a feature
+    without a kind.  ``decode_example`` returns these typed lists too, so types survive."""
+
+    __slots__ = ()
+
+
+class FloatValues(list):
+    """A typed list of floats; ints and numpy values are converted (``FloatValues()`` is an
+    empty float_list; ``FloatValues(array)`` of a 1-D numpy array is packed in C)."""
+
+    __slots__ = ()
+
+
+class IntValues(list):
+    """A typed list of int64 values (``IntValues()`` is an empty int64_list)."""
+
+    __slots__ = ()
+
+
+if _ext is not None:
+    _ext.set_value_types(BytesValues, FloatValues, IntValues)
 
 
 def varint(n: int) -> bytes:

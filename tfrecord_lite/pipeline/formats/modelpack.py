@@ -8,11 +8,15 @@ the image as stored), ``objects`` (int64 indices into ``classes``) and ``bboxes`
 from __future__ import annotations
 
 import struct
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from tfrecord_lite.format._accel import ext
 from tfrecord_lite.format.errors import ExampleError
 from tfrecord_lite.format.wire import (
+    FloatValues,
+    IntValues,
     bytes_entry_head,
     field,
     field_head,
@@ -59,6 +63,13 @@ def record_parts(
     record is ``prefix + image + suffix``.  Its size is known before the image is read, which
     lets the converter lay out shards first and write them in parallel.  Keys are in protobuf's
     deterministic order (a key sorts after the longer keys it prefixes)."""
+    if _encode_parts is not None and type(name) is str and type(bboxes) in _LISTS:
+        parts = _encode_parts({
+            "bboxes": FloatValues(bboxes), "height": IntValues((height,)), "image": image_len,
+            "image_name": name, "objects": IntValues(objects), "width": IntValues((width,)),
+        }, "image")
+        if parts is not None:
+            return parts
     n = len(bboxes)
     try:
         floats = field(0x0A, struct.pack(f"<{n}f", *bboxes)) if n else b""
@@ -77,6 +88,12 @@ def record_parts(
     )
     total = len(head) + image_len + len(tail)
     return field_head(0x0A, total) + head, tail
+
+
+_LISTS = (list, tuple, array)  # the bboxes the C path takes (others: the code below decides)
+# The C core's encoder of an Example around one bytes value (the image), where it is built:
+# the parts the code after the call makes, or None (it then makes them, or raises its error)
+_encode_parts = ext.encode_example_parts if ext is not None else None
 
 
 def encode_record(
