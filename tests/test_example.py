@@ -22,6 +22,7 @@ from tfrecord_lite import (
     IntValues,
     decode_example,
     encode_example,
+    encode_sequence_example,
 )
 
 VALUES = {
@@ -119,6 +120,39 @@ def test_same_bytes_in_every_process() -> None:
 def test_clear_errors(bad, match) -> None:
     with pytest.raises(ExampleError, match=match):
         encode_example(bad)
+
+
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ({"x": "\ud800"}, r"feature 'x': '\\ud800' is not valid text .*pass bytes"),
+        ({"x": ["a", "b\udfff"]}, r"feature 'x': 'b\\udfff' is not valid text"),
+        ({"\ud800": 1}, r"feature name '\\ud800' is not valid text"),
+        ({"x": FloatValues([1 << 1100])}, r"feature 'x': \d{12}\.\.\. \(332 digits\) is outside"),
+        ({"x": [float.fromhex("0x1.ffffffp+127")]}, "outside float32's range"),
+    ],
+)
+def test_text_and_huge_numbers_are_example_errors(bad, match) -> None:
+    """A lone surrogate (no UTF-8 form) and an int too big for a double are named like every
+    other bad value, not raised as Python's own UnicodeEncodeError / OverflowError."""
+    with pytest.raises(ExampleError, match=match):
+        encode_example(bad)
+
+
+def test_sequence_example_names_the_value_that_is_not_text() -> None:
+    with pytest.raises(ExampleError, match=r"feature list 'steps': '\\udfff' is not valid"):
+        encode_sequence_example(None, {"steps": [["a", "\udfff"]]})
+    with pytest.raises(ExampleError, match=r"feature 'id': '\\ud800' is not valid"):
+        encode_sequence_example({"id": "\ud800"}, None)
+
+
+def test_floats_that_round_to_float32s_largest_are_kept() -> None:
+    """Up to halfway past float32's largest value a double rounds to it (struct, numpy and
+    protobuf's own cast agree); a plain list and a FloatValues take the same values."""
+    below_tie = float.fromhex("0x1.fffffefffffffp+127")
+    for value in (3.4028235e38, below_tie, -3.4028235e38):
+        want = encode_example({"x": FloatValues([math.copysign(3.4028234663852886e38, value)])})
+        assert encode_example({"x": [value]}) == encode_example({"x": FloatValues([value])}) == want
 
 
 def test_decode_garbage_is_typed() -> None:

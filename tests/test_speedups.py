@@ -412,7 +412,7 @@ def test_c_encoder_takes_the_plain_values_itself() -> None:
                     {"x": FloatValues([1 << 1100])}, {"x": [b"a", 1]}, {"x": None}):
         assert ext.encode_example(unusual) is None, unusual
         kind, _ = same_encoding(encode_example, unusual)
-        assert kind in ("bytes", "ExampleError", "UnicodeEncodeError", "OverflowError"), unusual
+        assert kind in ("bytes", "ExampleError"), unusual  # never a raw Python error
     assert ext.encode_example([("x", 1)]) is None
     assert ext.encode_sequence_example({"x": 1}, {"y": b"not a list"}) is None
 

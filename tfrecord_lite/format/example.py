@@ -54,6 +54,9 @@ def _is_numpy(value: Any) -> bool:
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
 _FLOAT32_MAX = 3.4028234663852886e38
+_FLOAT32_TIE = float.fromhex("0x1.ffffffp+127")
+"""Halfway from float32's largest value to 2**128: a double below it rounds to a finite float32
+(as ``struct.pack('<f')`` packs it), one at or above it would round to infinity."""
 
 
 # Each encoder returns the parts of a serialised ``Feature`` and their total length, so that
@@ -129,14 +132,14 @@ def _int64_list(key: str, values) -> Parts:
 
 def _float_list(key: str, values) -> Parts:
     n = len(values)
-    if n and set(map(type, values)) == _ONLY_FLOAT and -_FLOAT32_MAX <= min(values):
-        if max(values) <= _FLOAT32_MAX:  # (NaN compares false: it goes the checking way)
+    if n and set(map(type, values)) == _ONLY_FLOAT and -_FLOAT32_TIE < min(values):
+        if max(values) < _FLOAT32_TIE:  # (NaN compares false: it goes the checking way)
             out = field(0x12, field(0x0A, struct.pack(f"<{n}f", *values)))  # float_list = 2
             return [out], len(out)
     for v in values:
-        if type(v) is not float or (abs(v) > _FLOAT32_MAX and math.isfinite(v)):
+        if type(v) is not float or (abs(v) >= _FLOAT32_TIE and math.isfinite(v)):
             if isinstance(v, float):
-                if abs(v) <= _FLOAT32_MAX or not math.isfinite(v):
+                if abs(v) < _FLOAT32_TIE or not math.isfinite(v):
                     continue  # a float subclass
                 raise ExampleError(f"feature {key!r}: {v!r} is outside float32's range")
             raise ExampleError(
@@ -149,6 +152,19 @@ def _float_list(key: str, values) -> Parts:
 _ONLY_FLOAT = {float}
 
 
+def _as_float(key: str, v: Any) -> Any:
+    """An int or numpy number of a ``FloatValues`` as a float (anything else as it is, for
+    ``_float_list`` to name); an int too large for any float is this feature's error."""
+    if not (isinstance(v, int) or _is_numpy(v)):
+        return v
+    try:
+        return float(v)
+    except OverflowError:
+        digits = str(v)
+        shown = digits if len(digits) <= 24 else f"{digits[:12]}... ({len(digits)} digits)"
+        raise ExampleError(f"feature {key!r}: {shown} is outside float32's range") from None
+
+
 def _typed_floats(key: str, value) -> Parts:
     """A ``FloatValues``: any numbers (ints, numpy scalars), packed in one C call; the checking
     loop only runs to say what is wrong."""
@@ -158,8 +174,7 @@ def _typed_floats(key: str, value) -> Parts:
     try:
         packed = struct.pack(f"<{n}f", *value)
     except (struct.error, OverflowError, TypeError):
-        return _float_list(key, [float(v) if isinstance(v, int) or _is_numpy(v) else v
-                                 for v in value])
+        return _float_list(key, [_as_float(key, v) for v in value])
     out = field(0x12, field(0x0A, packed))
     return [out], len(out)
 
@@ -172,7 +187,7 @@ def _array(key: str, value) -> Parts:
         return _feature(key, value.item())
     if kind == "f":
         if value.dtype.itemsize > 4:
-            big = value[abs(value) > _FLOAT32_MAX].reshape(-1).tolist()
+            big = value[abs(value) >= _FLOAT32_TIE].reshape(-1).tolist()
             bad = [v for v in big if math.isfinite(v)]
             if bad:
                 raise ExampleError(f"feature {key!r}: {bad[0]!r} is outside float32's range")
@@ -355,8 +370,33 @@ def encode_example(features: Mapping[str, Any]) -> bytes:
         if data is not None:
             return data
     _need_mapping(features, "encode_example")
-    out, total = _map_entries(features, _feature)
+    try:
+        out, total = _map_entries(features, _feature)
+    except UnicodeEncodeError:
+        raise ExampleError(_not_text(features)) from None
     return b"".join((field_head(0x0A, total), *out))  # Example.features = 1
+
+
+def _not_text(items: Mapping[str, Any], what: str = "feature") -> str:
+    """What a UnicodeEncodeError was about: the first name or str value (alone, in a list, or in
+    a feature list's steps) that UTF-8 cannot encode, a lone surrogate for one."""
+    def bad(text: Any) -> bool:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+
+    for key, value in items.items():
+        if isinstance(key, str) and bad(key):
+            return f"{what} name {key!r} is not valid text (UTF-8 cannot encode it)"
+        steps = value if what == "feature list" and isinstance(value, (list, tuple)) else [value]
+        for step in steps:
+            for v in step if isinstance(step, (list, tuple)) else [step]:
+                if isinstance(v, str) and bad(v):
+                    return (f"{what} {key!r}: {v!r} is not valid text (UTF-8 cannot encode it); "
+                            "pass bytes for binary values")
+    return f"a {what} name or value is not valid text (UTF-8 cannot encode it)"
 
 
 def _feature_list(key: str, values: Any) -> Parts:
@@ -398,7 +438,11 @@ def encode_sequence_example(
         _need_mapping(mapping, f"encode_sequence_example's {what}")
         if not mapping:
             continue
-        out, total = _map_entries(mapping, encode)  # entries of field 1 of Features/FeatureLists
+        try:  # entries of field 1 of Features/FeatureLists
+            out, total = _map_entries(mapping, encode)
+        except UnicodeEncodeError:
+            raise ExampleError(_not_text(
+                mapping, "feature" if encode is _feature else "feature list")) from None
         pieces += (field_head(tag, total), *out)
     return b"".join(pieces)
 
