@@ -349,7 +349,7 @@ def _run(args: argparse.Namespace, remote: s3_cli.Remote | None, bar: ProgressLi
     )
     if remote is not None:
         options = remote.options(options)
-    empty = split_warning(options.split) if args.split is not None else None
+    empty = split_warning(options.split, options.format) if args.split is not None else None
     if empty:
         warn(empty)
     if args.dry_run:

@@ -20,8 +20,10 @@ plan, as -f tfrecord) plus ``label_map.pbtxt`` (``item { id: 1 name: 'cat' }`` p
 
 Objects are the sample's boxes, then, for a segmentation sample, each 8-connected region of each
 class of its mask (a semantic mask cannot tell touching instances of one class apart, so a
-connected region is one instance).  A box's mask, with ``masks``, is its class's mask pixels
-inside the box when the sample has a mask, else the filled box.
+connected region is one instance), unless the mask paints the boxes' own objects
+(``Sample.mask_of_boxes``: a COCO or YOLO source's segmentation), when the boxes are all.  A
+box's mask, with ``masks``, is its class's mask pixels inside the box when the sample has a
+mask, else the filled box.
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ def objects(sample: Sample, masks: bool = False) -> list[TfodObject]:
             png = _box_mask(pixels, b.class_index + 1, width, height, x0, y0, x1, y1)
         out.append(TfodObject(b.class_index, x0, y0, x1, y1, b.w * b.h * (width * height),
                               bool(crowd[j]), bool(difficult[j]), png))
-    if pixels is not None:
+    if pixels is not None and not sample.mask_of_boxes:
         from tfrecord_lite.pipeline.formats.polygons import mask_regions
 
         for value, runs in mask_regions(pixels, width, height):
@@ -255,7 +257,7 @@ def record_parts(sample: Sample, image_len: int, head: bytes, source_id: int,
     by the writer; its size is all the shard plan needs).  Keys in protobuf's deterministic
     order, so the bytes equal ``SerializeToString(deterministic=True)``; ``image/encoded`` sorts
     first."""
-    if sample.read_mask is None and not masks:
+    if (sample.read_mask is None or sample.mask_of_boxes) and not masks:
         cols = _box_columns(sample)  # the common case, without an object per box
     else:
         objs = objects(sample, masks)

@@ -48,6 +48,7 @@ class PixelBox(NamedTuple):
     entry: str  # how an error names it ("annotations[3] (id 17)", "object 1 (dog)")
     crowd: bool = False
     difficult: bool = False
+    truncated: bool = False
     line: int = 0  # its line in the item's file, when it has one (a YOLO label row)
 
 
@@ -130,13 +131,14 @@ def build(source: Source, options: ReadOptions) -> ReadResult:
     samples = []
     keys = []
     sides = []
-    for (item, rel, stored, header, values, crowd, difficult, mask), name in zip(pending, names):
+    for (item, rel, stored, header, values, crowd, difficult, truncated, mask), name in zip(
+            pending, names):
         reader = counted_reader(report, index.root, stored, header.reencode, header.convert,
                                 item.where, item.entry, keep)
         samples.append(Sample(rel, item.entry, name, header.width, header.height, reader,
                               Boxes._of(values), (), mask,
                               None if reader.convert else header.stored_bytes, (), crowd,
-                              difficult))
+                              difficult, truncated, mask is not None))
         keys.append(rel)
         sides.append(item.side == VALIDATION)
     split = {p.item.side for p in pending}
@@ -154,7 +156,8 @@ class _Read(NamedTuple):
     values: array  # the Boxes' doubles
     crowd: tuple[bool, ...]
     difficult: tuple[bool, ...]
-    mask: MaskPainter | None
+    truncated: tuple[bool, ...]
+    mask: MaskPainter | None  # a source's regions always come with their objects' boxes
 
 
 def _read_item(item: Found, index: ImageIndex, options: ReadOptions, table: ClassTable,
@@ -167,6 +170,7 @@ def _read_item(item: Found, index: ImageIndex, options: ReadOptions, table: Clas
     values = array("d")
     crowd: list[bool] = []
     difficult: list[bool] = []
+    truncated: list[bool] = []
     clipped = dropped = 0
     sx, sy = (width, height) if item.normalised else (1, 1)
     for box in item.boxes:
@@ -187,6 +191,7 @@ def _read_item(item: Found, index: ImageIndex, options: ReadOptions, table: Clas
                               (cx2 - cx1) / width, (cy2 - cy1) / height))
         crowd.append(box.crowd)
         difficult.append(box.difficult)
+        truncated.append(box.truncated)
     for r in item.regions:
         if r.rle is not None and r.rle[0] != (height, width):
             raise problem(f"a region's RLE is {r.rle[0][1]}x{r.rle[0][0]} but its image is "
@@ -203,7 +208,8 @@ def _read_item(item: Found, index: ImageIndex, options: ReadOptions, table: Clas
         report.negatives += 1
     mask = MaskPainter(width, height, regions, (sx, sy)) if regions else None
     return _Read(item, rel, stored, header, values, tuple(crowd) if any(crowd) else (),
-                 tuple(difficult) if any(difficult) else (), mask)
+                 tuple(difficult) if any(difficult) else (),
+                 tuple(truncated) if any(truncated) else (), mask)
 
 
 def _mapped(k: int, remap: list[int | None], table: ClassTable, names: list[str]) -> int:
