@@ -70,12 +70,17 @@ def test_a_folder_of_no_layout_is_one_error_asking_for_from(tmp_path, capsys):
     assert "pass --from" in err
 
 
-def test_beam_and_s3_stay_with_ground_truth(tmp_path, capsys):
+def test_beam_and_s3_inputs_stay_with_ground_truth(tmp_path, capsys):
+    """(An s3:// output of these inputs: tests/test_s3store.py.)"""
     config = write_yolo(tmp_path / "y", dataset(3))
     assert run("--from", "yolo", "-a", config, "-o", tmp_path / "o", "--engine", "beam") == 2
     assert "--engine beam reads Ground Truth manifests only" in capsys.readouterr().err
-    assert run("--from", "yolo", "-a", config, "-o", "s3://bucket/out") == 2
-    assert "s3:// paths go with Ground Truth manifests" in capsys.readouterr().err
+    assert run("--from", "yolo", "-a", "s3://bucket/data.yaml", "-o", tmp_path / "o") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "s3:// inputs go with Ground Truth manifests" in err
+    assert run("--from", "coco", "-a", write_coco(tmp_path / "c", dataset(3)), "-i",
+               "s3://bucket/images", "-o", tmp_path / "o") == 2
+    assert "copy the dataset here first" in capsys.readouterr().err
 
 
 def _read_back(out: Path, fmt: str) -> dict[str, tuple[str, list]]:
