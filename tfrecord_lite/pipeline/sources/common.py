@@ -167,14 +167,16 @@ def _read_item(item: Found, index: ImageIndex, options: ReadOptions, table: Clas
     if header.reencode:
         header = _frame(header, item.size, options.exif_frame, report)
     width, height = header.width, header.height
-    values = array("d")
+    flat: list[float] = []  # the Boxes' doubles, made an array once
     crowd: list[bool] = []
     difficult: list[bool] = []
     truncated: list[bool] = []
     clipped = dropped = 0
     sx, sy = (width, height) if item.normalised else (1, 1)
     for box in item.boxes:
-        k = _mapped(box.class_index, remap, table, names)
+        k = remap[box.class_index]
+        if k is None:
+            k = _mapped(box.class_index, remap, table, names)
         x1, y1, x2, y2 = box.x1 * sx, box.y1 * sy, box.x2 * sx, box.y2 * sy
         if x1 >= width or y1 >= height or x2 <= 0 or y2 <= 0:
             where = f"{box.entry}: " if box.entry else ""
@@ -187,8 +189,8 @@ def _read_item(item: Found, index: ImageIndex, options: ReadOptions, table: Clas
         if cx2 - cx1 <= 0 or cy2 - cy1 <= 0:
             dropped += 1
             continue
-        values += array("d", (k, (cx1 + cx2) / 2 / width, (cy1 + cy2) / 2 / height,
-                              (cx2 - cx1) / width, (cy2 - cy1) / height))
+        flat += (k, (cx1 + cx2) / 2 / width, (cy1 + cy2) / 2 / height, (cx2 - cx1) / width,
+                 (cy2 - cy1) / height)
         crowd.append(box.crowd)
         difficult.append(box.difficult)
         truncated.append(box.truncated)
@@ -198,6 +200,7 @@ def _read_item(item: Found, index: ImageIndex, options: ReadOptions, table: Clas
                           f"{width}x{height}", value=item.ref, reason="bad-segmentation")
     regions = tuple(Region(_mapped(r.class_index, remap, table, names), r.polygons, r.rle)
                     for r in item.regions)
+    values = array("d", flat)
     report.clipped_boxes += clipped
     report.dropped_boxes += dropped
     if item.size is not None and item.size != (width, height):
