@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from synth import average_image_bytes, make_dataset
+from synth import average_image_bytes, coco_file, make_dataset
 
 from tfrecord_lite import tf_record_iterator
 from tfrecord_lite.pipeline.api import auto_workers
@@ -88,14 +88,24 @@ def run_child(cmd: list[str]) -> tuple[float, int]:
 TF_SCRIPTS = {"tfrecord": "tf_converter.py", "tfod": "tf_tfod_converter.py"}
 
 
-def ours_cmd(ds: Path, out: Path, partition: float, workers: int, fmt: str = "tfrecord"
-             ) -> list[str]:
-    return [str(BIN / "tfrecord-lite"), "convert", "-a", str(ds / "output.manifest"),
-            "-i", str(ds / "images"), "-o", str(out), "-s", "0.2", "-p", str(partition),
-            "--workers", str(workers), "-f", fmt, "-q"]
+def annotations(ds: Path, source: str) -> Path:
+    """The dataset's input: the manifest, or (``coco``) the same boxes as a COCO file."""
+    return coco_file(ds) if source == "coco" else ds / "output.manifest"
 
 
-def tf_cmd(ds: Path, out: Path, partition: float, fmt: str = "tfrecord") -> list[str]:
+def ours_cmd(ds: Path, out: Path, partition: float, workers: int, fmt: str = "tfrecord",
+             source: str = "groundtruth") -> list[str]:
+    return [str(BIN / "tfrecord-lite"), "convert", "--from", source,
+            "-a", str(annotations(ds, source)), "-i", str(ds / "images"), "-o", str(out),
+            "-s", "0.2", "-p", str(partition), "--workers", str(workers), "-f", fmt, "-q"]
+
+
+def tf_cmd(ds: Path, out: Path, partition: float, fmt: str = "tfrecord",
+           source: str = "groundtruth") -> list[str]:
+    if source == "coco":  # create_coco_tf_record.py's pattern, writing either Example
+        return [sys.executable, str(HERE / "tf_coco_converter.py"), "-a", str(coco_file(ds)),
+                "-i", str(ds / "images"), "-o", str(out), "-s", "0.2", "-p", str(partition),
+                "-f", fmt]
     return [sys.executable, str(HERE / TF_SCRIPTS[fmt]), "-a", str(ds / "output.manifest"),
             "-i", str(ds / "images"), "-o", str(out), "-s", "0.2", "-p", str(partition)]
 
@@ -129,9 +139,10 @@ def _timed(name: str, cmd: list[str], out: Path, repeats: int) -> dict[str, Any]
 
 
 def convert_benchmarks(work: Path, sizes: list[int], memory_lines: int,
-                       tf_memory: bool = False, fmt: str = "tfrecord") -> list[dict[str, Any]]:
+                       tf_memory: bool = False, fmt: str = "tfrecord",
+                       source: str = "groundtruth") -> list[dict[str, Any]]:
     """One row per dataset size: ours (1 and 2 workers, and what ``--workers auto`` picks) vs
-    the TF converter of the same ``-f``."""
+    the TF converter of the same ``-f`` reading the same ``--from``."""
     import tfrecord_lite
 
     compileall.compile_dir(Path(tfrecord_lite.__file__).parent, quiet=1)
@@ -143,10 +154,11 @@ def convert_benchmarks(work: Path, sizes: list[int], memory_lines: int,
         out = work / "out"
         results: list[dict[str, Any]] = []
         # what the plain command (--workers auto) uses here; timed on its own if not 1 or 2
-        default = auto_workers(ds / "output.manifest")
-        contenders = [(f"tfrecord-lite --workers {n}", ours_cmd(ds, out, partition, n, fmt))
+        default = auto_workers(annotations(ds, source))
+        contenders = [(f"tfrecord-lite --workers {n}",
+                       ours_cmd(ds, out, partition, n, fmt, source))
                       for n in sorted({1, 2, default})]
-        contenders.append(("TF converter", tf_cmd(ds, out, partition, fmt)))
+        contenders.append(("TF converter", tf_cmd(ds, out, partition, fmt, source)))
         # the floor first in each round, straight before the converter's runs
         contenders.insert(0, (FLOOR, cat_cmd(ds, out)))
         machine: dict[int, list[float]] = {1: [], 2: []} if default > 1 else {}

@@ -262,7 +262,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer images")
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["io", "read", "example", "pure", "footprint", "convert",
-                                 "tfod", "images", "s3"],
+                                 "tfod", "coco", "images", "s3"],
                         help="sections to leave out")
     parser.add_argument("--memory-lines", type=int, default=100_000,
                         help="lines of the manifest whose conversion's peak memory is measured")
@@ -389,6 +389,31 @@ def main() -> int:
                 ratio = paired_ratio(r["TF converter"]["times"], ours["times"])
                 if ratio < 10:
                     misses.append(f"-f tfod on {row['images']:,} images {ratio:.1f}x TF < 10x")
+
+    if "coco" not in args.skip:
+        from bench_convert import convert_benchmarks
+        from timing import paired_ratio
+
+        sizes = [60] if args.quick else [240, 20_000]
+        for fmt in ("tfrecord", "tfod"):
+            print(f"converting {sizes} images from COCO with -f {fmt} ...", file=sys.stderr,
+                  flush=True)
+            conv = convert_benchmarks(WORK, sizes, 0, fmt=fmt, source="coco")
+            emit([f"## Converter, COCO -> -f {fmt} against a TF-based script", "",
+                  "The input is the same boxes as one COCO instances file (`--from coco`). The "
+                  "TF converter is `benchmarks/tf_coco_converter.py`: `create_coco_tf_record."
+                  "py`'s loop (the JSON loaded whole, each image read with `tf.io.gfile`, PIL, "
+                  "hashlib, `tf.train.Example`, `tf.io.TFRecordWriter`) writing "
+                  f"{'the OD API keys' if fmt == 'tfod' else 'ModelPack features'}.", "",
+                  *convert_table(conv)])
+            for row in conv:
+                r = row["results"]
+                ours = r.get(row["default"])
+                if ours and "TF converter" in r:
+                    ratio = paired_ratio(r["TF converter"]["times"], ours["times"])
+                    if ratio < 10:
+                        misses.append(f"COCO -> -f {fmt} on {row['images']:,} images "
+                                      f"{ratio:.1f}x TF < 10x")
 
     if "images" not in args.skip:
         from bench_images import image_benchmarks, image_table

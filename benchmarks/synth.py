@@ -99,3 +99,29 @@ def make_dataset(root: Path, count: int, *, width: int = 384, height: int = 288,
 def average_image_bytes(root: Path, sample: int = 20) -> int:
     files = sorted((root / "images").iterdir())[:sample]
     return sum(f.stat().st_size for f in files) // max(1, len(files))
+
+
+def coco_file(root: Path) -> Path:
+    """``root/instances.json``: the manifest's images and boxes as one COCO instances file
+    (category ids 1..n in class order), what the COCO rows of ``make bench`` convert."""
+    path = root / "instances.json"
+    if path.exists() and path.stat().st_mtime >= (root / "output.manifest").stat().st_mtime:
+        return path
+    images, annotations = [], []
+    with open(root / "output.manifest", encoding="utf-8") as manifest:
+        for image_id, raw in enumerate(manifest, 1):
+            line = json.loads(raw)
+            size = line[JOB]["image_size"][0]
+            images.append({"id": image_id, "file_name": line["source-ref"].rsplit("/", 1)[-1],
+                           "width": size["width"], "height": size["height"]})
+            for box in line[JOB]["annotations"]:
+                annotations.append({
+                    "id": len(annotations) + 1, "image_id": image_id,
+                    "category_id": box["class_id"] + 1, "iscrowd": 0,
+                    "bbox": [box["left"], box["top"], box["width"], box["height"]],
+                    "area": box["width"] * box["height"], "segmentation": []})
+    doc = {"images": images, "annotations": annotations,
+           "categories": [{"id": k + 1, "name": c, "supercategory": ""}
+                          for k, c in enumerate(CLASSES)]}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path

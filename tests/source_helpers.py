@@ -27,6 +27,7 @@ class Obj:
     h: int
     crowd: bool = False
     difficult: bool = False
+    truncated: bool = False
 
 
 @dataclass
@@ -117,7 +118,7 @@ def write_voc(root: Path, images: list[Img], split: bool = True) -> Path:
         draw(root / "JPEGImages" / im.name, im)
         objects = "".join(
             f"<object><name>{CLASSES[o.cls]}</name><pose>Unspecified</pose>"
-            f"<truncated>0</truncated><difficult>{int(o.difficult)}</difficult><bndbox>"
+            f"<truncated>{int(o.truncated)}</truncated><difficult>{int(o.difficult)}</difficult><bndbox>"
             f"<xmin>{o.x + 1}</xmin><ymin>{o.y + 1}</ymin><xmax>{o.x + o.w}</xmax>"
             f"<ymax>{o.y + o.h}</ymax></bndbox></object>" for o in im.objects)
         stem = im.name.rsplit(".", 1)[0]

@@ -146,3 +146,36 @@ def test_converted_sample(tmp_path, capsys, fmt) -> None:
     shown = min(16, info["train"]["samples"])
     assert f"{shown} samples from split train" in text
     assert Image.open(png).size[0] > 4 * 320
+
+
+def test_tfod_records_are_drawn_as_their_modelpack_twins(tmp_path, capsys) -> None:
+    """The real COCO sample (tests/fixtures/sahi-terrain2) as -f tfrecord and as -f tfod: the
+    same sheet; with --masks each object's mask is tinted in its class colour."""
+    from pathlib import Path
+
+    from tfrecord_lite.tools.preview import CAPTION, PAD
+
+    coco = Path(__file__).parent / "fixtures" / "sahi-terrain2" / "terrain2_coco.json"
+    sheets = {}
+    for fmt in ("tfrecord", "tfod", "tfod --masks"):
+        out = tmp_path / fmt.replace(" --", "-")
+        assert main(["convert", "-a", str(coco), "-o", str(out), "-s", "0", "-q", "-f",
+                     *fmt.split()]) == 0
+        png = tmp_path / f"{out.name}.png"
+        code, text = preview(capsys, out, "-o", png)
+        assert code == 0, text
+        assert "1 samples from split train" in text
+        sheets[fmt] = Image.open(png).convert("RGB")
+    assert sheets["tfod"].tobytes() == sheets["tfrecord"].tobytes()
+    left, top, tw, th = tile_geometry(0, 1024, 682, 1, 320)
+    x0, y0, x1, y1 = box_rect((0, (218 + 111) / 1024, (448 + 80.5) / 682, 222 / 1024,
+                               161 / 682), left, top, tw, th)  # the file's first car
+    inside = ((x0 + x1) // 2, (y0 + y1) // 2)
+    plain, tinted = sheets["tfod"].getpixel(inside), sheets["tfod --masks"].getpixel(inside)
+    a = TINT / 255
+    assert close(tinted, tuple(round(c * a + b * (1 - a))
+                               for c, b in zip(class_color(0), plain)), 3)
+    # outside every object, nothing tinted
+    corner = (left + 2, top + 2)
+    assert sheets["tfod --masks"].getpixel(corner) == sheets["tfod"].getpixel(corner)
+    assert sheets["tfod"].size == (2 * PAD + 320, 2 * PAD + 320 + CAPTION)

@@ -18,6 +18,7 @@ import pytest
 import yaml
 from gt_helpers import FIXTURES, det_line, images_for_manifest, make_image, write_manifest
 from PIL import Image
+from source_helpers import dataset, write_coco, write_voc, write_yolo
 
 from tfrecord_lite.pipeline import s3store
 from tfrecord_lite.tools.cli import main
@@ -470,3 +471,17 @@ def test_the_command_imports_s3store_only_for_s3_paths() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+@pytest.mark.parametrize("source", ["coco", "yolo", "voc"])
+def test_a_local_coco_yolo_or_voc_input_goes_to_an_s3_output(endpoint, s3, bucket, tmp_path,
+                                                            source) -> None:
+    """Built here and uploaded, as a manifest's dataset is: the bytes of a local conversion
+    (each layout finds its own images when -i is not given)."""
+    write = {"coco": write_coco, "yolo": write_yolo, "voc": write_voc}[source]
+    target = write(tmp_path / "in", dataset(7))
+    local = tmp_path / "local"
+    assert main(["convert", "-q", "--from", source, "-a", str(target), "-o", str(local)]) == 0
+    assert convert(endpoint, "--from", source, "-a", str(target), "-o",
+                   f"s3://{bucket}/{source}/") == 0
+    assert_same_dataset(local, download(s3, bucket, f"{source}/", tmp_path / "up"))

@@ -70,12 +70,17 @@ def test_a_folder_of_no_layout_is_one_error_asking_for_from(tmp_path, capsys):
     assert "pass --from" in err
 
 
-def test_beam_and_s3_stay_with_ground_truth(tmp_path, capsys):
+def test_beam_and_s3_inputs_stay_with_ground_truth(tmp_path, capsys):
+    """(An s3:// output of these inputs: tests/test_s3store.py.)"""
     config = write_yolo(tmp_path / "y", dataset(3))
     assert run("--from", "yolo", "-a", config, "-o", tmp_path / "o", "--engine", "beam") == 2
     assert "--engine beam reads Ground Truth manifests only" in capsys.readouterr().err
-    assert run("--from", "yolo", "-a", config, "-o", "s3://bucket/out") == 2
-    assert "s3:// paths go with Ground Truth manifests" in capsys.readouterr().err
+    assert run("--from", "yolo", "-a", "s3://bucket/data.yaml", "-o", tmp_path / "o") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "s3:// inputs go with Ground Truth manifests" in err
+    assert run("--from", "coco", "-a", write_coco(tmp_path / "c", dataset(3)), "-i",
+               "s3://bucket/images", "-o", tmp_path / "o") == 2
+    assert "copy the dataset here first" in capsys.readouterr().err
 
 
 def _read_back(out: Path, fmt: str) -> dict[str, tuple[str, list]]:
@@ -98,7 +103,7 @@ def _read_back(out: Path, fmt: str) -> dict[str, tuple[str, list]]:
             for txt in folder.glob("*.txt"):
                 found[txt.stem] = (side, sorted((classes[k], *v)
                                                 for k, *v in read_labels(txt)))
-        else:  # coco: the box entries (those of traced masks carry a segmentation)
+        else:  # coco: every annotation (a source's segmentation rides on its own box's)
             doc = json.loads((out / info[key]["annotations"]).read_text())
             names = {c["id"]: c["name"] for c in doc["categories"]}
             for im in doc["images"]:
@@ -106,7 +111,7 @@ def _read_back(out: Path, fmt: str) -> dict[str, tuple[str, list]]:
                 boxes = sorted((names[a["category_id"]], (a["bbox"][0] + a["bbox"][2] / 2) / w,
                                 (a["bbox"][1] + a["bbox"][3] / 2) / h, a["bbox"][2] / w,
                                 a["bbox"][3] / h) for a in doc["annotations"]
-                               if a["image_id"] == im["id"] and not a["segmentation"])
+                               if a["image_id"] == im["id"])
                 found[im["file_name"].rsplit(".", 1)[0]] = (side, boxes)
     return found
 
@@ -129,11 +134,11 @@ def test_every_input_goes_to_every_output_format(tmp_path, source, fmt):
 
 
 def test_a_coco_output_reads_back_as_the_same_dataset(tmp_path):
-    """COCO in, COCO out, COCO in again: the same images, sides and boxes (of boxes without
-    segmentation: -f coco writes a mask's regions as annotations of their own)."""
+    """COCO in, COCO out, COCO in again: the same images, sides and boxes, segmentation and
+    all (the mask's regions were once written as annotations of their own, so twice the
+    objects came back)."""
     out, again = tmp_path / "out", tmp_path / "again"
-    assert run("-a", write_coco(tmp_path / "in", dataset(7), segments=False), "-o", out,
-               "-f", "coco",
+    assert run("-a", write_coco(tmp_path / "in", dataset(7)), "-o", out, "-f", "coco",
                "-q") == 0
     assert run("--from", "coco", "-a", out / "annotations", "-i", out, "-o", again,
                "-q") == 0

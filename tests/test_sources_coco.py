@@ -25,6 +25,7 @@ from source_helpers import (
 )
 from source_helpers import write_coco as write
 
+from tfrecord_lite import decode_example, tf_record_iterator
 from tfrecord_lite.pipeline.groundtruth.reader import ReadOptions
 from tfrecord_lite.pipeline.sources import read_source
 from tfrecord_lite.pipeline.sources.common import decode_rle_string
@@ -266,3 +267,27 @@ def test_iscrowd_survives_a_conversion_to_coco(tmp_path):
     names = {c["id"]: c["name"] for c in doc["categories"]}
     assert sorted((names[a["category_id"]], a["iscrowd"]) for a in doc["annotations"]) == \
         [("cat", 0), ("dog", 1), ("person", 0)]
+
+
+def test_segmented_objects_come_back_one_each_from_coco_to_coco_and_tfod(tmp_path):
+    """A COCO source's mask paints its boxes' own objects: -f coco writes each annotation once,
+    with its polygon, and -f tfod one object per annotation (regions were written as more)."""
+    images = [Img("a.jpg", 64, 48, "train", [Obj(0, 2, 2, 10, 10), Obj(1, 20, 20, 8, 8)]),
+              Img("b.jpg", 64, 48, "train", [Obj(2, 5, 5, 9, 9), Obj(2, 30, 5, 9, 9)])]
+    ann = write(tmp_path / "coco", images, split=False)
+    out = tmp_path / "out"
+    assert convert("-a", ann, "-o", out, "-f", "coco", "-s", "0", "-q") == 0
+    doc = json.loads((out / "annotations" / "instances_train.json").read_text())
+    source = _doc(ann)
+    assert len(doc["annotations"]) == len(source["annotations"]) == 4
+    assert [(a["bbox"], a["segmentation"]) for a in doc["annotations"]] == \
+        [([float(v) for v in a["bbox"]], [[float(v) for v in a["segmentation"][0]]])
+         for a in source["annotations"]]
+    for masks in ((), ("--masks",)):
+        tfod = tmp_path / f"tfod{len(masks)}"
+        assert convert("-a", ann, "-o", tfod, "-f", "tfod", "-s", "0", "-q", *masks) == 0
+        recs = [decode_example(r) for p in sorted((tfod / "tfod_train").glob("*.tfrecord"))
+                for r in tf_record_iterator(p)]
+        assert sorted(len(r["image/object/class/label"]) for r in recs) == [2, 2]
+        assert sorted(a for r in recs for a in r["image/object/area"]) == [64.0, 81.0, 81.0,
+                                                                          100.0]

@@ -35,15 +35,17 @@ def test_imagesets_split_and_boxes_are_kept(tmp_path, capsys, named):
     assert_sides(out, images)
 
 
-def test_difficult_marks_its_box_and_without_imagesets_every_file_is_read(tmp_path):
+def test_difficult_and_truncated_mark_their_box_and_without_imagesets_every_file_is_read(
+        tmp_path):
     images = [Img("a.jpg", 64, 48, "train", [Obj(2, 2, 2, 10, 10, difficult=True),
-                                             Obj(0, 20, 20, 8, 8)]),
+                                             Obj(0, 20, 20, 8, 8, truncated=True)]),
               Img("b.jpg", 64, 48, "val", [Obj(0, 1, 1, 5, 5)])]
     root = write(tmp_path, images, split=False)
     read = read_source("voc", root, ReadOptions(images_dir=root))
     assert read.classes == ["cat", "person"]  # the names used, sorted
     a, b = read.samples
     assert a.difficult == (True, False) and b.difficult == ()
+    assert a.truncated == (False, True) and b.truncated == ()
     assert read.source_split is None
 
 

@@ -46,6 +46,21 @@ def test_a_polygon_row_gives_its_bounds_as_box_and_paints_the_mask(tmp_path):
     assert mask.getpixel((32, 24)) == 2 and mask.getpixel((4, 4)) == 0
 
 
+def test_a_polygon_row_is_one_coco_annotation_with_its_polygon(tmp_path):
+    """The row's mask belongs to its box: -f coco writes the object once (the mask's region
+    used to become a second annotation)."""
+    config = write(tmp_path / "yolo", dataset(3))
+    label = tmp_path / "yolo" / "labels" / "train" / "img00.txt"
+    label.write_text("1 0.25 0.25 0.75 0.25 0.75 0.75 0.25 0.75\n")  # image 0 is 64x48
+    out = tmp_path / "out"
+    assert convert("-a", config, "-o", out, "-f", "coco", "-q") == 0
+    doc = json.loads((out / "annotations" / "instances_train.json").read_text())
+    (image,) = [im for im in doc["images"] if im["file_name"] == "img00.jpg"]
+    (ann,) = [a for a in doc["annotations"] if a["image_id"] == image["id"]]
+    assert ann["bbox"] == [16.0, 12.0, 32.0, 24.0] and ann["category_id"] == 2
+    assert ann["segmentation"] == [[16.0, 12.0, 48.0, 12.0, 48.0, 36.0, 16.0, 36.0]]
+
+
 def test_a_list_file_as_split_and_the_same_list_for_both_means_no_split(tmp_path):
     config = write(tmp_path, dataset(6))
     listing = tmp_path / "all.txt"

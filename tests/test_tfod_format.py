@@ -266,6 +266,27 @@ def test_verify_holds_records_to_the_tfod_contract(tmp_path: Path, capsys) -> No
     assert "no label_map.pbtxt" in capsys.readouterr().out
 
 
+def test_verify_applies_the_object_detection_apis_split_rule_not_modelpacks(
+        tmp_path: Path, capsys) -> None:
+    """Evaluation is a job of its own in the OD API: no validation records is fine, no train
+    records is not (ModelPack refuses either)."""
+    manifest, _ = boxes_job(tmp_path / "job", n=4)
+    out = tmp_path / "o"
+    assert main(["convert", "-a", str(manifest), "-o", str(out), "-f", "tfod", "-s", "0",
+                 "-q"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(["verify", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("OK: 4 records")
+    out1 = tmp_path / "o1"
+    assert main(["convert", "-a", str(manifest), "-o", str(out1), "-f", "tfod", "-s", "1",
+                 "-q"]) == 0
+    assert "--split 1 leaves train empty: the Object Detection API" in capsys.readouterr().err
+    assert main(["verify", str(out1)]) == 1
+    said = capsys.readouterr().out
+    assert "split 'train' has no samples: the Object Detection API's train input" in said
+    assert "ModelPack" not in said
+
+
 def test_inspect_lists_the_tfod_keys(tmp_path: Path, capsys) -> None:
     manifest, _ = boxes_job(tmp_path / "job", n=4)
     out = tmp_path / "o"

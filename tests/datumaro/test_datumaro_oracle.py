@@ -1,6 +1,7 @@
 """Datumaro (Intel's dataset framework, test-only) imports the same COCO, YOLO and VOC samples
-as our readers: every image, its size and side, every box, its label and its crowd / difficult
-flag must be the same (run by `make datumaro` in .venv-datumaro)."""
+as our readers, and the real sample of tests/fixtures/sahi-terrain2: every image, its size and
+side, every box, its label and its crowd / difficult / truncated flag must be the same (run by
+`make datumaro` in .venv-datumaro)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ def _images():
     images[4].objects[1].crowd = True
     images[1].objects[0].difficult = True
     images[8].objects[2].difficult = True
+    images[4].objects[0].truncated = True
+    images[7].objects[1].truncated = True
     return images
 
 
@@ -44,7 +47,8 @@ def ours(kind: str, target: Path) -> dict[str, dict]:
             w, h = b.w * s.width, b.h * s.height
             boxes.append((read.classes[b.class_index], b.cx * s.width - w / 2,
                           b.cy * s.height - h / 2, w, h,
-                          bool(s.crowd and s.crowd[j]), bool(s.difficult and s.difficult[j])))
+                          bool(s.crowd and s.crowd[j]), bool(s.difficult and s.difficult[j]),
+                          bool(s.truncated and s.truncated[j])))
         side = None if read.source_split is None else \
             ("val" if read.source_split[i] else "train")
         out[s.name.rsplit(".", 1)[0]] = {"file": os.path.realpath(s.read_image.file),
@@ -63,7 +67,8 @@ def theirs(path: Path, fmt: str, **options) -> dict[str, dict]:
         height, width = item.media.size
         boxes = sorted((labels[a.label].name, a.x, a.y, a.w, a.h,
                         bool(a.attributes.get("is_crowd", False)),
-                        bool(a.attributes.get("difficult", False)))
+                        bool(a.attributes.get("difficult", False)),
+                        bool(a.attributes.get("truncated", False)))
                        for a in item.annotations if a.type == AnnotationType.bbox)
         out[item.id] = {"file": os.path.realpath(item.media.path), "size": (width, height),
                         "side": item.subset, "boxes": boxes}
@@ -78,7 +83,7 @@ def same(mine: dict[str, dict], other: dict[str, dict]) -> None:
             (want["file"], want["size"], want["side"]), stem
         assert len(got["boxes"]) == len(want["boxes"]), stem
         for g, w in zip(got["boxes"], want["boxes"]):
-            assert (g[0], g[5], g[6]) == (w[0], w[5], w[6]), stem
+            assert (g[0], *g[5:]) == (w[0], *w[5:]), stem
             assert all(abs(a - b) <= TOL for a, b in zip(g[1:5], w[1:5])), (stem, g, w)
 
 
@@ -138,3 +143,20 @@ def test_voc(tmp_path, split):
         mine = {k: {**v, "side": "trainval"} for k, v in mine.items()}
     # VOC's coordinates are 1-based: Datumaro's default mode reads them as 0-based
     same(mine, theirs(tmp_path, "voc_detection", coordinate_mode="voc-one-based"))
+
+
+def test_the_real_coco_sample(tmp_path):
+    """tests/fixtures/sahi-terrain2's file and image, laid out as Datumaro's COCO importer
+    wants them (annotations/instances_default.json, images/default/)."""
+    import shutil
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "sahi-terrain2"
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "images" / "default").mkdir(parents=True)
+    target = tmp_path / "annotations" / "instances_default.json"
+    shutil.copyfile(fixture / "terrain2_coco.json", target)
+    shutil.copyfile(fixture / "terrain2.png", tmp_path / "images" / "default" / "terrain2.png")
+    mine = {k: {**v, "side": "default"} for k, v in ours("coco", target).items()}
+    other = theirs(tmp_path, "coco_instances")
+    assert len(other["terrain2"]["boxes"]) == 5
+    same(mine, other)

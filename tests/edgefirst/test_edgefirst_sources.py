@@ -8,6 +8,7 @@ from pathlib import Path
 
 import edgefirst_client
 import pytest
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the unit suite's helpers
 
@@ -16,8 +17,8 @@ from test_edgefirst_oracle import rows_by_image, same_boxes
 
 from tfrecord_lite.tools.cli import main
 
-WRITERS = {"coco": lambda root, images: write_coco(root, images, segments=False),
-           "yolo": write_yolo, "voc": write_voc}
+WRITERS = {"coco": write_coco, "yolo": write_yolo, "voc": write_voc}
+TERRAIN = Path(__file__).resolve().parents[1] / "fixtures" / "sahi-terrain2"
 
 
 @pytest.mark.parametrize("source", sorted(WRITERS))
@@ -31,3 +32,23 @@ def test_every_input_reaches_edgefirst_with_its_boxes_and_sides(tmp_path, source
     want = {im.name.rsplit(".", 1)[0]: expected_boxes(im) for im in images}
     assert same_boxes(boxes, want), boxes
     assert groups == {im.name.rsplit(".", 1)[0]: im.side for im in images}
+
+
+def test_the_real_coco_sample_reaches_edgefirst_with_its_boxes(tmp_path):
+    """tests/fixtures/sahi-terrain2: five cars on a palette PNG, each box once (its polygon
+    rides on it), normalised by the image's size."""
+    import json
+
+    doc = json.loads((TERRAIN / "terrain2_coco.json").read_text())
+    out = tmp_path / "cards"
+    assert main(["convert", "-a", str(TERRAIN / "terrain2_coco.json"), "-o", str(out),
+                 "-f", "edgefirst", "-s", "0", "-q"]) == 0
+    edgefirst_client.read_dataset_metadata(str(out / "cards.arrow"))
+    boxes, groups = rows_by_image(out / "cards.arrow")
+    width, height = Image.open(TERRAIN / "terrain2.png").size
+    want = {"terrain2": sorted(("car", (x + w / 2) / width, (y + h / 2) / height, w / width,
+                                h / height) for x, y, w, h in
+                               (a["bbox"] for a in doc["annotations"]))}
+    assert len(want["terrain2"]) == 5
+    assert same_boxes(boxes, want), boxes
+    assert groups == {"terrain2": "train"}

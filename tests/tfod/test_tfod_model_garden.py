@@ -175,3 +175,31 @@ def test_many_shards_read_as_one_dataset(tmp_path: Path, workers: str) -> None:
     pairs = decoded_all(out, tf_example_decoder.TfExampleDecoder())
     assert sorted(f["image/filename"][0].decode() for _, f in pairs) == sorted(truth)
     assert len({d["source_id"] for d, _ in pairs}) == len(truth)
+
+
+@pytest.mark.parametrize("masks", [False, True])
+def test_the_real_coco_sample(tmp_path: Path, masks: bool) -> None:
+    """tests/fixtures/sahi-terrain2 (a palette PNG, five polygon-segmented cars): Model
+    Garden gets the file's five boxes, each once, its pixels, and each car's rectangle as its
+    mask."""
+    import json
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "sahi-terrain2"
+    doc = json.loads((fixture / "terrain2_coco.json").read_text())
+    out = tmp_path / "o"
+    assert main(["convert", "-a", str(fixture / "terrain2_coco.json"), "-o", str(out),
+                 "-f", "tfod", "-q", "-s", "0", *(["--masks"] if masks else [])]) == 0
+    decoder = tf_example_decoder.TfExampleDecoder(include_mask=masks)
+    ((d, f),) = decoded_all(out, decoder)
+    check_against_ours(d, f, masks)
+    width, height = doc["images"][0]["width"], doc["images"][0]["height"]
+    want = np.array([[y, x, y + h, x + w] for x, y, w, h in (a["bbox"] for a in
+                                                             doc["annotations"])], np.float32)
+    pixels = d["groundtruth_boxes"] * np.array([height, width, height, width], np.float32)
+    np.testing.assert_allclose(pixels, want, atol=1e-3)
+    np.testing.assert_array_equal(d["groundtruth_classes"], [1] * 5)
+    np.testing.assert_array_equal(d["image"], pil_image((fixture / "terrain2.png").read_bytes()))
+    if masks:
+        for m, (y0, x0, y1, x1) in zip(d["groundtruth_instance_masks"], want.astype(int)):
+            rows, cols = np.nonzero(m)
+            assert (rows.min(), cols.min(), rows.max() + 1, cols.max() + 1) == (y0, x0, y1, x1)

@@ -141,8 +141,15 @@ class ConvertResult:
         }
 
 
-def split_warning(fraction: float) -> str | None:
-    """What ModelPack will say about ``--split 0`` or ``1`` (it refuses an empty split)."""
+def split_warning(fraction: float, fmt: str = "tfrecord") -> str | None:
+    """What ModelPack will say about ``--split 0`` or ``1`` (it refuses an empty split); the
+    Object Detection API (``-f tfod``) evaluates in a job of its own, so only empty train
+    matters there."""
+    if fraction >= 1.0 and fmt == "tfod":
+        return "--split 1 leaves train empty: the Object Detection API's train input reads " \
+            "no records"
+    if fmt == "tfod":
+        return None
     if fraction <= 0.0:
         return "--split 0 leaves validation empty: ModelPack refuses a dataset without " \
             "validation samples"
@@ -185,9 +192,9 @@ def _per_image_chunk(job: _Job, task: tuple[str, str, Sequence[int], Sequence[st
     )
 
 
-def _coco_chunk(job: _Job, task: tuple[str, Sequence[int]]) -> tuple[int, list[list]]:
+def _coco_chunk(job: _Job, task: tuple[str, Sequence[int]]) -> tuple[int, list[tuple]]:
     """Write each sample's image into ``folder`` under its output name, and trace its mask;
-    returns the bytes written and each sample's COCO polygons."""
+    returns the bytes written and each sample's COCO region polygons and box segments."""
     folder, indices = task
     written = 0
     regions = []
@@ -195,8 +202,13 @@ def _coco_chunk(job: _Job, task: tuple[str, Sequence[int]]) -> tuple[int, list[l
         sample = job.samples[i]
         with open(os.path.join(folder, sample.name), "wb") as f:
             written += f.write(sample.read_image())
-        regions.append([] if sample.read_mask is None else coco_format.mask_polygons(
-            sample.read_mask(), sample.width, sample.height))
+        if sample.read_mask is None:
+            regions.append(((), ()))
+        elif sample.mask_of_boxes:
+            regions.append(((), coco_format.box_segments(sample.read_mask(), sample)))
+        else:
+            regions.append((coco_format.mask_polygons(sample.read_mask(), sample.width,
+                                                      sample.height), ()))
     return written, regions
 
 
@@ -446,7 +458,7 @@ def start_result(options: ConvertOptions, read: ReadResult
                            Counter({classes[k]: n for k, n in read.report.objects.items()}),
                            read.report.negatives)
     result.moved_to_fill, result.source_split = moved, own
-    empty = None if own else split_warning(options.split)
+    empty = None if own else split_warning(options.split, options.format)
     if empty:
         result.warnings.append(empty)
     if read.report.kept_undecodable:
@@ -561,7 +573,7 @@ class _CocoSplits:
         job: _Job = pool.state
         tasks = [(str(folder), indices[i : i + _CHUNK]) for i in range(0, len(indices), _CHUNK)]
         written = done = 0
-        regions: list[list] = []
+        regions: list[tuple] = []
         for task, (nbytes, polygons) in zip(tasks, pool.map(_coco_chunk, tasks)):
             written += nbytes
             regions += polygons
@@ -569,11 +581,11 @@ class _CocoSplits:
             if progress:
                 progress(split, done, len(indices))
         images, annotations = [], []
-        for i, polygons in zip(indices, regions):
+        for i, (polygons, segments) in zip(indices, regions):
             sample = job.samples[i]
             images.append(coco_format.image_entry(self.image_id, sample))
             entries = coco_format.annotation_entries(self.image_id, sample, self.annotation_id,
-                                                     polygons)
+                                                     polygons, segments)
             annotations += entries
             self.image_id += 1
             self.annotation_id += len(entries)

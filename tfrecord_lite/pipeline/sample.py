@@ -108,6 +108,10 @@ class Sample(NamedTuple):
     tracks: tuple[str, ...] = ()  # per box, the object's track in a video job (else empty)
     crowd: tuple[bool, ...] = ()  # per box, COCO iscrowd (empty: none is)
     difficult: tuple[bool, ...] = ()  # per box, Pascal VOC difficult (empty: none is)
+    truncated: tuple[bool, ...] = ()  # per box, Pascal VOC truncated (empty: none is)
+    # the mask paints the boxes' own objects (a COCO or YOLO source's segmentation), so its
+    # regions are no objects of their own: -f coco and -f tfod write the boxes alone
+    mask_of_boxes: bool = False
 
 
 def class_indices(boxes: Sequence[Box]) -> list[int]:
@@ -125,6 +129,6 @@ def yolo_values(boxes: Sequence[Box]) -> Sequence[float]:
 
 
 def box_flags(flags: Sequence[bool], n: int) -> list[int]:
-    """A per-box flag (``Sample.crowd``, ``Sample.difficult``) as 0/1 for each of ``n`` boxes;
+    """A per-box flag (``Sample.crowd``, ``Sample.difficult``, ...) as 0/1 for each of ``n`` boxes;
     an empty tuple means no box has it."""
     return [int(bool(flags[j])) if j < len(flags) else 0 for j in range(n)] if flags else [0] * n

@@ -4,7 +4,8 @@ Each message names the rule it breaks (``ModelPack: ...``), so a user knows why 
 reads fine elsewhere would still not train.  The rules are those of the ModelPack 2.2 readers'
 own documentation: ``type`` picks the reader, both splits need samples, images are decoded by
 ``tf.io.decode_jpeg`` to 3 channels, coordinates are normalised, class ids index ``classes``,
-and ModelPack adds the background class itself.
+and ModelPack adds the background class itself.  ``-f tfod`` is held to the Object Detection
+API's rules instead (only its train split must have records).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tfrecord_lite.tools.layout import JsonSample, Layout, Split
 
 _TYPES = {"tfrecord": "tfrecord", "darknet": "darknet", "json": None}
 _NOT_EMPTY = "ModelPack refuses empty train or validation samples"
+_NO_TRAIN = "the Object Detection API's train input reads no records"
 _DECODE = "ModelPack decodes images with tf.io.decode_jpeg and needs 3 channels"
 
 
@@ -39,6 +41,12 @@ def info_problems(layout: Layout, counts: dict[str, int]) -> list[str]:
                    "this key")
     for split in ("train", "validation"):
         raw = info.get(split)
+        if fmt == "tfod":
+            # The Object Detection API's train job reads its own input and evaluation is a
+            # job of its own, so only an empty train split stops training.
+            if split == "train" and (not isinstance(raw, dict) or counts.get(split) == 0):
+                out.append(f"split 'train' has no samples: {_NO_TRAIN}")
+            continue
         if not isinstance(raw, dict):
             out.append(f"no {split!r} split: {_NOT_EMPTY}")
             continue

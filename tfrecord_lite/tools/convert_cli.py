@@ -313,9 +313,10 @@ def _start(args: argparse.Namespace, warn: Warnings) -> int:
     why = refusal(args.output, args.format, args.masks)
     if why:
         raise UsageError(why)
-    if args.input not in (None, "groundtruth") and s3_cli.used(args):
-        raise UsageError(f"--from {args.input} reads local folders; s3:// paths go with Ground "
-                         "Truth manifests (copy the dataset here first)")
+    if args.input not in (None, "groundtruth") and any(
+            s3_cli.is_s3(v) for v in (args.annotations, args.images)):
+        raise UsageError(f"--from {args.input} reads local folders; s3:// inputs go with Ground "
+                         "Truth manifests (copy the dataset here first; an s3:// -o is fine)")
     if s3_cli.used(args):  # fetched into a local cache, built locally, uploaded at the end
         from tfrecord_lite.pipeline import s3store
 
@@ -349,7 +350,7 @@ def _run(args: argparse.Namespace, remote: s3_cli.Remote | None, bar: ProgressLi
     )
     if remote is not None:
         options = remote.options(options)
-    empty = split_warning(options.split) if args.split is not None else None
+    empty = split_warning(options.split, options.format) if args.split is not None else None
     if empty:
         warn(empty)
     if args.dry_run:

@@ -42,7 +42,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "preview",
         help="draw samples with their boxes into a contact-sheet PNG",
-        description="Draw N samples of a split (TFRecord or JSON format) as a contact-sheet PNG: "
+        description="Draw N samples of a split (any format the converter writes but coco and "
+        "edgefirst) as a contact-sheet PNG: "
         "boxes outlined and labelled in a colour per class, masks tinted, image names under "
         "the tiles.  Takes the first N samples, or a random N with --seed.",
     )
@@ -260,6 +261,39 @@ def _tfrecord_tile(where: str, index: int, data: bytes, size: int) -> Tile:
     return Tile(rec.image_name, _open_image(rec.image, size), boxes)
 
 
+def _tfod_tile(where: str, index: int, data: bytes, size: int) -> Tile:
+    """A TF Object Detection record (-f tfod): corner boxes, 1-based labels, and with
+    ``--masks`` each object's mask tinted in its class's colour."""
+    from PIL import Image
+
+    from tfrecord_lite import decode_example
+
+    try:
+        rec = decode_example(data)
+        image = rec["image/encoded"][0]
+        corners = zip(rec.get("image/object/class/label", []),
+                      rec["image/object/bbox/xmin"], rec["image/object/bbox/ymin"],
+                      rec["image/object/bbox/xmax"], rec["image/object/bbox/ymax"])
+        boxes = tuple((int(k) - 1, (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0)
+                      for k, x0, y0, x1, y1 in corners)
+    except Exception as exc:  # ExampleError, or keys missing: not a tfod record
+        raise InputError(where, 0, f"record {index} is not a TF Object Detection record: "
+                         f"{exc!r}", hint="verify says what it lacks") from exc
+    names = rec.get("image/filename") or [b"record %d" % index]
+    thumb = _open_image(image, size)
+    mask = None
+    if rec.get("image/object/mask") and thumb is not None:
+        mask = Image.new("L", thumb.size, 0)
+        for (k, *_), png in zip(boxes, rec["image/object/mask"]):
+            try:
+                with Image.open(io.BytesIO(png)) as m:
+                    one = m.convert("L").resize(thumb.size, Image.Resampling.NEAREST)
+            except (OSError, ValueError, SyntaxError):
+                continue  # verify reports these; preview draws what it can
+            mask.paste(k + 1, mask=one.point([0] + [255] * 255))
+    return Tile(names[0].decode("utf-8", "replace"), thumb, boxes, mask)
+
+
 def _json_tile(path: Path, size: int) -> Tile:
     from PIL import Image
 
@@ -304,7 +338,8 @@ def collect(split: Split, n: int, seed: int | None, size: int = 320) -> list[Til
         return [Tile(p.name, _open_image(p, size), tuple(read_labels(p.with_suffix(".txt"))))
                 for p in chosen]
     chosen = _choose(_records(split), n, seed)
-    return [_tfrecord_tile(where, index, data, size) for where, index, data in chosen]
+    tile = _tfod_tile if split.format == "tfod" else _tfrecord_tile
+    return [tile(where, index, data, size) for where, index, data in chosen]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -96,8 +96,11 @@ class Remote:
         self.shown = list(found.shown)
         if self.upload is not None:
             self.shown.append((output, str(self.upload.target).rstrip("/")))
+        fetched = is_s3(args.annotations) or is_s3(args.images)
+        # local inputs keep -i as given: a COCO, YOLO or VOC layout finds its own images
         self.args = argparse.Namespace(**{**vars(args), "annotations": found.manifest,
-                                          "images": found.images, "output": output})
+                                          "images": found.images if fetched else args.images,
+                                          "output": output})
 
     def show(self, text: str) -> str:
         """``text`` with the cache's local paths said as the S3 locations they stand for."""

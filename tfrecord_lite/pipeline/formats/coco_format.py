@@ -33,6 +33,30 @@ def mask_polygons(mask_png: bytes, width: int, height: int) -> list[Polygon]:
             for value, outline in polygons.mask_outlines(mask_png, width, height, on_edges=True)]
 
 
+def box_segments(mask_png: bytes, sample: Sample) -> list[list[list[float]]]:
+    """Each box's segmentation when the mask paints the boxes' own objects
+    (``Sample.mask_of_boxes``): the outlines of its class's mask pixels whose centres the box
+    holds, so a COCO source's objects come back one annotation each."""
+    from tfrecord_lite.pipeline.formats import polygons
+
+    width, height = sample.width, sample.height
+    pixels = polygons.mask_bytes(mask_png)
+    out = []
+    for box in sample.boxes:
+        c0 = max(0, round((box.cx - box.w / 2) * width))
+        c1 = min(width, round((box.cx + box.w / 2) * width))
+        r0 = max(0, round((box.cy - box.h / 2) * height))
+        r1 = min(height, round((box.cy + box.h / 2) * height))
+        value = box.class_index + 1
+        crop = b"".join(bytes(v == value for v in pixels[y * width + c0 : y * width + c1])
+                        for y in range(r0, r1))
+        out.append([[round(c, 3) + 0.0 for x, y in outline for c in (x + c0, y + r0)]
+                    for _, outline in polygons.region_outlines(crop, c1 - c0, r1 - r0,
+                                                               on_edges=True)]
+                   if c1 > c0 and r1 > r0 else [])
+    return out
+
+
 def _pixels(value: float) -> float:
     """A coordinate in pixels, without the float noise of normalising and back."""
     return round(value, 3) + 0.0
@@ -47,8 +71,10 @@ def image_entry(image_id: int, sample: Sample) -> dict:
 
 
 def annotation_entries(image_id: int, sample: Sample, first_id: int,
-                       polygons: Sequence[Polygon] = ()) -> list[dict]:
-    """The sample's boxes, then its segmentation regions (each with the polygon's bounds)."""
+                       polygons: Sequence[Polygon] = (),
+                       segments: Sequence[list[list[float]]] = ()) -> list[dict]:
+    """The sample's boxes (each with its ``segments``, from ``box_segments``), then its
+    segmentation regions (``polygons``, each with the polygon's bounds)."""
     out = []
     width, height = sample.width, sample.height
     crowd = box_flags(sample.crowd, len(sample.boxes))  # a COCO source's iscrowd
@@ -58,7 +84,8 @@ def annotation_entries(image_id: int, sample: Sample, first_id: int,
         out.append({"id": first_id + len(out), "image_id": image_id,
                     "category_id": box.class_index + 1, "iscrowd": crowd[j],
                     "bbox": [_pixels(x), _pixels(y), _pixels(w), _pixels(h)],
-                    "area": _pixels(w * h), "segmentation": []})
+                    "area": _pixels(w * h),
+                    "segmentation": segments[j] if j < len(segments) else []})
     for class_index, flat in polygons:
         xs, ys = flat[0::2], flat[1::2]
         x, y = min(xs), min(ys)

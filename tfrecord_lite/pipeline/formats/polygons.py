@@ -350,13 +350,17 @@ def _rows_of(mask: bytes, width: int, value: int, x: int, y: int) -> int:
 def mask_outlines(mask_png: bytes, width: int, height: int, on_edges: bool = False
                   ) -> list[tuple[int, list[Point]]]:
     """``region_outlines`` of a class-index mask PNG (0 = background, k + 1 = class k)."""
+    return region_outlines(mask_bytes(mask_png), width, height, on_edges=on_edges)
+
+
+def mask_bytes(mask_png: bytes) -> bytes:
+    """A mask PNG's pixels, one byte each, row by row."""
     import io
 
     from PIL import Image
 
     with Image.open(io.BytesIO(mask_png)) as mask:
-        data = mask.convert("L").tobytes()
-    return region_outlines(data, width, height, on_edges=on_edges)
+        return mask.convert("L").tobytes()
 
 
 def region_outlines(

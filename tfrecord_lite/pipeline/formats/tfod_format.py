@@ -20,8 +20,10 @@ plan, as -f tfrecord) plus ``label_map.pbtxt`` (``item { id: 1 name: 'cat' }`` p
 
 Objects are the sample's boxes, then, for a segmentation sample, each 8-connected region of each
 class of its mask (a semantic mask cannot tell touching instances of one class apart, so a
-connected region is one instance).  A box's mask, with ``masks``, is its class's mask pixels
-inside the box when the sample has a mask, else the filled box.
+connected region is one instance), unless the mask paints the boxes' own objects
+(``Sample.mask_of_boxes``: a COCO or YOLO source's segmentation), when the boxes are all.  A
+box's mask, with ``masks``, is its class's mask pixels inside the box when the sample has a
+mask, else the filled box.
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ def objects(sample: Sample, masks: bool = False) -> list[TfodObject]:
             png = _box_mask(pixels, b.class_index + 1, width, height, x0, y0, x1, y1)
         out.append(TfodObject(b.class_index, x0, y0, x1, y1, b.w * b.h * (width * height),
                               bool(crowd[j]), bool(difficult[j]), png))
-    if pixels is not None:
+    if pixels is not None and not sample.mask_of_boxes:
         from tfrecord_lite.pipeline.formats.polygons import mask_regions
 
         for value, runs in mask_regions(pixels, width, height):
@@ -138,19 +140,33 @@ def _texts(classes: tuple[str, ...]) -> list[bytes]:
     return [class_text(name).encode("utf-8") for name in classes]
 
 
+@lru_cache(maxsize=4096)
+def _labels(indices: tuple[int, ...], classes: tuple[str, ...]) -> bytes:
+    """``class/label`` and ``class/text`` of objects of these classes: a few objects of a few
+    classes make the same few lists over and over."""
+    texts = _texts(classes)
+    return _ints("image/object/class/label", [k + 1 for k in indices]) + \
+        _bytes("image/object/class/text", [texts[k] for k in indices])
+
+
 def _box_columns(sample: Sample) -> tuple[list, ...]:
     """``objects``' values as columns for a sample of boxes alone (no mask, no --masks): the
-    same numbers, without a TfodObject per box."""
+    same numbers, without a TfodObject per box (``_clamp`` written out: a call per value was
+    a third of a record's time)."""
     v = yolo_values(sample.boxes)
     cx, cy, w, h = v[0::4], v[1::4], v[2::4], v[3::4]
     n = len(cx)
     pixels = sample.width * sample.height
     return (class_indices(sample.boxes),
             [a * b * pixels for a, b in zip(w, h)],
-            [_clamp(c + d / 2) for c, d in zip(cx, w)],
-            [_clamp(c - d / 2) for c, d in zip(cx, w)],
-            [_clamp(c + d / 2) for c, d in zip(cy, h)],
-            [_clamp(c - d / 2) for c, d in zip(cy, h)],
+            [0.0 if x < 0.0 else 1.0 if x > 1.0 else x for x in
+             [c + d / 2 for c, d in zip(cx, w)]],
+            [0.0 if x < 0.0 else 1.0 if x > 1.0 else x for x in
+             [c - d / 2 for c, d in zip(cx, w)]],
+            [0.0 if x < 0.0 else 1.0 if x > 1.0 else x for x in
+             [c + d / 2 for c, d in zip(cy, h)]],
+            [0.0 if x < 0.0 else 1.0 if x > 1.0 else x for x in
+             [c - d / 2 for c, d in zip(cy, h)]],
             box_flags(sample.difficult, n), box_flags(sample.crowd, n))
 
 
@@ -194,9 +210,14 @@ def _box_mask(pixels: bytes | None, value: int, width: int, height: int,
     return _png(data, width, height)
 
 
+@lru_cache(maxsize=256)
+def _packer(n: int) -> struct.Struct:
+    return struct.Struct(f"<{n}f")
+
+
 def _floats(key: str, values: Sequence[float]) -> bytes:
     try:
-        packed = field(0x0A, struct.pack(f"<{len(values)}f", *values)) if values else b""
+        packed = field(0x0A, _packer(len(values)).pack(*values)) if values else b""
     except (OverflowError, struct.error) as exc:
         raise ExampleError(f"{key} {list(values[:8])!r}: not float32 values ({exc})") from None
     return map_entry(_K[key], field(0x12, packed))  # Feature.float_list = 2
@@ -255,7 +276,7 @@ def record_parts(sample: Sample, image_len: int, head: bytes, source_id: int,
     by the writer; its size is all the shard plan needs).  Keys in protobuf's deterministic
     order, so the bytes equal ``SerializeToString(deterministic=True)``; ``image/encoded`` sorts
     first."""
-    if sample.read_mask is None and not masks:
+    if (sample.read_mask is None or sample.mask_of_boxes) and not masks:
         cols = _box_columns(sample)  # the common case, without an object per box
     else:
         objs = objects(sample, masks)
@@ -263,7 +284,6 @@ def record_parts(sample: Sample, image_len: int, head: bytes, source_id: int,
                 [o.xmin for o in objs], [o.ymax for o in objs], [o.ymin for o in objs],
                 [int(o.difficult) for o in objs], [int(o.crowd) for o in objs])
     indices, area, xmax, xmin, ymax, ymin, difficult, crowd = cols
-    texts = _texts(tuple(classes))
     tail = [
         _bytes("image/filename", [class_text(sample.name).encode("utf-8")]),
         _same("image/format", "bytes", image_format(head, sample.name)),
@@ -274,8 +294,7 @@ def record_parts(sample: Sample, image_len: int, head: bytes, source_id: int,
         _floats("image/object/bbox/xmin", xmin),
         _floats("image/object/bbox/ymax", ymax),
         _floats("image/object/bbox/ymin", ymin),
-        _ints("image/object/class/label", [k + 1 for k in indices]),
-        _bytes("image/object/class/text", [texts[k] for k in indices]),
+        _labels(tuple(indices), tuple(classes)),
         _flags("image/object/difficult", difficult),
         _flags("image/object/is_crowd", crowd),
     ]

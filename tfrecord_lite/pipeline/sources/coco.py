@@ -126,6 +126,25 @@ def _number(value: object) -> bool:
     return type(value) in (int, float) and math.isfinite(value)
 
 
+def _box(bbox: object) -> tuple[float, float, float, float] | None:
+    """``[x, y, width, height]`` of finite numbers and non-negative size, as floats, or None
+    (one call, no per-value calls: a COCO file has some ten annotations an image)."""
+    if type(bbox) is not list or len(bbox) != 4:
+        return None
+    x, y, w, h = bbox
+    if type(x) not in _NUMBERS or type(y) not in _NUMBERS or type(w) not in _NUMBERS \
+            or type(h) not in _NUMBERS:
+        return None
+    x, y, w, h = float(x), float(y), float(w), float(h)
+    # v - v is 0.0 for every finite v and NaN for inf and NaN
+    if x - x != 0.0 or y - y != 0.0 or w - w != 0.0 or h - h != 0.0 or w < 0 or h < 0:
+        return None
+    return x, y, w, h
+
+
+_NUMBERS = (int, float)
+
+
 def _items(path: Path, doc: dict, side: str | None,
            categories: dict[int, int]) -> list[Found | InputError]:
     where = str(path)
@@ -152,9 +171,10 @@ def _items(path: Path, doc: dict, side: str | None,
         place[iid] = len(order)
         order.append(item)
     for n, ann in enumerate(doc.get("annotations", [])):
-        entry = f"annotations[{n}]" + (f" (id {ann.get('id')})" if isinstance(ann, dict)
-                                       and "id" in ann else "")
-        iid = ann.get("image_id") if isinstance(ann, dict) else None
+        is_dict = type(ann) is dict
+        entry = f"annotations[{n}] (id {ann['id']})" if is_dict and "id" in ann \
+            else f"annotations[{n}]"
+        iid = ann.get("image_id") if is_dict else None
         item = found.get(iid) if type(iid) is int else None
         if item is None:
             order.append(InputError(where, 0, f"{entry}: image id {iid!r} is not in 'images'",
@@ -178,17 +198,18 @@ def _add(item: Found, ann: dict, entry: str, categories: dict[int, int], where: 
                          value=item.ref, hint=f"the file's categories have ids "
                          f"{sorted(categories)[:10]}", reason="unknown-category")
     crowd = ann.get("iscrowd", 0) in (1, True)
-    region = _region(ann.get("segmentation"), k, entry, where)
+    seg = ann.get("segmentation")
+    region = None if seg is None or seg == [] else _region(seg, k, entry, where)
     bbox = ann.get("bbox")
     if bbox is None and region is not None and region.polygons:
         xs = [v for p in region.polygons for v in p[0::2]]
         ys = [v for p in region.polygons for v in p[1::2]]
         bbox = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
-    if not (isinstance(bbox, list) and len(bbox) == 4 and all(map(_number, bbox))) \
-            or bbox[2] < 0 or bbox[3] < 0:
+    box = _box(bbox)
+    if box is None:
         raise InputError(where, 0, f"{entry}: bbox is not [x, y, width, height] of "
                          "non-negative size", value=bbox, reason="bad-box")
-    x, y, w, h = (float(v) for v in bbox)
+    x, y, w, h = box
     item.boxes.append(PixelBox(k, x, y, x + w, y + h, entry, crowd=crowd))
     if region is not None:
         item.regions.append(region)

@@ -48,6 +48,7 @@ class PixelBox(NamedTuple):
     entry: str  # how an error names it ("annotations[3] (id 17)", "object 1 (dog)")
     crowd: bool = False
     difficult: bool = False
+    truncated: bool = False
     line: int = 0  # its line in the item's file, when it has one (a YOLO label row)
 
 
@@ -130,13 +131,14 @@ def build(source: Source, options: ReadOptions) -> ReadResult:
     samples = []
     keys = []
     sides = []
-    for (item, rel, stored, header, values, crowd, difficult, mask), name in zip(pending, names):
+    for (item, rel, stored, header, values, crowd, difficult, truncated, mask), name in zip(
+            pending, names):
         reader = counted_reader(report, index.root, stored, header.reencode, header.convert,
                                 item.where, item.entry, keep)
         samples.append(Sample(rel, item.entry, name, header.width, header.height, reader,
                               Boxes._of(values), (), mask,
                               None if reader.convert else header.stored_bytes, (), crowd,
-                              difficult))
+                              difficult, truncated, mask is not None))
         keys.append(rel)
         sides.append(item.side == VALIDATION)
     split = {p.item.side for p in pending}
@@ -154,7 +156,8 @@ class _Read(NamedTuple):
     values: array  # the Boxes' doubles
     crowd: tuple[bool, ...]
     difficult: tuple[bool, ...]
-    mask: MaskPainter | None
+    truncated: tuple[bool, ...]
+    mask: MaskPainter | None  # a source's regions always come with their objects' boxes
 
 
 def _read_item(item: Found, index: ImageIndex, options: ReadOptions, table: ClassTable,
@@ -164,13 +167,16 @@ def _read_item(item: Found, index: ImageIndex, options: ReadOptions, table: Clas
     if header.reencode:
         header = _frame(header, item.size, options.exif_frame, report)
     width, height = header.width, header.height
-    values = array("d")
+    flat: list[float] = []  # the Boxes' doubles, made an array once
     crowd: list[bool] = []
     difficult: list[bool] = []
+    truncated: list[bool] = []
     clipped = dropped = 0
     sx, sy = (width, height) if item.normalised else (1, 1)
     for box in item.boxes:
-        k = _mapped(box.class_index, remap, table, names)
+        k = remap[box.class_index]
+        if k is None:
+            k = _mapped(box.class_index, remap, table, names)
         x1, y1, x2, y2 = box.x1 * sx, box.y1 * sy, box.x2 * sx, box.y2 * sy
         if x1 >= width or y1 >= height or x2 <= 0 or y2 <= 0:
             where = f"{box.entry}: " if box.entry else ""
@@ -183,16 +189,18 @@ def _read_item(item: Found, index: ImageIndex, options: ReadOptions, table: Clas
         if cx2 - cx1 <= 0 or cy2 - cy1 <= 0:
             dropped += 1
             continue
-        values += array("d", (k, (cx1 + cx2) / 2 / width, (cy1 + cy2) / 2 / height,
-                              (cx2 - cx1) / width, (cy2 - cy1) / height))
+        flat += (k, (cx1 + cx2) / 2 / width, (cy1 + cy2) / 2 / height, (cx2 - cx1) / width,
+                 (cy2 - cy1) / height)
         crowd.append(box.crowd)
         difficult.append(box.difficult)
+        truncated.append(box.truncated)
     for r in item.regions:
         if r.rle is not None and r.rle[0] != (height, width):
             raise problem(f"a region's RLE is {r.rle[0][1]}x{r.rle[0][0]} but its image is "
                           f"{width}x{height}", value=item.ref, reason="bad-segmentation")
     regions = tuple(Region(_mapped(r.class_index, remap, table, names), r.polygons, r.rle)
                     for r in item.regions)
+    values = array("d", flat)
     report.clipped_boxes += clipped
     report.dropped_boxes += dropped
     if item.size is not None and item.size != (width, height):
@@ -203,7 +211,8 @@ def _read_item(item: Found, index: ImageIndex, options: ReadOptions, table: Clas
         report.negatives += 1
     mask = MaskPainter(width, height, regions, (sx, sy)) if regions else None
     return _Read(item, rel, stored, header, values, tuple(crowd) if any(crowd) else (),
-                 tuple(difficult) if any(difficult) else (), mask)
+                 tuple(difficult) if any(difficult) else (),
+                 tuple(truncated) if any(truncated) else (), mask)
 
 
 def _mapped(k: int, remap: list[int | None], table: ClassTable, names: list[str]) -> int:

@@ -4,7 +4,8 @@ splits from ``ImageSets/Main/train.txt`` and ``val.txt``.
 
 VOC's pixel coordinates are 1-based and inclusive (the devkit's ``xmin = 1`` is the first
 column), so a box covers ``xmin - 1`` to ``xmax``.  Classes are sorted by name, as VOC's own
-twenty are.  ``truncated`` is not kept: Sample has no place for it.
+twenty are.  ``truncated`` is kept on the Sample (``Sample.truncated``); no output format the
+converter writes has a place the readers read for it.
 """
 
 from __future__ import annotations
@@ -68,9 +69,9 @@ def read(annotations: Path) -> Source:
             continue
         found, objects = item
         found.side = sides.get(path.stem) if sides is not None else None
-        for name, x1, y1, x2, y2, entry, difficult in objects:
+        for name, x1, y1, x2, y2, entry, difficult, truncated in objects:
             found.boxes.append(PixelBox(index[name], x1, y1, x2, y2, entry,
-                                        difficult=difficult))
+                                        difficult=difficult, truncated=truncated))
         items.append(found)
     if sides is not None:
         missing = sorted(set(sides) - {p.stem for p in xmls})
@@ -119,5 +120,5 @@ def _parse(path: Path) -> tuple[Found, list] | InputError:
                               "ymin <= ymax", reason="bad-box")
         x1, y1, x2, y2 = coords
         objects.append((label, x1 - 1, y1 - 1, x2, y2, f"{entry} ({label})",
-                        _text(obj, "difficult") == "1"))
+                        _text(obj, "difficult") == "1", _text(obj, "truncated") == "1"))
     return found, objects
