@@ -1,5 +1,6 @@
-"""The optional C core (tfrecord_lite/format/_speedups.c): built where a compiler works, skipped
-with one line where none does, so ``pip install .`` succeeds either way and the package then
+"""The optional C core (tfrecord_lite/format/_speedups.c, and the mask tracer
+tfrecord_lite/pipeline/formats/_tracer.c): each built where a compiler works, skipped with one
+line where none does, so ``pip install .`` succeeds either way and the package then
 runs its pure-Python reference path.  Everything else about the package is in pyproject.toml."""
 
 from __future__ import annotations
@@ -57,7 +58,12 @@ setup(
             "tfrecord_lite.format._speedups",
             sources=["tfrecord_lite/format/_speedups.c"],
             extra_compile_args=FLAGS,
-        )
+        ),
+        Extension(
+            "tfrecord_lite.pipeline.formats._tracer",
+            sources=["tfrecord_lite/pipeline/formats/_tracer.c"],
+            extra_compile_args=FLAGS,
+        ),
     ],
     cmdclass={"build_ext": OptionalBuildExt},
 )
