@@ -59,10 +59,11 @@ setup(
             sources=["tfrecord_lite/format/_speedups.c"],
             extra_compile_args=FLAGS,
         ),
-        Extension(
+        Extension(  # no fused multiply-adds: the same roundings as Python's float operations
             "tfrecord_lite.pipeline.formats._tracer",
             sources=["tfrecord_lite/pipeline/formats/_tracer.c"],
-            extra_compile_args=FLAGS,
+            extra_compile_args=FLAGS + (["-ffp-contract=off"] if os.name != "nt" else []),
+            libraries=["m"] if os.name != "nt" else [],
         ),
     ],
     cmdclass={"build_ext": OptionalBuildExt},

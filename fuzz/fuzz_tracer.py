@@ -1,6 +1,7 @@
 """Fuzz target: the C mask tracer (pipeline/formats/_tracer.c) gives the pure-Python tracer's
-outlines, point for point and type for type, on every mask: the first bytes pick the width,
-height, number of values, tolerance and corner/centre mode, the rest are the pixels."""
+outlines, point for point and type for type, on every mask (the first bytes pick the width,
+height, number of values, tolerance and corner/centre mode, the rest are the pixels), and the
+same normalised coordinates for -f json."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import atheris
 
 with atheris.instrument_imports():
     from tfrecord_lite.format._accel import TRACER, load
-    from tfrecord_lite.pipeline.formats.polygons import region_outlines_py
+    from tfrecord_lite.pipeline.formats.polygons import normalised_py, region_outlines_py
 
 TOLERANCES = (0.0, 0.4, 0.9, 2.5)
 
@@ -32,6 +33,11 @@ def test_one_input(data: bytes, tracer=None) -> None:
     expected = _typed(region_outlines_py(pixels, width, height, tolerance, on_edges))
     got = _typed(tracer.region_outlines(pixels, width, height, tolerance, on_edges))
     assert got == expected, (width, height, pixels, tolerance, on_edges)
+    if not on_edges:
+        outlines = tracer.region_outlines(pixels, width, height, tolerance, False)
+        for _, polygon in outlines:
+            assert tracer.normalised(polygon, width, height) == normalised_py(
+                polygon, width, height)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ cc=${CC:-gcc}
 for module in tfrecord_lite/format/_speedups tfrecord_lite/pipeline/formats/_tracer; do
     echo "== $cc -fsanitize=address,undefined: $module$suffix"
     "$cc" -shared -fPIC -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-        -fno-sanitize-recover=all -Wall -Wextra -Werror -I"$include" \
-        "$module.c" -o "$out/$module$suffix"
+        -fno-sanitize-recover=all -ffp-contract=off -Wall -Wextra -Werror -I"$include" \
+        "$module.c" -o "$out/$module$suffix" -lm
 done
 
 # Python is not built with ASan: the runtime must come first; its leak report would be about

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import math
 import os
 import random
 import subprocess
@@ -142,6 +143,44 @@ def test_region_outlines_falls_back_to_the_pure_tracer_where_the_c_one_refuses()
     short = b"\x01" * 7  # 3x3 wants 9 bytes: the pure path reads what there is
     assert polygons.region_outlines(short, 3, 3) == polygons.region_outlines_py(short, 3, 3)
     assert polygons.region_outlines(b"", 0, 0) == [] == polygons.region_outlines(b"", 4, -2)
+
+
+def _near_ties(rng: random.Random) -> list[tuple[float, float]]:
+    """Points whose ``x + 0.002`` is within two ulps of a 7-decimal tie (``k + 0.5`` over 10^7),
+    where ``round(v, 7)`` is decided by the last bits."""
+    out = []
+    for _ in range(3000):
+        v = (rng.randrange(10**7) + 0.5) / 1e7
+        for steps in (-2, -1, 0, 1, 2):
+            u = v
+            for _ in range(abs(steps)):
+                u = math.nextafter(u, math.copysign(math.inf, steps))
+            out.append((u - 0.002, 1.0 - u))
+    out += [(m / 256 - 0.002, m / 512) for m in range(4000)]  # exact binary ties
+    return out
+
+
+@needs_c
+def test_normalised_in_c_rounds_as_python_does() -> None:
+    tracer = importlib.import_module(TRACER)
+    rng = random.Random(7)
+    for w, h in [(1, 1), (3, 7), (181, 97), (640, 480), (1280, 720), (1920, 1080), (4096, 3)]:
+        grid = [(x / 2, rng.randrange(2 * h) / 2) for x in range(-2, 2 * w + 2)]
+        loose = [(rng.uniform(-5, w + 5), rng.uniform(-5, h + 5)) for _ in range(2000)]
+        for points in (grid, loose):
+            assert tracer.normalised(points, w, h) == polygons.normalised_py(points, w, h)
+    ties = _near_ties(rng)
+    assert tracer.normalised(ties, 1, 1) == polygons.normalised_py(ties, 1, 1)
+
+
+@needs_c
+def test_normalised_leaves_to_python_what_is_not_float_pairs() -> None:
+    tracer = importlib.import_module(TRACER)
+    for points, w, h in [([(1, 2.0)], 4, 4), ([(1.0, 2.0, 3.0)], 4, 4), ([[1.0, 2.0]], 4, 4),
+                         ([(1.0, 2.0)], 0, 4), ([(math.nan, 1.0)], 4, 4)]:
+        assert tracer.normalised(points, w, h) is None
+    for points in ([(1, 2)], ((0.5, 1.5),)):
+        assert polygons.normalised(points, 4, 4) == polygons.normalised_py(points, 4, 4)
 
 
 def _run(args: list, pure: str | None) -> str:

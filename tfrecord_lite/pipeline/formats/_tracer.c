@@ -7,12 +7,16 @@
  * doubled (x2 = 2x) so half-pixel cuts stay integers; the Douglas-Peucker arithmetic is done in
  * doubles with the pure path's operations, exact below MAX_PIXELS (see polygons.py).
  *
+ * Also polygons.normalised: Python's round(v, 7) is the double nearest to the exact value of
+ * v * 10^7 rounded half-even to an integer, over 10^7; fma gives that exact value.
+ *
  * Anything the pure path would fail on (it cannot, for a well-formed trace) raises
  * RuntimeError here; every allocation is checked and freed on every path.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -808,7 +812,78 @@ done:
     return out;
 }
 
+#define NUDGE 0.002 /* polygons._NUDGE */
+
+/* round(v, 7) as Python does it: v * 10^7 exactly (p + e, fma's exact residual), rounded to an
+ * integer half-even, then divided by 10^7 (one correctly rounded division, as Python's strtod
+ * of the rounded decimal).  Exact while p < 2^53 (|v| < MAX_PIXELS here): p's ulp is then at
+ * most 1, so the residual decides only a p = r +- 0.5 that nearbyint took as a tie. */
+static double round7(double v)
+{
+    double p = v * 1e7, e = fma(v, 1e7, -p), r = nearbyint(p), a = p - r;
+    if (a == 0.5 && e > 0) /* nearbyint took the even side of a tie that is not one */
+        r += 1;
+    else if (a == -0.5 && e < 0)
+        r -= 1;
+    return r / 1e7;
+}
+
+static PyObject *coordinate(PyObject *value, double size)
+{
+    double v = (PyFloat_AS_DOUBLE(value) + NUDGE) / size;
+    return PyFloat_FromDouble(round7(v));
+}
+
+static PyObject *py_normalised(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *polygon;
+    Py_ssize_t w, h;
+    if (!PyArg_ParseTuple(args, "O!nn", &PyList_Type, &polygon, &w, &h))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(polygon);
+    /* what the pure path computes the same way: float points, sizes a double holds exactly */
+    if (w <= 0 || h <= 0 || w > MAX_PIXELS || h > MAX_PIXELS)
+        Py_RETURN_NONE;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *p = PyList_GET_ITEM(polygon, i);
+        if (!PyTuple_CheckExact(p) || PyTuple_GET_SIZE(p) != 2 ||
+            !PyFloat_CheckExact(PyTuple_GET_ITEM(p, 0)) ||
+            !PyFloat_CheckExact(PyTuple_GET_ITEM(p, 1)))
+            Py_RETURN_NONE;
+        for (int k = 0; k < 2; k++) {
+            double v = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(p, k));
+            if (!(fabs(v) < (double)MAX_PIXELS)) /* NaN, inf, far outside: the pure path */
+                Py_RETURN_NONE;
+        }
+    }
+    PyObject *out = PyList_New(n);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *p = PyList_GET_ITEM(polygon, i);
+        PyObject *pair = PyList_New(2);
+        if (pair == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, pair);
+        for (int k = 0; k < 2; k++) {
+            PyObject *c = coordinate(PyTuple_GET_ITEM(p, k), (double)(k ? h : w));
+            if (c == NULL) {
+                Py_DECREF(out);
+                return NULL;
+            }
+            PyList_SET_ITEM(pair, k, c);
+        }
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"normalised", py_normalised, METH_VARARGS,
+     "normalised(polygon, width, height) -> [[x, y], ...] or None: polygons.normalised in C, "
+     "None where the pure path must do it (not a list of float pairs)."},
     {"region_outlines", py_region_outlines, METH_VARARGS,
      "region_outlines(mask, width, height, tolerance, on_edges) -> [(value, polygon), ...]: "
      "polygons.region_outlines in C."},

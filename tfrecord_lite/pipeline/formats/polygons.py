@@ -411,5 +411,13 @@ def normalised(polygon: Sequence[Point], width: int, height: int) -> list[list[f
     ``i / W``, so every value is in [0, 1).  Each is written :data:`_NUDGE` pixels past the
     centre, with 7 decimals: a reader that truncates ``x * W`` (Pillow's fill, ``int()``) then
     finds the same pixel as one that rounds, where a value a hair below would land one short."""
+    tracer = load(TRACER)
+    out = None if tracer is None or type(polygon) is not list else tracer.normalised(
+        polygon, width, height)
+    return normalised_py(polygon, width, height) if out is None else out
+
+
+def normalised_py(polygon: Sequence[Point], width: int, height: int) -> list[list[float]]:
+    """``normalised`` in pure Python: the reference of the C one."""
     return [[round((x + _NUDGE) / width, 7), round((y + _NUDGE) / height, 7)]
             for x, y in polygon]
