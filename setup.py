@@ -28,6 +28,8 @@ class OptionalBuildExt(build_ext):
             self._skip(_reason(exc))
 
     def build_extension(self, ext: Extension) -> None:
+        if not self.extensions:  # one failed: the others go too (one line, one path)
+            return
         try:
             super().build_extension(ext)
         except Exception as exc:  # CompileError, LinkError, a missing Python.h
