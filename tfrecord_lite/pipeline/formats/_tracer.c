@@ -49,8 +49,8 @@ typedef struct {
     double tol2;
     int on_edges;
     Run *runs;
-    Buf parent, cid, ecount, eoff, epos, edges, nextsame, used, lv, lo, sv, so, area, holes,
-        hkey, xs2, ys, nxt, cut, prev, rwnext, pts, keep, stack, outv;
+    Buf scan, parent, cid, ecount, eoff, edges, nextsame, used, lv, lo, sv, so, holes, xs2, ys,
+        nxt, cut, prev, rwnext, pts, keep, stack, outv;
     Map starts, rw;
 } Ctx;
 
@@ -193,6 +193,28 @@ static Py_ssize_t minus(int32_t a, int32_t b, const Run *others, Py_ssize_t lo, 
         n++;
     }
     return n;
+}
+
+/* The end of the run of equal bytes that starts at row[x]: eight bytes at a time where the
+ * compiler and byte order allow. */
+static inline Py_ssize_t run_end(const uint8_t *row, Py_ssize_t x, Py_ssize_t w)
+{
+    uint8_t v = row[x];
+    Py_ssize_t e = x + 1;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t pattern = 0x0101010101010101ull * v;
+    while (e + 8 <= w) {
+        uint64_t word;
+        memcpy(&word, row + e, 8);
+        uint64_t diff = word ^ pattern;
+        if (diff)
+            return e + (__builtin_ctzll(diff) >> 3);
+        e += 8;
+    }
+#endif
+    while (e < w && row[e] == v)
+        e++;
+    return e;
 }
 
 static inline int32_t find(int32_t *parent, int32_t i)
@@ -623,11 +645,10 @@ static PyObject *region(Ctx *ctx, int value, const Edge *e, Py_ssize_t m)
 
 static void ctx_free(Ctx *ctx)
 {
-    Buf *bufs[] = {&ctx->parent, &ctx->cid, &ctx->ecount, &ctx->eoff, &ctx->epos, &ctx->edges,
+    Buf *bufs[] = {&ctx->scan, &ctx->parent, &ctx->cid, &ctx->ecount, &ctx->eoff, &ctx->edges,
                    &ctx->nextsame, &ctx->used, &ctx->lv, &ctx->lo, &ctx->sv, &ctx->so,
-                   &ctx->area, &ctx->holes, &ctx->hkey, &ctx->xs2, &ctx->ys, &ctx->nxt,
-                   &ctx->cut, &ctx->prev, &ctx->rwnext, &ctx->pts, &ctx->keep, &ctx->stack,
-                   &ctx->outv};
+                   &ctx->holes, &ctx->xs2, &ctx->ys, &ctx->nxt, &ctx->cut, &ctx->prev,
+                   &ctx->rwnext, &ctx->pts, &ctx->keep, &ctx->stack, &ctx->outv};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         free(bufs[i]->p);
     free(ctx->runs);
@@ -746,6 +767,7 @@ static PyObject *py_region_outlines(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*nndp", &buf, &w, &h, &tolerance, &on_edges))
         return NULL;
     PyObject *out = NULL;
+    int gc_was = 0;
     Ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
     if (w <= 0 || h <= 0 || w > MAX_PIXELS || h > MAX_PIXELS / w) {
@@ -757,45 +779,42 @@ static PyObject *py_region_outlines(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "mask of %zd bytes for %zd x %zd pixels", buf.len, w, h);
         goto done;
     }
+    /* the outlines are thousands of tuples of floats and no cycles: no collection for them */
+    gc_was = PyGC_Disable();
     ctx.mask = buf.buf;
     ctx.w = w;
     ctx.h = h;
     ctx.tol2 = tolerance * tolerance;
     ctx.on_edges = on_edges;
-    /* class_runs: the runs of every non-zero value, by value, then row, then x */
-    Py_ssize_t count[256] = {0}, off[257];
+    /* class_runs: the runs of every non-zero value, by value, then row, then x (one scan into
+     * row order, then a stable counting sort by value) */
+    Py_ssize_t count[256] = {0}, off[257], pos[256], nruns = 0;
     for (Py_ssize_t y = 0; y < h; y++) {
         const uint8_t *row = ctx.mask + y * w;
         for (Py_ssize_t x = 0; x < w;) {
             uint8_t v = row[x];
-            Py_ssize_t e = x + 1;
-            while (e < w && row[e] == v)
-                e++;
-            count[v] += v != 0;
+            Py_ssize_t e = run_end(row, x, w);
+            if (v) {
+                if (GROW(&ctx, scan, Run, nruns + 1) < 0)
+                    goto done;
+                AT(&ctx, scan, Run)[nruns++] = (Run){(int32_t)y, (int32_t)x, (int32_t)e};
+                count[v]++;
+            }
             x = e;
         }
     }
     off[0] = 0;
     for (int v = 0; v < 256; v++)
         off[v + 1] = off[v] + count[v];
-    ctx.runs = malloc((size_t)(off[256] ? off[256] : 1) * sizeof(Run));
+    ctx.runs = malloc((size_t)(nruns ? nruns : 1) * sizeof(Run));
     if (ctx.runs == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t pos[256];
     memcpy(pos, off, sizeof(pos));
-    for (Py_ssize_t y = 0; y < h; y++) {
-        const uint8_t *row = ctx.mask + y * w;
-        for (Py_ssize_t x = 0; x < w;) {
-            uint8_t v = row[x];
-            Py_ssize_t e = x + 1;
-            while (e < w && row[e] == v)
-                e++;
-            if (v)
-                ctx.runs[pos[v]++] = (Run){(int32_t)y, (int32_t)x, (int32_t)e};
-            x = e;
-        }
+    for (Py_ssize_t i = 0; i < nruns; i++) {
+        const Run *r = AT(&ctx, scan, Run) + i;
+        ctx.runs[pos[ctx.mask[(Py_ssize_t)r->y * w + r->a]]++] = *r;
     }
     out = PyList_New(0);
     if (out == NULL)
@@ -807,6 +826,8 @@ static PyObject *py_region_outlines(PyObject *self, PyObject *args)
         }
     }
 done:
+    if (gc_was)
+        PyGC_Enable();
     ctx_free(&ctx);
     PyBuffer_Release(&buf);
     return out;

@@ -360,7 +360,7 @@ def mask_outlines(mask_png: bytes, width: int, height: int, on_edges: bool = Fal
     from PIL import Image
 
     with Image.open(io.BytesIO(mask_png)) as mask:
-        data = mask.convert("L").tobytes()
+        data = (mask if mask.mode == "L" else mask.convert("L")).tobytes()  # (L: no copy)
     return region_outlines(data, width, height, on_edges=on_edges)
 
 
