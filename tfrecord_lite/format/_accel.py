@@ -2,8 +2,9 @@
 where a compiler works) or the pure-Python reference it mirrors.  The converter's mask tracer
 (``pipeline/formats/_tracer.c``) is chosen the same way, by :func:`load`.
 
-``TFRECORD_LITE_PURE=1`` forces the pure path, read once at import: the unit suite runs both
-ways, and a user who suspects the extension can rule it out without reinstalling.
+``TFRECORD_LITE_PURE=1`` forces the pure path (read once at import for the format library, at
+each :func:`load`): the unit suite runs both ways, and a user who suspects the extension can
+rule it out without reinstalling.
 """
 
 from __future__ import annotations
