@@ -49,9 +49,12 @@ typedef struct {
     double tol2;
     int on_edges;
     Run *runs;
-    Buf scan, parent, cid, ecount, eoff, edges, nextsame, used, lv, lo, sv, so, holes, xs2, ys,
-        nxt, cut, prev, rwnext, pts, keep, stack, outv;
+    Buf scan, parent, cid, ecount, eoff, edges, nextsame, eslot, used, lv, lsad, lo, sv, ssad, so,
+        holes, xs2, ys, nxt, cut, nsad, prev, rwnext, pts, fxy, keep, stack, outv;
     Map starts, rw;
+    /* the coordinates' objects, made once each: floats by x2 + 4, ints by x */
+    PyObject **floats, **ints;
+    Py_ssize_t nfloats, nints;
 } Ctx;
 
 static int grow(Buf *b, size_t need, size_t size)
@@ -142,8 +145,8 @@ static inline Py_ssize_t map_find(const Map *m, int64_t key)
     return -1;
 }
 
-/* Append value to key's list (next links in link[]), in insertion order. */
-static inline void map_append(Map *m, int64_t key, int32_t value, int32_t *link)
+/* Append value to key's list (next links in link[]), in insertion order; returns its slot. */
+static inline size_t map_append(Map *m, int64_t key, int32_t value, int32_t *link)
 {
     size_t i = map_hash(key, m->used_mask);
     while (m->keys[i] != -1 && m->keys[i] != key)
@@ -158,6 +161,7 @@ static inline void map_append(Map *m, int64_t key, int32_t value, int32_t *link)
         m->tail[i] = value;
         m->count[i]++;
     }
+    return i;
 }
 
 static int fail(const char *what)
@@ -237,23 +241,26 @@ static Py_ssize_t trace_loops(Ctx *ctx, const Edge *e, Py_ssize_t m)
     if (map_reset(&ctx->starts, (size_t)m) < 0 || GROW(ctx, nextsame, int32_t, m) < 0 ||
         GROW(ctx, used, uint8_t, m) < 0 || GROW(ctx, lv, int32_t, 2 * m) < 0 ||
         GROW(ctx, lo, Py_ssize_t, m + 1) < 0 || GROW(ctx, sv, int32_t, 2 * m) < 0 ||
-        GROW(ctx, so, Py_ssize_t, m + 1) < 0)
+        GROW(ctx, so, Py_ssize_t, m + 1) < 0 || GROW(ctx, eslot, size_t, m) < 0 ||
+        GROW(ctx, lsad, uint8_t, m) < 0 || GROW(ctx, ssad, uint8_t, m) < 0)
         return -1;
     Map *st = &ctx->starts;
     int32_t *nextsame = AT(ctx, nextsame, int32_t);
     uint8_t *used = AT(ctx, used, uint8_t);
     int32_t *lv = AT(ctx, lv, int32_t);
     Py_ssize_t *lo = AT(ctx, lo, Py_ssize_t);
+    size_t *eslot = AT(ctx, eslot, size_t);
+    uint8_t *lsad = AT(ctx, lsad, uint8_t);
     for (Py_ssize_t i = 0; i < m; i++) {
-        map_append(st, e[i].y0 * stride + e[i].x0, (int32_t)i, nextsame);
+        eslot[i] = map_append(st, e[i].y0 * stride + e[i].x0, (int32_t)i, nextsame);
         used[i] = 0;
     }
     Py_ssize_t nloops = 0, nv = 0;
     /* a walk starts away from saddles: first the edges whose start has no other, then all */
     for (int pass = 0; pass < 2; pass++) {
         for (Py_ssize_t first = 0; first < m; first++) {
-            if (pass == 0 && st->count[map_find(st, e[first].y0 * stride + e[first].x0)] != 1)
-                continue; /* (its own start: always there) */
+            if (pass == 0 && st->count[eslot[first]] != 1)
+                continue;
             if (used[first])
                 continue;
             lo[nloops++] = nv;
@@ -263,6 +270,7 @@ static Py_ssize_t trace_loops(Ctx *ctx, const Edge *e, Py_ssize_t m)
                 int32_t x0 = e[k].x0, y0 = e[k].y0, x1 = e[k].x1, y1 = e[k].y1;
                 lv[2 * nv] = x0;
                 lv[2 * nv + 1] = y0;
+                lsad[nv] = st->count[eslot[k]] > 1; /* a saddle: two ways out of the corner */
                 nv++;
                 Py_ssize_t s = map_find(st, (int64_t)y1 * stride + x1);
                 if (s < 0)
@@ -289,6 +297,7 @@ static Py_ssize_t trace_loops(Ctx *ctx, const Edge *e, Py_ssize_t m)
     lo[nloops] = nv;
     /* _straight: drop the vertices in the middle of straight runs */
     int32_t *sv = AT(ctx, sv, int32_t);
+    uint8_t *ssad = AT(ctx, ssad, uint8_t);
     Py_ssize_t *so = AT(ctx, so, Py_ssize_t);
     Py_ssize_t out = 0;
     for (Py_ssize_t l = 0; l < nloops; l++) {
@@ -300,6 +309,7 @@ static Py_ssize_t trace_loops(Ctx *ctx, const Edge *e, Py_ssize_t m)
             if ((int64_t)(b[0] - a[0]) * (c[1] - b[1]) != (int64_t)(b[1] - a[1]) * (c[0] - b[0])) {
                 sv[2 * out] = b[0];
                 sv[2 * out + 1] = b[1];
+                ssad[out] = lsad[base + i];
                 out++;
             }
         }
@@ -321,17 +331,20 @@ static int hole_cmp(const void *pa, const void *pb)
 }
 
 /* _Ring.add: the loop's vertices as new nodes; with index, its rightward edges indexed. */
-static Py_ssize_t ring_add(Ctx *ctx, Py_ssize_t *nodes, const int32_t *v, Py_ssize_t n, int index)
+static Py_ssize_t ring_add(Ctx *ctx, Py_ssize_t *nodes, const int32_t *v, const uint8_t *saddle,
+                           Py_ssize_t n, int index)
 {
     int64_t *xs2 = AT(ctx, xs2, int64_t), *ys = AT(ctx, ys, int64_t);
     int32_t *nxt = AT(ctx, nxt, int32_t);
     int8_t *cut = AT(ctx, cut, int8_t);
+    uint8_t *nsad = AT(ctx, nsad, uint8_t);
     Py_ssize_t base = *nodes;
     for (Py_ssize_t i = 0; i < n; i++) {
         xs2[base + i] = 2 * (int64_t)v[2 * i];
         ys[base + i] = v[2 * i + 1];
         nxt[base + i] = (int32_t)(base + (i + 1) % n);
         cut[base + i] = 0;
+        nsad[base + i] = saddle[i];
     }
     *nodes = base + n;
     if (index) {
@@ -352,15 +365,16 @@ static Py_ssize_t ring_node(Ctx *ctx, Py_ssize_t *nodes, int64_t x2, int64_t y, 
     AT(ctx, ys, int64_t)[i] = y;
     AT(ctx, nxt, int32_t)[i] = next;
     AT(ctx, cut, int8_t)[i] = 0;
+    AT(ctx, nsad, uint8_t)[i] = 0;
     return i;
 }
 
 /* _Ring.join: splice the hole in by a zero-width cut at x = column + 0.5 up to y = top. */
-static int ring_join(Ctx *ctx, Py_ssize_t *nodes, const int32_t *hole, Py_ssize_t n,
-                     int64_t top, int64_t column, int64_t ty)
+static int ring_join(Ctx *ctx, Py_ssize_t *nodes, const int32_t *hole, const uint8_t *saddle,
+                     Py_ssize_t n, int64_t top, int64_t column, int64_t ty)
 {
     int64_t cx2 = 2 * column + 1;
-    Py_ssize_t start = ring_add(ctx, nodes, hole, n, 1);
+    Py_ssize_t start = ring_add(ctx, nodes, hole, saddle, n, 1);
     Py_ssize_t qi = -1;
     for (Py_ssize_t i = 0; i < n; i++)
         if (hole[2 * i] == column && hole[2 * i + 1] == ty) {
@@ -399,14 +413,19 @@ static int ring_join(Ctx *ctx, Py_ssize_t *nodes, const int32_t *hole, Py_ssize_
 /* _simplify: Douglas-Peucker on the closed loop pts[0, n), kept vertices marked in keep. */
 static int simplify(Ctx *ctx, const Pt *pts, Py_ssize_t n)
 {
-    if (GROW(ctx, keep, uint8_t, n + 1) < 0)
+    if (GROW(ctx, keep, uint8_t, n + 1) < 0 || GROW(ctx, fxy, double, 2 * n) < 0)
         return -1;
     uint8_t *keep = AT(ctx, keep, uint8_t);
+    double *f = AT(ctx, fxy, double); /* the points as the pure path's floats: x at 2i, y at 2i+1 */
     if (n <= 4) {
         memset(keep, 1, (size_t)n);
         return 0;
     }
     memset(keep, 0, (size_t)n + 1);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        f[2 * i] = (double)pts[i].x2 * 0.5;
+        f[2 * i + 1] = (double)pts[i].y2 * 0.5;
+    }
     Py_ssize_t far = 0;
     int64_t fard = -1;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -436,15 +455,14 @@ static int simplify(Ctx *ctx, const Pt *pts, Py_ssize_t n)
         Py_ssize_t j = stack[--top], i = stack[--top];
         if (j - i < 2)
             continue;
-        const Pt *pa = &pts[i], *pb = &pts[j % n];
-        double ax = (double)pa->x2 * 0.5, ay = (double)pa->y2 * 0.5;
-        double bx = (double)pb->x2 * 0.5, by = (double)pb->y2 * 0.5;
+        Py_ssize_t jj = j % n;
+        double ax = f[2 * i], ay = f[2 * i + 1], bx = f[2 * jj], by = f[2 * jj + 1];
         double dx = bx - ax, dy = by - ay;
         double length2 = dx * dx + dy * dy;
-        double best = -1.0;
+        double best = -1.0, widest = -1.0;
         Py_ssize_t worst = -1;
         for (Py_ssize_t k = i + 1; k < j; k++) {
-            double px = (double)pts[k].x2 * 0.5, py = (double)pts[k].y2 * 0.5;
+            double px = f[2 * k], py = f[2 * k + 1];
             double ux = px - ax, uy = py - ay;
             double along = ux * dx + uy * dy, d2;
             if (along <= 0.0) {
@@ -453,8 +471,13 @@ static int simplify(Ctx *ctx, const Pt *pts, Py_ssize_t n)
                 double vx = px - bx, vy = py - by;
                 d2 = vx * vx + vy * vy;
             } else {
-                double cross = ux * dy - uy * dx;
-                d2 = cross * cross / length2;
+                double cross = ux * dy - uy * dx, c2 = cross * cross;
+                /* the rounded quotient never falls as c2 grows: one no wider than a quotient
+                 * already compared cannot beat best (the first of equals stays) */
+                if (c2 <= widest)
+                    continue;
+                widest = c2;
+                d2 = c2 / length2;
             }
             if (d2 > best) {
                 best = d2;
@@ -472,12 +495,27 @@ static int simplify(Ctx *ctx, const Pt *pts, Py_ssize_t n)
     return 0;
 }
 
-static PyObject *point(const Pt *p, int on_edges)
+/* The float x2 / 2 (or, as_int, the int x2 / 2), one object per value for the whole call. */
+static PyObject *coord(Ctx *ctx, int64_t x2, int as_int)
+{
+    PyObject **cache = as_int ? ctx->ints : ctx->floats;
+    Py_ssize_t size = as_int ? ctx->nints : ctx->nfloats, at = as_int ? x2 / 2 : x2 + 4;
+    if (at < 0 || at >= size) /* (not for a traced mask's coordinates) */
+        return as_int ? PyLong_FromLongLong(x2 / 2) : PyFloat_FromDouble((double)x2 * 0.5);
+    if (cache[at] == NULL) {
+        cache[at] = as_int ? PyLong_FromLongLong(x2 / 2) : PyFloat_FromDouble((double)x2 * 0.5);
+        if (cache[at] == NULL)
+            return NULL;
+    }
+    Py_INCREF(cache[at]);
+    return cache[at];
+}
+
+static PyObject *point(Ctx *ctx, const Pt *p, int on_edges)
 {
     /* on the edges the pure path has ints but for a cut's x (column + 0.5); centres are floats */
-    PyObject *x = on_edges && !(p->x2 & 1) ? PyLong_FromLongLong(p->x2 / 2)
-                                           : PyFloat_FromDouble((double)p->x2 * 0.5);
-    PyObject *y = on_edges ? PyLong_FromLongLong(p->y2 / 2) : PyFloat_FromDouble((double)p->y2 * 0.5);
+    PyObject *x = coord(ctx, p->x2, on_edges && !(p->x2 & 1));
+    PyObject *y = coord(ctx, p->y2, on_edges);
     if (x == NULL || y == NULL) {
         Py_XDECREF(x);
         Py_XDECREF(y);
@@ -505,8 +543,8 @@ static PyObject *region(Ctx *ctx, int value, const Edge *e, Py_ssize_t m)
         return NULL;
     }
     const int32_t *sv = AT(ctx, sv, int32_t);
+    const uint8_t *ssad = AT(ctx, ssad, uint8_t);
     const Py_ssize_t *so = AT(ctx, so, Py_ssize_t);
-    const int64_t stride = ctx->w + 1;
     /* the outline: the loop of the largest signed area (the first of equals, as max()) */
     Py_ssize_t outline = -1;
     int64_t best = 0;
@@ -527,6 +565,7 @@ static PyObject *region(Ctx *ctx, int value, const Edge *e, Py_ssize_t m)
     if (GROW(ctx, holes, HoleKey, nholes + 1) < 0 || GROW(ctx, xs2, int64_t, total) < 0 ||
         GROW(ctx, ys, int64_t, total) < 0 || GROW(ctx, nxt, int32_t, total) < 0 ||
         GROW(ctx, cut, int8_t, total) < 0 || GROW(ctx, prev, int32_t, total) < 0 ||
+        GROW(ctx, nsad, uint8_t, total) < 0 ||
         GROW(ctx, rwnext, int32_t, total) < 0 || GROW(ctx, pts, Pt, 2 * total + 1) < 0)
         return NULL;
     HoleKey *holes = AT(ctx, holes, HoleKey);
@@ -554,7 +593,8 @@ static PyObject *region(Ctx *ctx, int value, const Edge *e, Py_ssize_t m)
     if (nholes > 0 && map_reset(&ctx->rw, (size_t)total) < 0)
         return NULL;
     Py_ssize_t nodes = 0;
-    ring_add(ctx, &nodes, sv + 2 * so[outline], so[outline + 1] - so[outline], nholes > 0);
+    ring_add(ctx, &nodes, sv + 2 * so[outline], ssad + so[outline], so[outline + 1] - so[outline],
+             nholes > 0);
     for (Py_ssize_t i = 0; i < nholes; i++) {
         int64_t ty = holes[i].y, column = holes[i].x, top = ty;
         if (column < 0 || column >= ctx->w || ty < 0 || ty > ctx->h) {
@@ -565,13 +605,15 @@ static PyObject *region(Ctx *ctx, int value, const Edge *e, Py_ssize_t m)
         while (top > 0 && ctx->mask[(top - 1) * ctx->w + column] == value)
             top--;
         Py_ssize_t l = holes[i].loop;
-        if (ring_join(ctx, &nodes, sv + 2 * so[l], so[l + 1] - so[l], top, column, ty) < 0)
+        if (ring_join(ctx, &nodes, sv + 2 * so[l], ssad + so[l], so[l + 1] - so[l], top, column,
+                      ty) < 0)
             return NULL;
     }
     /* the walk round from the outline's first node: corners, or centres */
     const int64_t *xs2 = AT(ctx, xs2, int64_t), *ys = AT(ctx, ys, int64_t);
     const int32_t *nxt = AT(ctx, nxt, int32_t);
     const int8_t *cut = AT(ctx, cut, int8_t);
+    const uint8_t *nsad = AT(ctx, nsad, uint8_t);
     int32_t *prev = AT(ctx, prev, int32_t);
     Pt *pts = AT(ctx, pts, Pt);
     Py_ssize_t np = 0, steps = 0;
@@ -593,8 +635,7 @@ static PyObject *region(Ctx *ctx, int value, const Edge *e, Py_ssize_t m)
             int32_t p = prev[i], n = nxt[i];
             int ax = sign64(x2 - xs2[p]), ay = sign64(y - ys[p]);
             int bx = sign64(xs2[n] - x2), by = sign64(ys[n] - y);
-            Py_ssize_t s = map_find(&ctx->starts, y * stride + x2 / 2);
-            if (s >= 0 && ctx->starts.count[s] > 1) {
+            if (nsad[i]) {
                 pts[np++] = (Pt){x2 - (ax + ay) - 1, 2 * y + (ax - ay) - 1};
                 pts[np++] = (Pt){x2 + (bx - by) - 1, 2 * y + (by + bx) - 1};
             } else {
@@ -632,7 +673,7 @@ static PyObject *region(Ctx *ctx, int value, const Edge *e, Py_ssize_t m)
     if (poly == NULL)
         return NULL;
     for (Py_ssize_t t = 0; t < nout; t++) {
-        PyObject *pt = point(&pts[sel[t]], ctx->on_edges);
+        PyObject *pt = point(ctx, &pts[sel[t]], ctx->on_edges);
         if (pt == NULL) {
             Py_DECREF(poly);
             return NULL;
@@ -646,11 +687,18 @@ static PyObject *region(Ctx *ctx, int value, const Edge *e, Py_ssize_t m)
 static void ctx_free(Ctx *ctx)
 {
     Buf *bufs[] = {&ctx->scan, &ctx->parent, &ctx->cid, &ctx->ecount, &ctx->eoff, &ctx->edges,
-                   &ctx->nextsame, &ctx->used, &ctx->lv, &ctx->lo, &ctx->sv, &ctx->so,
-                   &ctx->holes, &ctx->xs2, &ctx->ys, &ctx->nxt, &ctx->cut, &ctx->prev,
-                   &ctx->rwnext, &ctx->pts, &ctx->keep, &ctx->stack, &ctx->outv};
+                   &ctx->nextsame, &ctx->eslot, &ctx->used, &ctx->lv, &ctx->lsad, &ctx->lo,
+                   &ctx->sv, &ctx->ssad, &ctx->so, &ctx->holes, &ctx->xs2, &ctx->ys, &ctx->nxt,
+                   &ctx->cut, &ctx->nsad, &ctx->prev, &ctx->rwnext, &ctx->pts, &ctx->fxy,
+                   &ctx->keep, &ctx->stack, &ctx->outv};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         free(bufs[i]->p);
+    for (Py_ssize_t i = 0; ctx->floats && i < ctx->nfloats; i++)
+        Py_XDECREF(ctx->floats[i]);
+    for (Py_ssize_t i = 0; ctx->ints && i < ctx->nints; i++)
+        Py_XDECREF(ctx->ints[i]);
+    free(ctx->floats);
+    free(ctx->ints);
     free(ctx->runs);
     map_free(&ctx->starts);
     map_free(&ctx->rw);
@@ -786,6 +834,16 @@ static PyObject *py_region_outlines(PyObject *self, PyObject *args)
     ctx.h = h;
     ctx.tol2 = tolerance * tolerance;
     ctx.on_edges = on_edges;
+    /* coordinates: x2 from -3 to 2 * side + 1 (centres), ints 0 to side (corners) */
+    Py_ssize_t side = w > h ? w : h;
+    ctx.nfloats = 2 * side + 8;
+    ctx.nints = side + 2;
+    ctx.floats = calloc((size_t)ctx.nfloats, sizeof(PyObject *));
+    ctx.ints = calloc((size_t)ctx.nints, sizeof(PyObject *));
+    if (ctx.floats == NULL || ctx.ints == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
     /* class_runs: the runs of every non-zero value, by value, then row, then x (one scan into
      * row order, then a stable counting sort by value) */
     Py_ssize_t count[256] = {0}, off[257], pos[256], nruns = 0;
