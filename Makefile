@@ -80,7 +80,7 @@ wheel: $(DISTVENV)/.ok-$(firstword $(DIST_TOOLS))
 	rm -rf dist && mkdir -p build
 	$(DISTVENV)/bin/python -m build --outdir dist . > build/wheel.log 2>&1 || { cat build/wheel.log; exit 1; }
 	@grep -E '^tfrecord_lite:' build/wheel.log || true
-	@$(DISTVENV)/bin/python -c 'import glob, zipfile; (w,) = glob.glob("dist/*.whl"); n = [x for x in zipfile.ZipFile(w).namelist() if "/_speedups." in x]; print(w + ":", ", ".join(n) or "no C core (pure Python)")'
+	@$(DISTVENV)/bin/python -c 'import glob, zipfile; (w,) = glob.glob("dist/*.whl"); n = [x for x in zipfile.ZipFile(w).namelist() if "/_speedups." in x or "/_tracer." in x]; print(w + ":", ", ".join(n) or "no C core (pure Python)")'
 
 $(PROTOVENV)/.ok-$(GRPCIO_TOOLS):
 	$(PY) -m venv $(PROTOVENV)

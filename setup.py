@@ -1,5 +1,6 @@
-"""The optional C core (tfrecord_lite/format/_speedups.c): built where a compiler works, skipped
-with one line where none does, so ``pip install .`` succeeds either way and the package then
+"""The optional C core (tfrecord_lite/format/_speedups.c, and the mask tracer
+tfrecord_lite/pipeline/formats/_tracer.c): each built where a compiler works, skipped with one
+line where none does, so ``pip install .`` succeeds either way and the package then
 runs its pure-Python reference path.  Everything else about the package is in pyproject.toml."""
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class OptionalBuildExt(build_ext):
             self._skip(_reason(exc))
 
     def build_extension(self, ext: Extension) -> None:
+        if not self.extensions:  # one failed: the others go too (one line, one path)
+            return
         try:
             super().build_extension(ext)
         except Exception as exc:  # CompileError, LinkError, a missing Python.h
@@ -57,7 +60,13 @@ setup(
             "tfrecord_lite.format._speedups",
             sources=["tfrecord_lite/format/_speedups.c"],
             extra_compile_args=FLAGS,
-        )
+        ),
+        Extension(  # no fused multiply-adds: the same roundings as Python's float operations
+            "tfrecord_lite.pipeline.formats._tracer",
+            sources=["tfrecord_lite/pipeline/formats/_tracer.c"],
+            extra_compile_args=FLAGS + (["-ffp-contract=off"] if os.name != "nt" else []),
+            libraries=["m"] if os.name != "nt" else [],
+        ),
     ],
     cmdclass={"build_ext": OptionalBuildExt},
 )

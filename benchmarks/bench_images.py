@@ -87,10 +87,12 @@ def _detection_job(root: Path, count: int, mode: str) -> Path:
     return root
 
 
-def _convert(job: Path, out: Path, workers: int, *extra: str) -> float:
+def _convert(job: Path, out: Path, workers: int, *extra: str,
+             env: dict[str, str] | None = None) -> float:
     shutil.rmtree(out, ignore_errors=True)
     os.sync()
-    cmd = [str(BIN / "tfrecord-lite"), "convert", "-a", str(job / "output.manifest"),
+    launch = ["env", *(f"{k}={v}" for k, v in env.items())] if env else []
+    cmd = [*launch, str(BIN / "tfrecord-lite"), "convert", "-a", str(job / "output.manifest"),
            "-i", str(job / "images"), "-o", str(out), "-q", "--workers", str(workers), *extra]
     return run_child(cmd)[0]
 

@@ -4,6 +4,7 @@
     .venv-tf/bin/python benchmarks/run.py --full     # + TF's memory on 100,000 lines, S3 fetch
     .venv-tf/bin/python benchmarks/run.py --quick    # smaller sizes, for trying changes
     .venv-tf/bin/python benchmarks/run.py --skip io read example footprint images   # a subset
+    .venv-tf/bin/python benchmarks/bench_masks.py    # the mask-tracing table alone
 
 Prints markdown tables (medians and ratios only: the machine is shared and noisy) and writes them
 to benchmarks/RESULTS.md when every section ran at its full size (`--quick` and `--skip` runs go
@@ -262,7 +263,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer images")
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["io", "read", "example", "pure", "footprint", "convert",
-                                 "tfod", "coco", "images", "s3"],
+                                 "tfod", "coco", "images", "masks", "s3"],
                         help="sections to leave out")
     parser.add_argument("--memory-lines", type=int, default=100_000,
                         help="lines of the manifest whose conversion's peak memory is measured")
@@ -421,6 +422,19 @@ def main() -> int:
         print("converting segmentation masks and grey JPEGs ...", file=sys.stderr, flush=True)
         emit(["## Converter image paths (polygons, re-encoding)", "",
               *image_table(image_benchmarks(WORK / "images", quick=args.quick))])
+
+    if "masks" not in args.skip:
+        from bench_masks import mask_benchmarks, mask_table
+
+        print("tracing masks: C, pure, cv2.findContours; -f json C and pure ...",
+              file=sys.stderr, flush=True)
+        table, missed = mask_table(mask_benchmarks(WORK / "masks", quick=args.quick))
+        emit(["## Mask tracing (C tracer, pure tracer, OpenCV's findContours)", "",
+              "The same 1280x720 masks, interleaved; OpenCV (`RETR_CCOMP`, "
+              "`CHAIN_APPROX_NONE`, as the compat suite) on each class's plane, made inside "
+              "its time; ours also joins holes and simplifies. `-f json`: whole processes, "
+              "the C tracer against `TFRECORD_LITE_PURE=1`, medians of 3.", "", *table])
+        misses += missed
 
     if args.full and "s3" not in args.skip:
         emit(["## Fetching images from S3 (boto3 against moto's server, in .venv)", "",

@@ -31,8 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "tfrecord_lite"
 PACKAGE_SUFFIXES = (".py", ".pyi", ".typed")
-EXT_SOURCES = ("setup.py", f"{PACKAGE}/format/_speedups.c")
-EXT_PREFIX = f"{PACKAGE}/format/_speedups."
+# the C core: the format library's speedups and the converter's mask tracer
+EXT_SOURCES = ("setup.py", f"{PACKAGE}/format/_speedups.c",
+               f"{PACKAGE}/pipeline/formats/_tracer.c")
+EXT_PREFIXES = (f"{PACKAGE}/format/_speedups.", f"{PACKAGE}/pipeline/formats/_tracer.")
 SKIP_LINE = "tfrecord_lite: C speedups not built ("
 
 
@@ -63,18 +65,21 @@ def read_sdist(path: Path) -> dict[str, bytes]:
 
 
 def ext_files(files: dict[str, bytes]) -> list[str]:
-    """The wheel's compiled C core (``_speedups.<abi>.so`` or ``.pyd``) and its C source."""
-    return sorted(n for n in files if n.startswith(EXT_PREFIX))
+    """The wheel's compiled C core (``_speedups.<abi>.so`` or ``.pyd``, the same of
+    ``_tracer``) and its C source."""
+    return sorted(n for n in files if n.startswith(EXT_PREFIXES))
 
 
 def check_ext(files: dict[str, bytes], *, compiled: bool, where: str = "wheel") -> list[str]:
-    """Problems of the C core in one wheel: one compiled module when built, none (and never
-    the C source) when not."""
+    """Problems of the C core in one wheel: one compiled module of each when built, none (and
+    never the C source) when not."""
     found = ext_files(files)
     modules = [n for n in found if n.endswith((".so", ".pyd"))]
     problems = [f"{where}: {n} holds the C source" for n in found if n.endswith(".c")]
-    if compiled and len(modules) != 1:
-        problems.append(f"{where}: expected one compiled {EXT_PREFIX}* module, found {modules}")
+    for prefix in EXT_PREFIXES if compiled else ():
+        mine = [n for n in modules if n.startswith(prefix)]
+        if len(mine) != 1:
+            problems.append(f"{where}: expected one compiled {prefix}* module, found {mine}")
     if not compiled and modules:
         problems.append(f"{where}: built without a compiler, yet holds {modules}")
     return problems
@@ -154,7 +159,7 @@ def check_pure_build(log: str, files: dict[str, bytes], compiled: dict[str, byte
     if len(lines) != 1 or not lines[0].endswith("); using pure Python"):
         problems.append(f"no-compiler build: want one line {SKIP_LINE}...), got {lines}")
     problems += check_ext(files, compiled=False, where="no-compiler wheel")
-    want = {n: b for n, b in compiled.items() if not n.startswith(EXT_PREFIX) and
+    want = {n: b for n, b in compiled.items() if not n.startswith(EXT_PREFIXES) and
             not n.endswith((".dist-info/RECORD", ".dist-info/WHEEL"))}
     got = {n: b for n, b in files.items() if not n.endswith((".dist-info/RECORD",
                                                              ".dist-info/WHEEL"))}

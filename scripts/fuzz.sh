@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing (atheris) of the record reader, the Example decoder and encoders and
-# the manifest reader, each for a bounded time.  Crashes are saved under build/fuzz/<target>/ and fail the run;
-# turn each into a regression test.   usage: fuzz.sh SECONDS_PER_TARGET
+# Coverage-guided fuzzing (atheris) of the record reader, the Example decoder and encoders,
+# the manifest reader and the mask tracer, each for a bounded time.  Crashes are saved under
+# build/fuzz/<target>/ and fail the run; turn each into a regression test.
+#   usage: fuzz.sh SECONDS_PER_TARGET
 set -euo pipefail
 seconds=${1:-60}
 cd "$(dirname "$0")/.."

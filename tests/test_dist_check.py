@@ -90,19 +90,23 @@ def test_an_sdist_without_proto_or_license_fails() -> None:
 
 
 SO = "tfrecord_lite/format/_speedups.cpython-311-x86_64-linux-gnu.so"
+TRACER_SO = "tfrecord_lite/pipeline/formats/_tracer.cpython-311-x86_64-linux-gnu.so"
 SKIPPED = "tfrecord_lite: C speedups not built (gcc failed, exit status 1); using pure Python\n"
 
 
 def test_the_c_core_is_in_a_compiled_wheel_and_its_source_is_not() -> None:
-    assert dist_check.check_ext(dict(good_wheel(), **{SO: b"elf"}), compiled=True) == []
+    both = {SO: b"elf", TRACER_SO: b"elf"}
+    assert dist_check.check_ext(dict(good_wheel(), **both), compiled=True) == []
     assert "expected one compiled" in dist_check.check_ext(good_wheel(), compiled=True)[0]
+    (missing,) = dist_check.check_ext(dict(good_wheel(), **{SO: b"elf"}), compiled=True)
+    assert "expected one compiled tfrecord_lite/pipeline/formats/_tracer.* module" in missing
     with_source = dict(good_wheel(), **{SO: b"elf", "tfrecord_lite/format/_speedups.c": b""})
     assert "holds the C source" in dist_check.check_ext(with_source, compiled=True)[0]
     assert "yet holds" in dist_check.check_ext(with_source, compiled=False)[-1]
 
 
 def test_the_wheel_built_without_a_compiler_says_so_and_lacks_only_the_c_core() -> None:
-    compiled = dict(good_wheel(), **{SO: b"elf", f"{INFO}/RECORD": b"1"})
+    compiled = dict(good_wheel(), **{SO: b"elf", TRACER_SO: b"elf", f"{INFO}/RECORD": b"1"})
     pure = dict(good_wheel(), **{f"{INFO}/RECORD": b"2"})
     assert dist_check.check_pure_build("build...\n" + SKIPPED, pure, compiled) == []
     problems = dist_check.check_pure_build("build...\n", pure, compiled)

@@ -12,12 +12,17 @@ region's outline by a zero-width cut down a pixel column of the region, so one p
 region carries them and an even-odd or non-zero fill leaves them empty (the cut's pixels belong
 to the region anyway).  Outlines are then simplified with Douglas-Peucker at
 :data:`TOLERANCE` pixels: no edge moves further than that.
+
+``region_outlines`` runs in C (``_tracer.c``, chosen by ``format._accel.load``) where it is
+built; the Python functions here are its reference and give the same outlines, type for type.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+
+from tfrecord_lite.format._accel import TRACER, load
 
 TOLERANCE = 0.4  # pixels an outline may move when simplified (0.5 loses thin lines' pixels)
 _RUNS = re.compile(rb"(.)\1*", re.DOTALL)
@@ -360,7 +365,7 @@ def mask_bytes(mask_png: bytes) -> bytes:
     from PIL import Image
 
     with Image.open(io.BytesIO(mask_png)) as mask:
-        return mask.convert("L").tobytes()
+        return (mask if mask.mode == "L" else mask.convert("L")).tobytes()  # (L: no copy)
 
 
 def region_outlines(
@@ -369,7 +374,19 @@ def region_outlines(
     """``(value, polygon)`` per 8-connected region of each non-zero value of an 8-bit mask
     (``width * height`` bytes, row by row), vertices on boundary pixels' centres (``on_edges``:
     on the pixels' outer edges, for readers that rasterise areas, like COCO's), holes joined
-    in; ordered by value, then by the region's first pixel."""
+    in; ordered by value, then by the region's first pixel.  By the C tracer where it is built
+    and the mask is whole and within its size (where its arithmetic is exact)."""
+    tracer = load(TRACER)
+    if (tracer is not None and 0 < width and 0 < height
+            and width * height <= tracer.MAX_PIXELS and len(mask) >= width * height):
+        return tracer.region_outlines(mask, width, height, float(tolerance), on_edges)
+    return region_outlines_py(mask, width, height, tolerance, on_edges)
+
+
+def region_outlines_py(
+    mask: bytes, width: int, height: int, tolerance: float = TOLERANCE, on_edges: bool = False
+) -> list[tuple[int, list[Point]]]:
+    """``region_outlines`` in pure Python: the reference the C tracer is tested against."""
     out = []
     stride = width + 1
     for value, rows in sorted(class_runs(mask, width, height).items()):
@@ -398,5 +415,13 @@ def normalised(polygon: Sequence[Point], width: int, height: int) -> list[list[f
     ``i / W``, so every value is in [0, 1).  Each is written :data:`_NUDGE` pixels past the
     centre, with 7 decimals: a reader that truncates ``x * W`` (Pillow's fill, ``int()``) then
     finds the same pixel as one that rounds, where a value a hair below would land one short."""
+    tracer = load(TRACER)
+    out = None if tracer is None or type(polygon) is not list else tracer.normalised(
+        polygon, width, height)
+    return normalised_py(polygon, width, height) if out is None else out
+
+
+def normalised_py(polygon: Sequence[Point], width: int, height: int) -> list[list[float]]:
+    """``normalised`` in pure Python: the reference of the C one."""
     return [[round((x + _NUDGE) / width, 7), round((y + _NUDGE) / height, 7)]
             for x, y in polygon]
