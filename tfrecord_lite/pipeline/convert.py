@@ -237,7 +237,7 @@ def _range_task(job: _Job, task: tuple[str, int, list[tuple[int, int, bytes, byt
     how many records."""
     path, offset, records = task
     keyed = job.format == "tfod"  # its records hold the hash of the image they hold
-    with TFRecordWriter(path, offset=offset) as writer:
+    with TFRecordWriter(path, offset=offset, at_once=True) as writer:  # the image is hot
         for i, size, prefix, suffix in records:
             sample = job.samples[i]
             image = job.cached(i).read_bytes() if sample.image_bytes is None \
