@@ -131,6 +131,29 @@ def test_shards_written_in_byte_ranges_by_several_workers(tmp_path, monkeypatch,
     assert main(["verify", str(tmp_path / "3")]) == 0
 
 
+def test_ranges_are_handed_out_a_shard_at_a_time_in_turn(tmp_path, monkeypatch) -> None:
+    # workers writing at the same time then write different files, which the kernel fills one
+    # write at a time: the first range of every shard, then every shard's second...
+    from tfrecord_lite.pipeline import convert
+
+    manifest = make_job(tmp_path / "job", 40)
+    monkeypatch.setattr(convert, "_RANGE_BYTES", 5000)
+    order: list[tuple[str, int]] = []
+    write = convert._range_task
+
+    def spy(job, task):
+        order.append((task[0], task[1]))
+        return write(job, task)
+
+    monkeypatch.setattr(convert, "_range_task", spy)
+    assert run("-a", manifest, "-o", tmp_path / "o", "-q", "-p", "0.01", "--workers", 1) == 0
+    train = [(Path(p).name, offset) for p, offset in order if "tfrecord_train" in p]
+    shard_count = len({name for name, _ in train})
+    assert shard_count > 1 and len(train) > shard_count
+    assert len({name for name, _ in train[:shard_count]}) == shard_count
+    assert all(offset == 0 for _, offset in train[:shard_count])
+    assert sorted(train) == sorted(set(train))  # each range once
+
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("fmt", ["tfrecord", "json", "tfod"])
 def test_progress_counts_every_image_of_each_split(tmp_path, monkeypatch, workers, fmt) -> None:

@@ -378,6 +378,26 @@ def test_byte_ranges_written_at_offsets_make_the_whole_file(tmp_path, monkeypatc
     assert pieces.read_bytes() == _framed_one_by_one(recs)
 
 
+@pytest.mark.parametrize("writev", [True, False])
+def test_at_once_writes_each_large_record_before_the_next_and_the_same_bytes(
+        tmp_path, monkeypatch, writev) -> None:
+    # the converter's writer: a record's image is copied to the file while still in the cache;
+    # without writev the file object's own buffer stands between, and only the bytes are checked
+    from tfrecord_lite.format import records
+
+    if not writev:
+        monkeypatch.setattr(records, "_WRITEV", None)
+    recs = _varied(3 << 20)
+    path = tmp_path / "at-once.tfrecord"
+    framed = 0
+    with TFRecordWriter(path, offset=0, at_once=True) as w:
+        for r in recs:
+            w.write_parts((r[:3], r[3:]))
+            framed += len(r) + 16
+            if writev and len(r) >= records._SMALL:
+                assert path.stat().st_size == framed
+    assert path.read_bytes() == _framed_one_by_one(recs)
+
 def test_offset_needs_a_path_without_compression(tmp_path) -> None:
     with pytest.raises(ValueError, match="offset"):
         TFRecordWriter(io.BytesIO(), offset=0)

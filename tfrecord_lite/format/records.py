@@ -311,11 +311,18 @@ class TFRecordWriter:
         options: None | str | TFRecordOptions = None,
         *,
         offset: int | None = None,
+        at_once: bool = False,
     ) -> None:
         """``offset``: write from that byte of the file at ``path_or_file``, keeping the rest
         of it (created if missing), so that several processes can each write their byte range
-        of one file.  Only for a path, without compression."""
+        of one file.  Only for a path, without compression.
+
+        ``at_once``: each large record goes to the file as it is written, from this thread, for a
+        caller that has just read the record's large pieces: the kernel copies them while they
+        are still in the CPU's cache (gathered by the MiB and written by the helper thread, they
+        are fetched from memory again, which cost the converter a third of its CPU time)."""
         self._closed = True  # until the file is open: close() and __del__ have nothing to do
+        self._at_once = at_once
         self.options = TFRecordOptions.coerce(options)
         if offset is not None and (
             not isinstance(path_or_file, (str, os.PathLike)) or self.options.compression_type
@@ -427,7 +434,8 @@ class TFRecordWriter:
     def _added(self, n: int) -> None:
         """Count ``n`` more gathered bytes, and hand the gather on when it is full."""
         self._gathered += n
-        if self._gathered >= self._limit or len(self._pieces) >= _GATHER_PIECES:
+        if (self._gathered >= self._limit or len(self._pieces) >= _GATHER_PIECES
+                or self._at_once):
             self._hand_on()
 
     def _hand_on(self, last: bool = False) -> None:
@@ -435,6 +443,7 @@ class TFRecordWriter:
         by a helper thread while we go on framing; ``last`` waits for it and writes the rest here.
         """
         pieces, self._pieces, self._gathered = self._pieces, [], 0
+        last = last or self._at_once
         if self._fd >= 0:
             if self._behind is None:
                 if last:

@@ -249,7 +249,7 @@ def _range_task(job: _Job, task: tuple[str, int, list[tuple[int, int, bytes, byt
     how many records."""
     path, offset, records = task
     keyed = job.format == "tfod"  # its records hold the hash of the image they hold
-    with TFRecordWriter(path, offset=offset) as writer:
+    with TFRecordWriter(path, offset=offset, at_once=True) as writer:  # the image is hot
         for i, size, prefix, suffix in records:
             sample = job.samples[i]
             image = job.cached(i).read_bytes() if sample.image_bytes is None \
@@ -525,7 +525,7 @@ def _write_tfrecord_split(options, root, split, indices, progress, pool) -> info
     records = [(i, *m) for m, i in zip(measured, indices)]  # measured first: its last count
     plan = plan_tfrecord_split(options, split, [framed_size(r[1:]) for r in records])
     tasks = [(str(folder / plan.shards[r.shard].name), r.offset,
-              records[r.first : r.first + r.count]) for r in plan.ranges]
+              records[r.first : r.first + r.count]) for r in _apart(plan.ranges)]
     done = 0
     for written in pool.map(_range_task, tasks):
         done += written
@@ -533,6 +533,18 @@ def _write_tfrecord_split(options, root, split, indices, progress, pool) -> info
             progress(split, done, len(indices))
     files = [{"name": s.name, "records": s.count, "bytes": s.bytes} for s in plan.shards]
     return info.SplitInfo(folder_name, len(indices), files)
+
+
+def _apart(ranges: Sequence[shards.PlannedRange]) -> list[shards.PlannedRange]:
+    """The ranges taken in turn from each shard (every shard's first, then every second...), so
+    that workers writing at the same time mostly write different files: a file takes one write
+    at a time (Linux file systems lock it while its pages are filled)."""
+    turn: dict[int, int] = {}
+    keyed = []
+    for r in ranges:
+        turn[r.shard] = k = turn.get(r.shard, -1) + 1
+        keyed.append(((k, r.shard), r))
+    return [r for _, r in sorted(keyed, key=lambda kr: kr[0])]
 
 
 def _write_per_image_split(options, root, split, indices, progress, pool) -> info.SplitInfo:
