@@ -118,6 +118,21 @@ def _floor_goal(row: dict[str, Any]) -> str:
     return f"<= {FLOOR_GOAL:g}x | {_verdict(ratio <= FLOOR_GOAL)}"
 
 
+def tf_misses(conv: list[dict[str, Any]], what: str, goal: float = 10) -> list[str]:
+    """Issue 29's goal for a converter table: ours at least ``goal`` times the TF script."""
+    from timing import paired_ratio
+
+    out = []
+    for row in conv:
+        r = row["results"]
+        ours = r.get(row["default"])
+        if ours and "TF converter" in r:
+            ratio = paired_ratio(r["TF converter"]["times"], ours["times"])
+            if ratio < goal:
+                out.append(f"{what} on {row['images']:,} images {ratio:.1f}x TF < {goal:g}x")
+    return out
+
+
 def _io_rows_json(path: Path, quick: bool) -> int:
     """Run the io, example and read sections here and write their rows (case, ratio) as JSON."""
     import json
@@ -374,7 +389,6 @@ def main() -> int:
 
     if "tfod" not in args.skip:
         from bench_convert import convert_benchmarks
-        from timing import paired_ratio
 
         sizes = [60] if args.quick else [240, 20_000]
         print(f"converting {sizes} images with -f tfod ...", file=sys.stderr, flush=True)
@@ -383,17 +397,10 @@ def main() -> int:
               "", "The TF converter is `benchmarks/tf_tfod_converter.py`: the same keys written "
               "the way the OD API's `create_coco_tf_record.py` writes them (PIL, hashlib, "
               "`tf.train.Example`, `tf.io.TFRecordWriter`).", "", *convert_table(conv)])
-        for row in conv:
-            r = row["results"]
-            ours = r.get(row["default"])
-            if ours and "TF converter" in r:
-                ratio = paired_ratio(r["TF converter"]["times"], ours["times"])
-                if ratio < 10:
-                    misses.append(f"-f tfod on {row['images']:,} images {ratio:.1f}x TF < 10x")
+        misses += tf_misses(conv, "-f tfod")
 
     if "coco" not in args.skip:
         from bench_convert import convert_benchmarks
-        from timing import paired_ratio
 
         sizes = [60] if args.quick else [240, 20_000]
         for fmt in ("tfrecord", "tfod"):
@@ -407,14 +414,7 @@ def main() -> int:
                   "hashlib, `tf.train.Example`, `tf.io.TFRecordWriter`) writing "
                   f"{'the OD API keys' if fmt == 'tfod' else 'ModelPack features'}.", "",
                   *convert_table(conv)])
-            for row in conv:
-                r = row["results"]
-                ours = r.get(row["default"])
-                if ours and "TF converter" in r:
-                    ratio = paired_ratio(r["TF converter"]["times"], ours["times"])
-                    if ratio < 10:
-                        misses.append(f"COCO -> -f {fmt} on {row['images']:,} images "
-                                      f"{ratio:.1f}x TF < 10x")
+            misses += tf_misses(conv, f"COCO -> -f {fmt}")
 
     if "images" not in args.skip:
         from bench_images import image_benchmarks, image_table
