@@ -6,7 +6,6 @@ compat suite, where OpenCV is installed."""
 from __future__ import annotations
 
 import math
-import time
 from collections import deque
 
 import pytest
@@ -118,11 +117,10 @@ def test_normalised_is_inside_the_unit_square() -> None:
             (0, 0), (0, 3), (9, 0), (9, 3)]
 
 
-def test_fast_enough_for_a_1280x720_mask() -> None:
+def test_a_realistic_1280x720_mask_traces_faithfully() -> None:
+    # speed is measured in make bench's masks section, not here
     mask = realistic_mask(1280, 720, 1)
     data = mask.tobytes()
-    started = time.perf_counter()
     outlines = polygons.region_outlines(data, 1280, 720)
-    assert time.perf_counter() - started < 5.0  # typically ~0.2 s; a generous bound for CI
     for value in sorted(set(data) - {0}):
         assert iou(plane(mask, value), filled(outlines, mask.size, value)) >= 0.97
