@@ -143,3 +143,127 @@ def test_the_real_sample_to_tfod(tmp_path, capsys, masks):
             with Image.open(io.BytesIO(png)) as m:
                 assert m.getbbox() == (int(x), int(y), int(x + w), int(y + h))
 
+
+
+# tests/fixtures/deepforest: a real VOC file with its PNG (SOAP_061: 9 Alive, 28 Dead trees) and
+# the YOLO layout we made from another real one (OSBS_029: 61 Trees); see its SOURCES.md
+DEEPFOREST = Path(__file__).parent / "fixtures" / "deepforest"
+SAMPLES = {
+    "voc": (["--from", "voc", "-a", str(DEEPFOREST / "voc")], DEEPFOREST / "voc" /
+            "Annotations" / "SOAP_061.xml", DEEPFOREST / "voc" / "JPEGImages" / "SOAP_061.png"),
+    "yolo": (["--from", "yolo", "-a", str(DEEPFOREST / "yolo" / "data.yaml")],
+             DEEPFOREST / "OSBS_029.xml", DEEPFOREST / "yolo" / "images" / "train" /
+             "OSBS_029.png"),
+}
+
+
+def _voc_truth(xml: Path) -> tuple[int, int, list[tuple[str, float, float, float, float]]]:
+    """Size and (name, x0, y0, x1, y1) pixel boxes from the VOC file itself: its 1-based
+    inclusive corners cover xmin - 1 to xmax."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(xml).getroot()
+    boxes = [(o.findtext("name"), *(float(o.findtext(f"bndbox/{k}")) - d for k, d in
+                                    (("xmin", 1), ("ymin", 1), ("xmax", 0), ("ymax", 0))))
+             for o in root.iter("object")]
+    return int(root.findtext("size/width")), int(root.findtext("size/height")), boxes
+
+
+def _deepforest(kind: str, out: Path, fmt: str, capsys, *extra: str):
+    """Convert one DeepForest sample (all of it to train) and verify it; returns the sample's
+    size, sorted class names, truth boxes and image path."""
+    args, xml, image = SAMPLES[kind]
+    assert main(["convert", *args, "-o", str(out), "-f", fmt, "-s", "0", "-q", *extra]) == 0
+    capsys.readouterr()
+    code = main(["verify", str(out)])
+    said = capsys.readouterr().out
+    if fmt == "tfod":
+        assert code == 0, said
+    else:
+        assert code == 1 and EMPTY_VALIDATION in said and "FAILED: 1 problem" in said, said
+    width, height, boxes = _voc_truth(xml)
+    return width, height, sorted({b[0] for b in boxes}), boxes, image
+
+
+def _as_yolo(width: int, height: int, boxes) -> list[tuple[float, ...]]:
+    return sorted(((x0 + x1) / 2 / width, (y0 + y1) / 2 / height, (x1 - x0) / width,
+                   (y1 - y0) / height) for _, x0, y0, x1, y1 in boxes)
+
+
+def test_the_yolo_labels_are_the_voc_files_boxes():
+    """The YOLO sample's label file is OSBS_029.xml's 61 boxes, each once, as it says."""
+    width, height, boxes = _voc_truth(DEEPFOREST / "OSBS_029.xml")
+    rows = [line.split() for line in (DEEPFOREST / "yolo" / "labels" / "train" /
+                                      "OSBS_029.txt").read_text().splitlines()]
+    assert len(rows) == len(boxes) == 61 and {r[0] for r in rows} == {"0"}
+    _close(sorted(tuple(map(float, r[1:])) for r in rows), _as_yolo(width, height, boxes), 1e-9)
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLES))
+def test_the_deepforest_samples_to_tfrecord(tmp_path, capsys, kind):
+    out = tmp_path / "tfrecord"
+    width, height, names, boxes, image = _deepforest(kind, out, "tfrecord", capsys)
+    info = yaml.safe_load((out / "dataset_info.yaml").read_text())
+    assert info["classes"] == names == (["Alive", "Dead"] if kind == "voc" else ["Tree"])
+    (rec,) = [decode_example(r) for p in sorted((out / "tfrecord_train").glob("*.tfrecord"))
+              for r in tf_record_iterator(p)]
+    assert (rec["width"], rec["height"]) == ([width], [height]) == ([400], [400])
+    b = rec["bboxes"]
+    got = sorted((*b[4 * j : 4 * j + 4], names[k]) for j, k in enumerate(rec["objects"]))
+    want = sorted((*_as_yolo(width, height, [bx])[0], bx[0]) for bx in boxes)
+    assert [g[4] for g in got] == [w[4] for w in want]
+    _close([g[:4] for g in got], [w[:4] for w in want], 1e-6)
+    assert _pixels(rec["image"][0]) == _pixels(image.read_bytes())
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLES))
+def test_the_deepforest_samples_to_json_and_darknet(tmp_path, capsys, kind):
+    width, height, names, boxes, image = _deepforest(kind, tmp_path / "json", "json", capsys)
+    (doc_path,) = (tmp_path / "json" / "json_train").glob("*.json")
+    doc = json.loads(doc_path.read_text())
+    assert doc["dimension"] == [width, height]
+    want = sorted((*_as_yolo(width, height, [bx])[0], names.index(bx[0])) for bx in boxes)
+    got = sorted(tuple(b[:5]) for b in doc["boxes"])
+    assert [g[4] for g in got] == [w[4] for w in want]
+    _close([g[:4] for g in got], [w[:4] for w in want], 1e-9)
+    _deepforest(kind, tmp_path / "darknet", "darknet", capsys)
+    rows = [line.split() for line in (tmp_path / "darknet" / "darknet_train" /
+                                      f"{image.stem}.txt").read_text().splitlines()]
+    got = sorted((*map(float, r[1:]), int(r[0])) for r in rows)
+    assert [g[4] for g in got] == [w[4] for w in want]
+    _close([g[:4] for g in got], [w[:4] for w in want], 1e-6)
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLES))
+def test_the_deepforest_samples_to_coco(tmp_path, capsys, kind):
+    out = tmp_path / "coco"
+    width, height, names, boxes, image = _deepforest(kind, out, "coco", capsys)
+    doc = json.loads((out / "annotations" / "instances_train.json").read_text())
+    ids = {c["id"]: c["name"] for c in doc["categories"]}
+    assert sorted(ids.values()) == names
+    assert doc["images"] == [{"id": 1, "file_name": image.name, "width": width,
+                              "height": height}]
+    got = sorted((ids[a["category_id"]], *a["bbox"]) for a in doc["annotations"])
+    want = sorted((n, x0, y0, x1 - x0, y1 - y0) for n, x0, y0, x1, y1 in boxes)
+    assert [g[0] for g in got] == [w[0] for w in want]
+    _close([g[1:] for g in got], [w[1:] for w in want], 1e-6)
+    assert _pixels((out / "train" / image.name).read_bytes()) == _pixels(image.read_bytes())
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLES))
+def test_the_deepforest_samples_to_tfod(tmp_path, capsys, kind):
+    out = tmp_path / "tfod"
+    width, height, names, boxes, image = _deepforest(kind, out, "tfod", capsys)
+    (rec,) = [decode_example(r) for p in sorted((out / "tfod_train").glob("*.tfrecord"))
+              for r in tf_record_iterator(p)]
+    got = sorted(zip(rec["image/object/class/text"], rec["image/object/class/label"],
+                     rec["image/object/bbox/xmin"], rec["image/object/bbox/ymin"],
+                     rec["image/object/bbox/xmax"], rec["image/object/bbox/ymax"]))
+    want = sorted((n.encode(), names.index(n) + 1, x0 / width, y0 / height, x1 / width,
+                   y1 / height) for n, x0, y0, x1, y1 in boxes)
+    assert [g[:2] for g in got] == [w[:2] for w in want]
+    _close([g[2:] for g in got], [w[2:] for w in want], 1e-6)
+    assert sorted(rec["image/object/area"]) == pytest.approx(sorted(
+        (x1 - x0) * (y1 - y0) for _, x0, y0, x1, y1 in boxes))
+    assert rec["image/format"] == [b"png"]
+    assert _pixels(rec["image/encoded"][0]) == _pixels(image.read_bytes())

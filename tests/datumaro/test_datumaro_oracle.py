@@ -1,5 +1,6 @@
 """Datumaro (Intel's dataset framework, test-only) imports the same COCO, YOLO and VOC samples
-as our readers, and the real sample of tests/fixtures/sahi-terrain2: every image, its size and
+as our readers, and the real samples of tests/fixtures/sahi-terrain2 (COCO) and
+tests/fixtures/deepforest (VOC, and YOLO made from a VOC file): every image, its size and
 side, every box, its label and its crowd / difficult / truncated flag must be the same (run by
 `make datumaro` in .venv-datumaro)."""
 
@@ -160,3 +161,35 @@ def test_the_real_coco_sample(tmp_path):
     other = theirs(tmp_path, "coco_instances")
     assert len(other["terrain2"]["boxes"]) == 5
     same(mine, other)
+
+
+DEEPFOREST = Path(__file__).resolve().parents[1] / "fixtures" / "deepforest"
+
+
+def test_the_real_voc_sample(tmp_path):
+    """tests/fixtures/deepforest/voc (SOAP_061: a PNG, 37 Alive and Dead trees, boxes on the
+    edges): Datumaro's VOC importer declares only VOC's 20 classes unless the dataset has a
+    labelmap.txt, so the copy gets one naming the file's two."""
+    import shutil
+
+    root = tmp_path / "voc"
+    shutil.copytree(DEEPFOREST / "voc", root)
+    (root / "labelmap.txt").write_text("# label:color_rgb:parts:actions\nAlive:::\nDead:::\n")
+    mine = {k: {**v, "side": "trainval"} for k, v in ours("voc", root).items()}
+    other = theirs(root, "voc_detection", coordinate_mode="voc-one-based")
+    assert len(other["SOAP_061"]["boxes"]) == 37
+    same(mine, other)
+
+
+def test_the_real_yolo_sample(tmp_path):
+    """tests/fixtures/deepforest/yolo (OSBS_029: 61 Trees, data.yaml naming one folder for
+    train and val): Datumaro lists the image once, in train; we give it no side."""
+    import shutil
+
+    root = tmp_path / "yolo"
+    shutil.copytree(DEEPFOREST / "yolo", root)
+    mine = ours("yolo", root / "data.yaml")
+    assert [v["side"] for v in mine.values()] == [None]
+    other = theirs(root, "yolo")
+    assert len(other["OSBS_029"]["boxes"]) == 61
+    same({k: {**v, "side": "train"} for k, v in mine.items()}, other)

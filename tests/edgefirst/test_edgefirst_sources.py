@@ -52,3 +52,40 @@ def test_the_real_coco_sample_reaches_edgefirst_with_its_boxes(tmp_path):
     assert len(want["terrain2"]) == 5
     assert same_boxes(boxes, want), boxes
     assert groups == {"terrain2": "train"}
+
+
+DEEPFOREST = Path(__file__).resolve().parents[1] / "fixtures" / "deepforest"
+
+
+@pytest.mark.parametrize("kind", ["voc", "yolo"])
+def test_the_real_voc_and_yolo_samples_reach_edgefirst_with_their_boxes(tmp_path, kind):
+    """tests/fixtures/deepforest: the VOC file's boxes (1-based corners: xmin - 1 to xmax),
+    each once, normalised by the image's size; YOLO's are made from OSBS_029.xml."""
+    import xml.etree.ElementTree as ET
+
+    if kind == "voc":
+        target, xml = DEEPFOREST / "voc", DEEPFOREST / "voc" / "Annotations" / "SOAP_061.xml"
+    else:
+        target, xml = DEEPFOREST / "yolo" / "data.yaml", DEEPFOREST / "OSBS_029.xml"
+    out = tmp_path / "cards"
+    assert main(["convert", "--from", kind, "-a", str(target), "-o", str(out),
+                 "-f", "edgefirst", "-s", "0", "-q"]) == 0
+    edgefirst_client.read_dataset_metadata(str(out / "cards.arrow"))
+    boxes, groups = rows_by_image(out / "cards.arrow")
+    root = ET.parse(xml).getroot()
+    size = int(root.findtext("size/width")), int(root.findtext("size/height"))
+    corners = [(o.findtext("name"), *(int(o.findtext(f"bndbox/{k}")) for k in
+                                      ("xmin", "ymin", "xmax", "ymax")))
+               for o in root.iter("object")]
+    want = {xml.stem: sorted((n, (x0 - 1 + x1) / 2 / size[0], (y0 - 1 + y1) / 2 / size[1],
+                              (x1 - x0 + 1) / size[0], (y1 - y0 + 1) / size[1])
+                             for n, x0, y0, x1, y1 in corners)}
+    assert len(want[xml.stem]) == (37 if kind == "voc" else 61)
+    # each box matched to one of the file's (float32 may sort two that tie on cx either way)
+    assert list(boxes) == [xml.stem] and len(boxes[xml.stem]) == len(want[xml.stem])
+    left = list(boxes[xml.stem])
+    for w in want[xml.stem]:
+        match = [g for g in left if same_boxes({"b": [g]}, {"b": [w]})]
+        assert match, (w, left)
+        left.remove(match[0])
+    assert groups == {xml.stem: "train"}

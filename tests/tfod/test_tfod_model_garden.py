@@ -203,3 +203,49 @@ def test_the_real_coco_sample(tmp_path: Path, masks: bool) -> None:
         for m, (y0, x0, y1, x1) in zip(d["groundtruth_instance_masks"], want.astype(int)):
             rows, cols = np.nonzero(m)
             assert (rows.min(), cols.min(), rows.max() + 1, cols.max() + 1) == (y0, x0, y1, x1)
+
+
+DEEPFOREST = Path(__file__).resolve().parents[1] / "fixtures" / "deepforest"
+
+
+@pytest.mark.parametrize("masks", [False, True])
+@pytest.mark.parametrize("kind", ["voc", "yolo"])
+def test_the_real_voc_and_yolo_samples(tmp_path: Path, kind: str, masks: bool) -> None:
+    """tests/fixtures/deepforest (VOC: SOAP_061, 37 Alive and Dead trees; YOLO: OSBS_029's 61
+    Trees): Model Garden gets the VOC file's boxes (1-based corners: xmin - 1 to xmax), their
+    classes by name through the label map, the PNG's pixels and each box as its mask."""
+    import xml.etree.ElementTree as ET
+
+    if kind == "voc":
+        args, xml = ["-a", str(DEEPFOREST / "voc")], DEEPFOREST / "voc" / "Annotations" / \
+            "SOAP_061.xml"
+        image = DEEPFOREST / "voc" / "JPEGImages" / "SOAP_061.png"
+    else:
+        args, xml = ["-a", str(DEEPFOREST / "yolo" / "data.yaml")], DEEPFOREST / "OSBS_029.xml"
+        image = DEEPFOREST / "yolo" / "images" / "train" / "OSBS_029.png"
+    root = ET.parse(xml).getroot()
+    truth = sorted((o.findtext("name"), *(int(o.findtext(f"bndbox/{k}")) - d for k, d in
+                                          (("ymin", 1), ("xmin", 1), ("ymax", 0), ("xmax", 0))))
+                   for o in root.iter("object"))
+    out = tmp_path / "o"
+    assert main(["convert", "--from", kind, *args, "-o", str(out), "-f", "tfod", "-q",
+                 "-s", "0", *(["--masks"] if masks else [])]) == 0
+    ((d, f),) = decoded_all(out, tf_example_decoder.TfExampleDecoder(include_mask=masks))
+    check_against_ours(d, f, masks)
+    csv = label_map_csv(out, tmp_path / "labels.csv")
+    ((by_name, _),) = decoded_all(
+        out, tf_example_label_map_decoder.TfExampleDecoderLabelMap(str(csv)))
+    np.testing.assert_array_equal(by_name["groundtruth_classes"], d["groundtruth_classes"])
+    ids = {int(k): n for k, n in (line.split(",") for line in csv.read_text().split())}
+    assert sorted(ids.values()) == sorted({t[0] for t in truth})
+    height, width = d["height"], d["width"]
+    pixels = d["groundtruth_boxes"] * np.array([height, width, height, width], np.float32)
+    got = sorted((ids[int(c)], *p) for c, p in zip(d["groundtruth_classes"], pixels.tolist()))
+    assert [g[0] for g in got] == [t[0] for t in truth]
+    np.testing.assert_allclose([g[1:] for g in got], [t[1:] for t in truth], atol=1e-3)
+    np.testing.assert_array_equal(d["image"], pil_image(image.read_bytes()))
+    if masks:
+        for m, (y0, x0, y1, x1) in zip(d["groundtruth_instance_masks"],
+                                       np.round(pixels).astype(int)):
+            rows, cols = np.nonzero(m)
+            assert (rows.min(), cols.min(), rows.max() + 1, cols.max() + 1) == (y0, x0, y1, x1)
