@@ -74,13 +74,14 @@ dist-check: $(DISTVENV)/.ok-$(firstword $(DIST_TOOLS))
 	$(DISTVENV)/bin/python scripts/dist_check.py
 
 # the wheel of this machine's Python and platform (built from the sdist, both in dist/), with
-# the C core where a compiler works; release wheels (manylinux and musllinux, x86_64 and
+# the C core where a compiler works, and its tag checked against that (platform-tagged with the
+# C core, py3-none-any without: scripts/dist_check.py --tag); release wheels (manylinux and musllinux, x86_64 and
 # aarch64) are cibuildwheel's, configured in pyproject.toml
 wheel: $(DISTVENV)/.ok-$(firstword $(DIST_TOOLS))
 	rm -rf dist && mkdir -p build
 	$(DISTVENV)/bin/python -m build --outdir dist . > build/wheel.log 2>&1 || { cat build/wheel.log; exit 1; }
 	@grep -E '^tfrecord_lite:' build/wheel.log || true
-	@$(DISTVENV)/bin/python -c 'import glob, zipfile; (w,) = glob.glob("dist/*.whl"); n = [x for x in zipfile.ZipFile(w).namelist() if "/_speedups." in x or "/_tracer." in x]; print(w + ":", ", ".join(n) or "no C core (pure Python)")'
+	@$(DISTVENV)/bin/python scripts/dist_check.py --tag dist/*.whl
 
 $(PROTOVENV)/.ok-$(GRPCIO_TOOLS):
 	$(PY) -m venv $(PROTOVENV)

@@ -45,7 +45,7 @@ t0=$SECONDS
 build_image
 info "build took $((SECONDS - t0)) s"
 
-step "5/7 smoke checks inside the image"
+step "5/7 smoke checks inside the image (the C core runs, no compiler ships)"
 prun() { podman run --rm --pull=never --network none "$@"; }
 prun --entrypoint tfrecord-lite "$IMAGE" --help >/dev/null \
     || die "'tfrecord-lite --help' failed in the image"
@@ -53,6 +53,14 @@ info "tfrecord-lite --help: ok"
 prun "$IMAGE" --help >/dev/null \
     || die "'tfrecord-lite convert --help' (the image's default command) failed in the image"
 info "tfrecord-lite convert --help: ok"
+# the wheel built in the image's build stage carries the compiled C core, and it is what runs
+version=$(prun --entrypoint tfrecord-lite "$IMAGE" --version) \
+    || die "'tfrecord-lite --version' failed in the image"
+info "$version"
+case $version in
+    *"(C speedups, "*", C mask tracer)") ;;
+    *) die "the image runs without the compiled C core (both _speedups and _tracer): $version" ;;
+esac
 # shellcheck disable=SC2016
 prun --entrypoint sh "$IMAGE" -c '
     set -e

@@ -69,8 +69,11 @@ build_image() {
     [ -s "$HOST_CA" ] && ca_mount=(-v "$HOST_CA:$HOST_CA:ro")
     old=$(buildah inspect --type image --format '{{.FromImageID}}' "$IMAGE" 2>/dev/null || true)
     # no --layers: nothing but the final image is kept, so reruns leave no dangling images
-    buildah bud --isolation chroot --pull=never --quiet "${ca_mount[@]}" \
-        -t "$IMAGE" "$ROOT" >/dev/null
+    buildah bud --isolation chroot --pull=never "${ca_mount[@]}" \
+        -t "$IMAGE" "$ROOT" >"$CACHE/build.log" 2>&1 || { tail -40 "$CACHE/build.log"; die \
+        "buildah bud failed (log: $CACHE/build.log)"; }
+    # the build stage's word on the C core: apt-get's failure, setup.py's skip line, the wheel
+    grep -E '^tfrecord[-_]lite|\.whl$' "$CACHE/build.log" | sed 's/^/    build: /' || true
     new=$(buildah inspect --type image --format '{{.FromImageID}}' "$IMAGE")
     if [ -n "$old" ] && [ "$old" != "$new" ]; then
         # the previous build of this tag is now untagged: drop it so reruns do not pile up
