@@ -17,7 +17,7 @@ DISTVENV := .venv-dist
 GRPCIO_TOOLS := grpcio-tools==1.80.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test check lint unit unit-c unit-pure matrix edgefirst beam torch tfod datumaro dist-check wheel proto proto-check protobuf-ends compat bench bench-full golden fuzz asan image image-test clean
+.PHONY: all venv demo test check lint unit unit-c unit-pure matrix edgefirst beam torch tfod datumaro dist-check wheel proto proto-check protobuf-ends compat bench bench-full golden fuzz asan arm-check image image-test clean
 
 all: test
 
@@ -199,6 +199,12 @@ fuzz: $(BIN)/.ok
 # target for ASAN_FUZZ_SECONDS (needs .venv-fuzz, which make fuzz makes)
 asan: $(BIN)/.ok
 	bash scripts/asan.sh $(or $(ASAN_FUZZ_SECONDS),10)
+
+# the C core cross-compiled for aarch64 (the edge hosts) and run under qemu-aarch64 in Debian's
+# arm64 Python: scripts/arm_check.py's CRC-32C known answers, then the CRC, speedups, records and
+# tracer tests (root on Debian 12; the arm64 tree and wheels are cached in build/arm)
+arm-check:
+	bash scripts/arm-check.sh
 
 image:
 	bash scripts/image.sh

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Shared helpers for scripts/image.sh and scripts/image-test.sh (sourced, not run).
+# Shared helpers for scripts/image.sh, scripts/image-test.sh and scripts/arm-check.sh
+# (sourced, not run).
 #
 # Builds happen with Debian's buildah (no Docker daemon needed). No registry is assumed to be
 # reachable, so when the Dockerfile's base image is not in local storage a stand-in is made with
@@ -31,6 +32,21 @@ need_pkgs() {
     DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
         >/dev/null
+}
+
+# The Debian mirror this machine's apt already uses (deb822 first, then the one-line format),
+# so that no host name is written anywhere: for debootstrap (stand-in base, make arm-check).
+debian_mirror() {
+    local mirror=${DEBIAN_MIRROR:-}
+    if [ -z "$mirror" ]; then
+        mirror=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' \
+            /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+    fi
+    if [ -z "$mirror" ]; then
+        mirror=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++)
+            if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list 2>/dev/null || true)
+    fi
+    echo "${mirror:-http://deb.debian.org/debian}"
 }
 
 ensure_buildah() {

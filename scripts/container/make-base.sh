@@ -9,17 +9,9 @@ set -euo pipefail
 out=${1:?usage: make-base.sh OUT.tar}
 suite=bookworm
 
-# The Debian mirror this machine's apt already uses (deb822 first, then the one-line format).
-mirror=${DEBIAN_MIRROR:-}
-if [ -z "$mirror" ]; then
-    mirror=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' \
-        /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
-fi
-if [ -z "$mirror" ]; then
-    mirror=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++)
-        if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list 2>/dev/null || true)
-fi
-mirror=${mirror:-http://deb.debian.org/debian}
+# shellcheck source=scripts/container/lib.sh
+. "$(dirname "$0")/lib.sh"
+mirror=$(debian_mirror)
 
 work=$(mktemp -d "$(dirname "$out")/rootfs.XXXXXX")
 trap 'rm -rf "$work"' EXIT
