@@ -10,10 +10,11 @@
 
 # ---- stage 1: build the wheel of this project with its C core (its dependencies come as wheels
 # in stage 2). gcc lives in this stage only; if apt-get fails (no Debian mirror reachable), the
-# build goes on without it and setup.py's one line in the log says the wheel is pure Python.
+# build goes on without it, says so in its log, and the wheel is pure Python (py3-none-any).
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
     PYTHONDONTWRITEBYTECODE=1
+# gcc unpinned (DL3008): whichever the base's Debian release has; a pin breaks at its next update
 # hadolint ignore=DL3008
 RUN { apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
         || echo "tfrecord-lite build: apt-get install gcc failed; the wheel will be pure Python"; } \
