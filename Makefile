@@ -17,7 +17,7 @@ DISTVENV := .venv-dist
 GRPCIO_TOOLS := grpcio-tools==1.80.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test check lint unit unit-c unit-pure matrix edgefirst beam torch tfod datumaro dist-check wheel proto proto-check protobuf-ends compat bench bench-full golden fuzz asan image image-test clean
+.PHONY: all venv demo test check lint unit unit-c unit-pure matrix edgefirst beam torch tfod datumaro dist-check wheel proto proto-check protobuf-ends compat bench bench-full golden fuzz asan arm-check image image-test clean
 
 all: test
 
@@ -74,13 +74,14 @@ dist-check: $(DISTVENV)/.ok-$(firstword $(DIST_TOOLS))
 	$(DISTVENV)/bin/python scripts/dist_check.py
 
 # the wheel of this machine's Python and platform (built from the sdist, both in dist/), with
-# the C core where a compiler works; release wheels (manylinux and musllinux, x86_64 and
+# the C core where a compiler works, and its tag checked against that (platform-tagged with the
+# C core, py3-none-any without: scripts/dist_check.py --tag); release wheels (manylinux and musllinux, x86_64 and
 # aarch64) are cibuildwheel's, configured in pyproject.toml
 wheel: $(DISTVENV)/.ok-$(firstword $(DIST_TOOLS))
 	rm -rf dist && mkdir -p build
 	$(DISTVENV)/bin/python -m build --outdir dist . > build/wheel.log 2>&1 || { cat build/wheel.log; exit 1; }
 	@grep -E '^tfrecord_lite:' build/wheel.log || true
-	@$(DISTVENV)/bin/python -c 'import glob, zipfile; (w,) = glob.glob("dist/*.whl"); n = [x for x in zipfile.ZipFile(w).namelist() if "/_speedups." in x or "/_tracer." in x]; print(w + ":", ", ".join(n) or "no C core (pure Python)")'
+	@$(DISTVENV)/bin/python scripts/dist_check.py --tag dist/*.whl
 
 $(PROTOVENV)/.ok-$(GRPCIO_TOOLS):
 	$(PY) -m venv $(PROTOVENV)
@@ -198,6 +199,12 @@ fuzz: $(BIN)/.ok
 # target for ASAN_FUZZ_SECONDS (needs .venv-fuzz, which make fuzz makes)
 asan: $(BIN)/.ok
 	bash scripts/asan.sh $(or $(ASAN_FUZZ_SECONDS),10)
+
+# the C core cross-compiled for aarch64 (the edge hosts) and run under qemu-aarch64 in Debian's
+# arm64 Python: scripts/arm_check.py's CRC-32C known answers, then the CRC, speedups, records and
+# tracer tests (root on Debian 12; the arm64 tree and wheels are cached in build/arm)
+arm-check:
+	bash scripts/arm-check.sh
 
 image:
 	bash scripts/image.sh

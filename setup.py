@@ -1,7 +1,8 @@
 """The optional C core (tfrecord_lite/format/_speedups.c, and the mask tracer
 tfrecord_lite/pipeline/formats/_tracer.c): each built where a compiler works, skipped with one
 line where none does, so ``pip install .`` succeeds either way and the package then
-runs its pure-Python reference path.  Everything else about the package is in pyproject.toml."""
+runs its pure-Python reference path; the wheel's tag says which it holds (platform-tagged with
+the C core, ``py3-none-any`` without).  Everything else about the package is in pyproject.toml."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 import sys
 
 from setuptools import Extension, setup
+from setuptools.command.bdist_wheel import bdist_wheel
 from setuptools.command.build_ext import build_ext
 
 SKIP_LINE = "tfrecord_lite: C speedups not built ({}); using pure Python"
@@ -38,6 +40,21 @@ class OptionalBuildExt(build_ext):
     def _skip(self, reason: str) -> None:
         print(SKIP_LINE.format(reason), file=sys.stderr, flush=True)
         self.extensions = []
+        # nothing compiled: the distribution has no extension, so its wheel is a pure one
+        self.distribution.ext_modules = []
+
+
+class TaggedBdistWheel(bdist_wheel):
+    """bdist_wheel that decides pure or platform after the build, not before: a wheel whose
+    C core could not compile is ``py3-none-any`` (in purelib), so an index or a wheel cache
+    never offers a pure-Python wheel as the platform's compiled one."""
+
+    def run(self) -> None:
+        if not self.skip_build:
+            self.reinitialize_command("build_ext").inplace = False
+            self.run_command("build")
+        self.root_is_pure = not self.distribution.has_ext_modules()
+        super().run()
 
 
 def _reason(exc: BaseException) -> str:
@@ -68,5 +85,5 @@ setup(
             libraries=["m"] if os.name != "nt" else [],
         ),
     ],
-    cmdclass={"build_ext": OptionalBuildExt},
+    cmdclass={"build_ext": OptionalBuildExt, "bdist_wheel": TaggedBdistWheel},
 )

@@ -11,7 +11,11 @@
 - the optional C core: the sdist holds ``setup.py`` and its C source, the wheels hold the
   compiled module (a compiler works here), and the sdist built where no compiler works
   (``CC=/bin/false``) still gives a wheel, the same files without the compiled module, with
-  setup.py's one line saying so in the build log.
+  setup.py's one line saying so in the build log;
+- each wheel's tag says what it holds: platform-tagged (and not purelib) with the compiled C
+  core, ``py3-none-any`` (purelib) without it, the file name's tag the one in its WHEEL file.
+
+``dist_check.py --tag WHEEL...`` runs the last check alone (``make wheel`` does, on dist/).
 
 Exits 1 listing every problem found.  Run by ``make dist-check`` in ``.venv-dist`` (pinned
 build and twine); the checks themselves are plain functions, tested in tests/test_dist_check.py.
@@ -82,6 +86,34 @@ def check_ext(files: dict[str, bytes], *, compiled: bool, where: str = "wheel") 
             problems.append(f"{where}: expected one compiled {prefix}* module, found {mine}")
     if not compiled and modules:
         problems.append(f"{where}: built without a compiler, yet holds {modules}")
+    return problems
+
+
+def wheel_tag(name: str) -> str:
+    """The tag of a wheel's file name: ``cp311-cp311-linux_x86_64`` of
+    ``pkg-1.0-cp311-cp311-linux_x86_64.whl``."""
+    return "-".join(Path(name).name.removesuffix(".whl").split("-")[-3:])
+
+
+def check_tag(name: str, files: dict[str, bytes]) -> list[str]:
+    """Problems of one wheel's tag against its content: a wheel with the compiled C core is
+    platform-tagged and not purelib, one without it ``py3-none-any`` and purelib (a pure wheel
+    tagged for a platform would be taken for the compiled one by pip and by an index)."""
+    where = Path(name).name
+    wheel_files = [n for n in files if n.endswith(".dist-info/WHEEL")]
+    if len(wheel_files) != 1:
+        return [f"{where}: expected one .dist-info/WHEEL, found {wheel_files}"]
+    msg = email.parser.BytesParser().parsebytes(files[wheel_files[0]])
+    tag, tags = wheel_tag(name), msg.get_all("Tag") or []
+    pure = (msg.get("Root-Is-Purelib") or "").strip().lower() == "true"
+    compiled = [n for n in ext_files(files) if n.endswith((".so", ".pyd"))]
+    problems = [] if tags == [tag] else [f"{where}: its WHEEL file says Tag {tags}, its name {tag}"]
+    if compiled and (tag.endswith("-none-any") or pure):
+        problems.append(f"{where}: holds the compiled {compiled} yet is tagged {tag}"
+                        f"{' (purelib)' if pure else ''}; want the platform's tag")
+    if not compiled and (tag != "py3-none-any" or not pure):
+        problems.append(f"{where}: holds no compiled C core yet is tagged {tag}"
+                        f"{'' if pure else ' (not purelib)'}; want py3-none-any")
     return problems
 
 
@@ -259,6 +291,8 @@ def main() -> int:
     problems += check_ext(whl, compiled=True)
     whl3 = read_wheel(wheel3)
     problems += check_pure_build(built.stdout + built.stderr, whl3, whl)
+    for path, files in ((wheel, whl), (wheel2, whl2), (wheel3, whl3)):
+        problems += check_tag(path.name, files)
     print(f"\n{sdist.name}: {len(sd)} files, {sum(n.startswith('proto/') for n in sd)} of them "
           f"under proto/ (the tree has {len(protos)} .proto files)")
     print(f"{wheel.name}: {len(whl)} files, {wheel.stat().st_size} bytes; built again from the "
@@ -270,9 +304,27 @@ def main() -> int:
         return 1
     print("dist-check: metadata valid, LICENSE + py.typed + gencode in both, proto/ in the "
           "sdist, the sdist builds the same wheel, with the C core where a compiler works and "
-          "without it where none does")
+          f"without it where none does, each tagged for what it holds ({wheel_tag(wheel.name)}, "
+          f"{wheel_tag(wheel3.name)})")
     return 0
 
 
+def main_tag(paths: list[str]) -> int:
+    """``--tag WHEEL...``: each wheel's tag against its content, one line per wheel."""
+    failed = False
+    for path in paths:
+        files = read_wheel(Path(path))
+        problems = check_tag(path, files)
+        core = [n.rsplit("/", 1)[1] for n in ext_files(files) if n.endswith((".so", ".pyd"))]
+        print(f"{path}: {', '.join(core) or 'no C core (pure Python)'}; tag "
+              f"{wheel_tag(path)} {'FAILED' if problems else 'matches'}")
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        failed |= bool(problems)
+    return int(failed)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--tag"]:
+        sys.exit(main_tag(sys.argv[2:]))
     sys.exit(main())

