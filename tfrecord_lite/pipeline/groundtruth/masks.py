@@ -72,20 +72,26 @@ class MaskReader:
                           "(RGB) of the line's internal-color-map", reason="bad-mask")
 
     def __call__(self) -> bytes:
+        buffer = io.BytesIO()
+        self._decoded().save(buffer, "PNG")
+        return buffer.getvalue()
+
+    def pixels(self) -> bytes:
+        """The class-index mask as ``width * height`` bytes, row by row: what the tracer
+        takes, without a PNG encoded only to be decoded again."""
+        return self._decoded().tobytes()
+
+    def _decoded(self) -> Image.Image:
         try:
             with Image.open(self.file) as mask:
                 mask.load()
                 if mask.mode in _INDEX_MODES:
-                    out = self._from_index(mask)
-                else:
-                    out = self._from_color(mask.convert("RGB"))
+                    return self._from_index(mask)
+                return self._from_color(mask.convert("RGB"))
         except InputError:
             raise
         except Exception as exc:
             raise self._error(f"cannot decode ({exc})") from exc
-        buffer = io.BytesIO()
-        out.save(buffer, "PNG")
-        return buffer.getvalue()
 
     def _from_index(self, mask: Image.Image) -> Image.Image:
         if mask.mode in ("P", "PA"):
