@@ -92,7 +92,7 @@ def test_classification_tags_are_kept(tmp_path) -> None:
 
 def test_each_file_is_the_json_dumps_of_its_document(tmp_path) -> None:
     """The polygons' text is written from a table, not by ``json.dumps``: the bytes must be
-    those ``dump(document(...))`` gives, for palette and RGB masks, a reader with no
+    those ``dump(document(...))`` gives, for palette, grey and RGB masks, a reader with no
     ``pixels()``, tags that hold the ``"segment":[]`` the text is spliced after and a lone
     surrogate (written escaped)."""
     job = tmp_path / "job"
@@ -104,7 +104,10 @@ def test_each_file_is_the_json_dumps_of_its_document(tmp_path) -> None:
         palette = [255, 255, 255, 255, 0, 0, 0, 0, 255, 0, 255, 0, 255, 255, 0] + [0] * 741
         mask = index.copy()
         mask.putpalette(palette)
-        mask = mask.convert("RGB") if i == 3 else mask  # mapped back by hex-color
+        if i == 2:  # grey levels (with an alpha band) are the keys themselves
+            mask = Image.merge("LA", (index, Image.new("L", (w, h), 255)))
+        elif i == 3:  # mapped back by hex-color
+            mask = mask.convert("RGB")
         mask.save(job / f"p{i}_mask.png")
         lines.append(seg_line(f"s3://b/images/p{i}.jpg", f"s3://b/p{i}_mask.png", GT_COLOURS))
     manifest = write_manifest(job / "output.manifest", lines)
@@ -126,3 +129,18 @@ def test_each_file_is_the_json_dumps_of_its_document(tmp_path) -> None:
             tagged = sample._replace(tags=tags, tracks=("t1",) * len(sample.boxes))
             assert json_format.text(tagged, name) == json_format.dump(
                 json_format.document(tagged, name))
+
+
+def test_a_mask_value_in_no_colour_map_entry_stops_the_conversion(tmp_path, capsys) -> None:
+    job = tmp_path / "job"
+    (job / "images").mkdir(parents=True)
+    Image.new("RGB", (8, 6)).save(job / "images" / "p.jpg", "JPEG")
+    mask = Image.new("P", (8, 6), 0)
+    mask.putpalette([255, 255, 255] * 256)
+    mask.paste(9, (2, 2, 4, 4))  # index 9: no internal-color-map key
+    mask.save(job / "p_mask.png")
+    manifest = write_manifest(job / "output.manifest", [
+        seg_line("s3://b/images/p.jpg", "s3://b/p_mask.png", GT_COLOURS)])
+    assert run("-a", manifest, "-o", tmp_path / "out", "-q", "-f", "json") != 0
+    err = capsys.readouterr().err
+    assert "p_mask.png" in err and "pixel values [9]" in err, err

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from itertools import chain, cycle
 from pathlib import Path
 
 from tfrecord_lite.pipeline.formats import polygons
@@ -65,38 +66,40 @@ def text(sample: Sample, image_name: str) -> bytes:
     # every '"' is escaped
     at = out.index(b'"segment":[]') + len(b'"segment":[')
     width, height = sample.width, sample.height
-    xs, ys = _coordinates(width), _coordinates(height)
+    tables = (_coordinates(width, "["), _coordinates(height, "]"))
     parts = []
     for value, outline in polygons.region_outlines(
             polygons.mask_pixels(sample.read_mask), width, height):
-        px, py = zip(*outline)
-        pairs = map(",".join, zip(map(xs.__getitem__, px), map(ys.__getitem__, py)))
-        parts.append(f'{{"polygon":[[{"],[".join(pairs)}]],"class":{value - 1}}}')
+        # x, y, x, y, ...: a cycle of its own, as map takes one more table than it uses
+        pairs = ",".join(map(dict.__getitem__, cycle(tables), chain.from_iterable(outline)))
+        parts.append(f'{{"polygon":[{pairs}],"class":{value - 1}}}')
     return out[:at] + ",".join(parts).encode("ascii") + out[at:]
 
 
 class _Coordinates(dict):
     """Pixel coordinate -> the JSON of ``polygons.normalised``'s value for it, made when first
-    asked (the same function and ``repr`` that ``json.dumps`` writes a float with)."""
+    asked (the same function and ``repr`` that ``json.dumps`` writes a float with), an x with
+    its pair's ``[`` before it, a y with the ``]`` after it."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, bracket: str) -> None:
         super().__init__()
-        self.size = size
+        self.size, self.bracket = size, bracket
 
     def __missing__(self, v: float) -> str:
-        out = self[v] = repr(polygons.normalised([(v, v)], self.size, self.size)[0][0])
+        text = repr(polygons.normalised([(v, v)], self.size, self.size)[0][0])
+        out = self[v] = "[" + text if self.bracket == "[" else text + "]"
         return out
 
 
-_TABLES: dict[int, _Coordinates] = {}
+_TABLES: dict[tuple[int, str], _Coordinates] = {}
 
 
-def _coordinates(size: int) -> _Coordinates:
-    table = _TABLES.get(size)
+def _coordinates(size: int, bracket: str) -> _Coordinates:
+    table = _TABLES.get((size, bracket))
     if table is None:
-        if len(_TABLES) >= 16:  # a dataset of many sizes: keep the memory bounded
+        if len(_TABLES) >= 32:  # a dataset of many sizes: keep the memory bounded
             _TABLES.clear()
-        table = _TABLES[size] = _Coordinates(size)
+        table = _TABLES[size, bracket] = _Coordinates(size, bracket)
     return table
 
 
