@@ -430,7 +430,8 @@ def main() -> int:
               file=sys.stderr, flush=True)
         table, missed = mask_table(mask_benchmarks(WORK / "masks", quick=args.quick))
         emit(["## Mask tracing (C tracer, pure tracer, OpenCV's findContours)", "",
-              "The same 1280x720 masks, interleaved; OpenCV (`RETR_CCOMP`, "
+              "The same 1280x720 masks, interleaved, in a child process that imports cv2 "
+              "first (after Pillow and TensorFlow it ran ~5x slower); OpenCV (`RETR_CCOMP`, "
               "`CHAIN_APPROX_NONE`, as the compat suite) on each class's plane, made inside "
               "its time; ours also joins holes and simplifies. `-f json`: whole processes, "
               "the C tracer against `TFRECORD_LITE_PURE=1`, medians of 3.", "", *table])

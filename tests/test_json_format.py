@@ -11,6 +11,10 @@ from mask_cases import filled, iou, plane, realistic_mask
 from PIL import Image
 from test_convert import make_job, run
 
+from tfrecord_lite.pipeline.formats import json_format, polygons
+from tfrecord_lite.pipeline.formats.per_image import image_file
+from tfrecord_lite.pipeline.groundtruth.reader import ReadOptions, read_manifest
+
 GT_COLOURS = {0: ("BACKGROUND", "#ffffff"), 1: ("road", "#ff0000"), 2: ("sky", "#0000ff"),
               3: ("car", "#00ff00"), 4: ("sign", "#ffff00")}
 
@@ -84,3 +88,59 @@ def test_classification_tags_are_kept(tmp_path) -> None:
     docs = {p.stem: json.loads(p.read_text()) for p in out.glob("json_*/*.json")}
     assert docs["t0"]["tags"] == ["cat"] and docs["t1"]["tags"] == ["dog"]
     assert docs["t0"]["boxes"] == docs["t0"]["segment"] == []
+
+
+def test_each_file_is_the_json_dumps_of_its_document(tmp_path) -> None:
+    """The polygons' text is written from a table, not by ``json.dumps``: the bytes must be
+    those ``dump(document(...))`` gives, for palette, grey and RGB masks, a reader with no
+    ``pixels()``, tags that hold the ``"segment":[]`` the text is spliced after and a lone
+    surrogate (written escaped)."""
+    job = tmp_path / "job"
+    (job / "images").mkdir(parents=True)
+    lines = []
+    for i, (w, h) in enumerate([(320, 180), (97, 181), (1, 7), (64, 48)]):
+        Image.new("RGB", (w, h), (200, 200, 200)).save(job / "images" / f"p{i}.jpg", "JPEG")
+        index = realistic_mask(w, h, 20 + i) if min(w, h) > 1 else Image.new("L", (w, h), 2)
+        palette = [255, 255, 255, 255, 0, 0, 0, 0, 255, 0, 255, 0, 255, 255, 0] + [0] * 741
+        mask = index.copy()
+        mask.putpalette(palette)
+        if i == 2:  # grey levels (with an alpha band) are the keys themselves
+            mask = Image.merge("LA", (index, Image.new("L", (w, h), 255)))
+        elif i == 3:  # mapped back by hex-color
+            mask = mask.convert("RGB")
+        mask.save(job / f"p{i}_mask.png")
+        lines.append(seg_line(f"s3://b/images/p{i}.jpg", f"s3://b/p{i}_mask.png", GT_COLOURS))
+    manifest = write_manifest(job / "output.manifest", lines)
+    out = tmp_path / "out"
+    assert run("-a", manifest, "-o", out, "-q", "-f", "json", "-s", "0") == 0
+    samples = read_manifest(manifest, ReadOptions(job)).samples
+    assert len(samples) == 4
+    for sample in samples:
+        stem = sample.name.rsplit(".", 1)[0]
+        name = image_file(stem, sample.name)
+        expect = json_format.dump(json_format.document(sample, name))
+        assert (out / "json_train" / f"{stem}.json").read_bytes() == expect
+        assert json_format.text(sample, name) == expect
+        png = sample.read_mask()
+        assert polygons.mask_pixels(sample.read_mask) == polygons.mask_bytes(png)
+        plain = sample._replace(read_mask=lambda png=png: png)  # a reader without pixels()
+        assert json_format.text(plain, name) == expect
+        for tags in [('x "segment":[] é', "segment"), ("\ud800 a lone surrogate",)]:
+            tagged = sample._replace(tags=tags, tracks=("t1",) * len(sample.boxes))
+            assert json_format.text(tagged, name) == json_format.dump(
+                json_format.document(tagged, name))
+
+
+def test_a_mask_value_in_no_colour_map_entry_stops_the_conversion(tmp_path, capsys) -> None:
+    job = tmp_path / "job"
+    (job / "images").mkdir(parents=True)
+    Image.new("RGB", (8, 6)).save(job / "images" / "p.jpg", "JPEG")
+    mask = Image.new("P", (8, 6), 0)
+    mask.putpalette([255, 255, 255] * 256)
+    mask.paste(9, (2, 2, 4, 4))  # index 9: no internal-color-map key
+    mask.save(job / "p_mask.png")
+    manifest = write_manifest(job / "output.manifest", [
+        seg_line("s3://b/images/p.jpg", "s3://b/p_mask.png", GT_COLOURS)])
+    assert run("-a", manifest, "-o", tmp_path / "out", "-q", "-f", "json") != 0
+    err = capsys.readouterr().err
+    assert "p_mask.png" in err and "pixel values [9]" in err, err

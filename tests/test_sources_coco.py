@@ -98,8 +98,10 @@ def test_polygons_and_rle_become_the_class_index_mask(tmp_path):
         doc["annotations"][1]["segmentation"] = {"size": [4, 6], "counts": [17, 2, 5]}
 
     _rewrite(ann, change)
-    mask = Image.open(io.BytesIO(_read(ann, tmp_path).samples[0].read_mask()))
+    read_mask = _read(ann, tmp_path).samples[0].read_mask
+    mask = Image.open(io.BytesIO(read_mask()))
     assert mask.mode == "L" and mask.size == (6, 4)
+    assert read_mask.pixels() == mask.tobytes()  # what -f json traces, unencoded
     assert mask.getpixel((4, 1)) == mask.getpixel((4, 2)) == 3
     assert mask.getpixel((4, 0)) == mask.getpixel((4, 3)) == 0
     assert mask.getpixel((1, 1)) == 1 and mask.getpixel((5, 3)) == 0

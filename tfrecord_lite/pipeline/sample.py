@@ -90,7 +90,9 @@ class Sample(NamedTuple):
     ``name`` is the output file name (unique in the dataset, extension kept), ``width`` and
     ``height`` are those of the bytes ``read_image()`` returns (the upright image when it was
     re-encoded for EXIF).  ``read_mask`` (segmentation only) returns an 8-bit single-channel PNG
-    of the same size: 0 = background, k + 1 = classes[k].  Loading is deferred so images stream;
+    of the same size: 0 = background, k + 1 = classes[k]; the readers here also have a
+    ``pixels()`` giving those pixels unencoded (``polygons.mask_pixels`` takes either).
+    Loading is deferred so images stream;
     both callables are picklable, so samples can cross to worker processes.  ``image_bytes``
     lets the converter lay out shards before reading any image.
     """

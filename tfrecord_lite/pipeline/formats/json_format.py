@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from itertools import chain, cycle
 from pathlib import Path
 
 from tfrecord_lite.pipeline.formats import polygons
@@ -31,18 +32,75 @@ def segments(mask_png: bytes, width: int, height: int) -> list[dict]:
 
 def document(sample: Sample, image_name: str) -> dict:
     """The JSON of one sample."""
-    doc: dict = {
-        "image": image_name,
-        "dimension": [sample.width, sample.height],
-        "boxes": [[b.cx, b.cy, b.w, b.h, b.class_index] for b in sample.boxes],
-        "segment": [] if sample.read_mask is None
-        else segments(sample.read_mask(), sample.width, sample.height),
-    }
-    if sample.tags:
-        doc["tags"] = list(sample.tags)
-    if sample.tracks:  # video jobs: each box's object, in the order of ``boxes``
-        doc["tracks"] = list(sample.tracks)
+    doc = _head(sample, image_name)
+    doc["segment"] = [] if sample.read_mask is None \
+        else segments(sample.read_mask(), sample.width, sample.height)
+    doc.update(_tail(sample))
     return doc
+
+
+def _head(sample: Sample, image_name: str) -> dict:
+    return {"image": image_name, "dimension": [sample.width, sample.height],
+            "boxes": [[b.cx, b.cy, b.w, b.h, b.class_index] for b in sample.boxes]}
+
+
+def _tail(sample: Sample) -> dict:
+    tail: dict = {}
+    if sample.tags:
+        tail["tags"] = list(sample.tags)
+    if sample.tracks:  # video jobs: each box's object, in the order of ``boxes``
+        tail["tracks"] = list(sample.tracks)
+    return tail
+
+
+def text(sample: Sample, image_name: str) -> bytes:
+    """``dump(document(sample, image_name))``, the segment list written from the mask's pixels
+    (``polygons.mask_pixels``) and each coordinate's text taken from :func:`_coordinates`."""
+    doc = _head(sample, image_name)
+    doc["segment"] = []
+    doc.update(_tail(sample))
+    out = dump(doc)
+    if sample.read_mask is None:
+        return out
+    # the first '"segment":[]' is the key: what precedes it is numbers and a string, in which
+    # every '"' is escaped
+    at = out.index(b'"segment":[]') + len(b'"segment":[')
+    width, height = sample.width, sample.height
+    tables = (_coordinates(width, "["), _coordinates(height, "]"))
+    parts = []
+    for value, outline in polygons.region_outlines(
+            polygons.mask_pixels(sample.read_mask), width, height):
+        # x, y, x, y, ...: a cycle of its own, as map takes one more table than it uses
+        pairs = ",".join(map(dict.__getitem__, cycle(tables), chain.from_iterable(outline)))
+        parts.append(f'{{"polygon":[{pairs}],"class":{value - 1}}}')
+    return out[:at] + ",".join(parts).encode("ascii") + out[at:]
+
+
+class _Coordinates(dict):
+    """Pixel coordinate -> the JSON of ``polygons.normalised``'s value for it, made when first
+    asked (the same function and ``repr`` that ``json.dumps`` writes a float with), an x with
+    its pair's ``[`` before it, a y with the ``]`` after it."""
+
+    def __init__(self, size: int, bracket: str) -> None:
+        super().__init__()
+        self.size, self.bracket = size, bracket
+
+    def __missing__(self, v: float) -> str:
+        text = repr(polygons.normalised([(v, v)], self.size, self.size)[0][0])
+        out = self[v] = "[" + text if self.bracket == "[" else text + "]"
+        return out
+
+
+_TABLES: dict[tuple[int, str], _Coordinates] = {}
+
+
+def _coordinates(size: int, bracket: str) -> _Coordinates:
+    table = _TABLES.get((size, bracket))
+    if table is None:
+        if len(_TABLES) >= 32:  # a dataset of many sizes: keep the memory bounded
+            _TABLES.clear()
+        table = _TABLES[size, bracket] = _Coordinates(size, bracket)
+    return table
 
 
 def write_sample(
@@ -51,9 +109,9 @@ def write_sample(
     """Write one sample's image and JSON; returns the bytes written."""
     image_name = image_file(stem, sample.name)
     (folder / image_name).write_bytes(image)
-    text = dump(document(sample, image_name))
-    (folder / f"{stem}.json").write_bytes(text)
-    return len(image) + len(text)
+    data = text(sample, image_name)
+    (folder / f"{stem}.json").write_bytes(data)
+    return len(image) + len(data)
 
 
 def dump(doc: object) -> bytes:

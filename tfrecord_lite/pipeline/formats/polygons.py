@@ -20,7 +20,7 @@ built; the Python functions here are its reference and give the same outlines, t
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tfrecord_lite.format._accel import TRACER, load
 
@@ -356,6 +356,14 @@ def mask_outlines(mask_png: bytes, width: int, height: int, on_edges: bool = Fal
                   ) -> list[tuple[int, list[Point]]]:
     """``region_outlines`` of a class-index mask PNG (0 = background, k + 1 = class k)."""
     return region_outlines(mask_bytes(mask_png), width, height, on_edges=on_edges)
+
+
+def mask_pixels(read_mask: Callable[[], bytes]) -> bytes:
+    """``Sample.read_mask``'s mask as ``width * height`` bytes, row by row: its reader's own
+    ``pixels()`` where it has one (the mask decoded once, no PNG made to be read back), else
+    its PNG decoded."""
+    pixels = getattr(read_mask, "pixels", None)
+    return pixels() if pixels is not None else mask_bytes(read_mask())
 
 
 def mask_bytes(mask_png: bytes) -> bytes:

@@ -260,6 +260,15 @@ class MaskPainter:
         self.width, self.height, self.regions, self.scale = width, height, regions, scale
 
     def __call__(self) -> bytes:
+        out = io.BytesIO()
+        self._canvas().save(out, "PNG")
+        return out.getvalue()
+
+    def pixels(self) -> bytes:
+        """The painted mask as ``width * height`` bytes, row by row (no PNG round trip)."""
+        return self._canvas().tobytes()
+
+    def _canvas(self):
         from PIL import Image, ImageDraw
 
         canvas = Image.new("L", (self.width, self.height), 0)
@@ -273,9 +282,7 @@ class MaskPainter:
                     draw.polygon(points, fill=value)
             if region.rle is not None:
                 canvas.paste(value, mask=rle_image(*region.rle))
-        out = io.BytesIO()
-        canvas.save(out, "PNG")
-        return out.getvalue()
+        return canvas
 
 
 def rle_image(size: tuple[int, int], counts: Sequence[int]):
