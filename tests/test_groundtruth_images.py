@@ -200,3 +200,23 @@ def test_read_file_sees_a_file_that_grew_after_its_size_was_taken(tmp_path, monk
 
     monkeypatch.setattr(images.os, "fstat", stale_fstat)
     assert images.read_file(str(path)) == b"a" * 5000
+
+
+@pytest.mark.parametrize("kind", ["JPEG", "PNG"])
+def test_head_of_a_scanned_format_is_the_files_own_start_without_opening_it(tmp_path, kind):
+    """-f tfod names ``image/format`` from ``head``: where the header scan found the format,
+    the reader gives the bytes every such file starts with, and opens nothing for them."""
+    from tfrecord_lite.pipeline.formats.tfod_format import HEAD, image_format
+
+    path = tmp_path / f"p.{kind.lower()}"
+    Image.new("RGB", (8, 6), "red").save(path, kind)
+    data = path.read_bytes()
+    scanned = ImageReader(str(tmp_path), path.name, False, "m", 1, fmt=kind)
+    unscanned = ImageReader(str(tmp_path), path.name, False, "m", 1)
+    head = scanned.head(HEAD)
+    assert data.startswith(head) and unscanned.head(HEAD) == data[:HEAD]
+    assert image_format(head, "x") == image_format(data, "x") == kind.lower().encode()
+    path.unlink()  # nothing opened: the scan's bytes still name it; the unscanned one fails
+    assert scanned.head(HEAD) == head
+    with pytest.raises(InputError):
+        unscanned.head(HEAD)

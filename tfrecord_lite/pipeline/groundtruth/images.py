@@ -250,6 +250,11 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY"
 _PREAD = hasattr(os, "pread")  # not on Windows: a file object there
 
 
+# a format the header scan names -> the bytes every such file starts with (headers.sniff and
+# Pillow's JPEG and PNG plugins accept no file without them)
+_MAGIC = {"JPEG": b"\xff\xd8\xff", "PNG": b"\x89PNG\r\n\x1a\n"}
+
+
 def read_file(file: str) -> bytes:
     """The whole file, read into one bytes object by one ``read`` of the size ``fstat`` gives
     (no file object, no buffer to copy through: every image is read this way once)."""
@@ -363,10 +368,10 @@ class ImageReader:
     rotates it (``reencode``: AS_STORED, UPRIGHT or RAW_FRAME); re-encoded once as RGB JPEG/PNG
     when ModelPack could not decode it (``convert``, with ``rgb``)."""
 
-    __slots__ = ("root", "stored", "reencode", "manifest", "line", "rgb", "convert")
+    __slots__ = ("root", "stored", "reencode", "manifest", "line", "rgb", "convert", "magic")
 
     def __init__(self, root: str, stored: str, reencode: int, manifest: str, line: int,
-                 rgb: bool = False, convert: bool = False) -> None:
+                 rgb: bool = False, convert: bool = False, fmt: str | None = None) -> None:
         self.root = root          # shared by all samples
         self.stored = stored      # relative to root, or absolute
         self.reencode = reencode  # AS_STORED, UPRIGHT (decode, EXIF applied) or RAW_FRAME
@@ -374,6 +379,9 @@ class ImageReader:
         self.line = line
         self.rgb = rgb            # a decoded image becomes RGB JPEG/PNG; else keeps its mode
         self.convert = convert    # decode even as stored: ModelPack could not decode the file
+        # the leading bytes the header scan found (its format, as Pillow names it, is only
+        # named for a file starting so), or None: head() need not open the file for them
+        self.magic = _MAGIC.get(fmt)
 
     @property
     def file(self) -> str:
@@ -406,11 +414,14 @@ class ImageReader:
             raise self._unreadable(exc) from exc
 
     def head(self, n: int) -> bytes | None:
-        """The first ``n`` bytes of what a call gives, without reading the rest (what -f tfod
-        takes its ``image/format`` from before writing), or None when the image is re-encoded
-        (its bytes exist only once made).  Clearing the EXIF tag in place leaves them as stored."""
+        """The first ``n`` bytes of what a call gives (or just those that name the format the
+        header scan found), without reading the rest: what -f tfod takes its ``image/format``
+        from before writing.  None when the image is re-encoded (its bytes exist only once
+        made).  Clearing the EXIF tag in place leaves them as stored."""
         if self.reencode == UPRIGHT or self.convert:
             return None
+        if self.magic is not None:  # all that names the format: the rest is not needed
+            return self.magic[:n]
         try:
             fd = os.open(self.file, _OPEN_FLAGS)
             try:

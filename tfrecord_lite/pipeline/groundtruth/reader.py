@@ -267,14 +267,14 @@ def assemble(ctx: _Context, census: AttributeCensus,
         report.shared_files += key is not own
         split_keys.append(key)
         reader = counted_reader(report, root, p.stored, p.reencode, p.convert, path, p.line,
-                                keep)
+                                keep, p.format)
         samples[k] = Sample(p.ref, p.line, name, p.width, p.height, reader, Boxes._of(p.boxes),
                             p.tags, p.mask, None if reader.convert else p.stored_bytes, p.tracks)
     return ReadResult(samples, list(ctx.table.names), report, split_keys)
 
 
 def counted_reader(report: ReadReport, root: str, stored: str, reencode: int, why: str | None,
-                   where: str, line: int, keep: bool) -> ImageReader:
+                   where: str, line: int, keep: bool, fmt: str | None = None) -> ImageReader:
     """The image's reader, what it does counted in ``report``: re-encoded upright (EXIF),
     converted for tf.io.decode_jpeg (``why``), or kept as it came (``--keep-image-bytes``).
     Every input's reader makes its samples' readers here."""
@@ -284,7 +284,8 @@ def counted_reader(report: ReadReport, root: str, stored: str, reencode: int, wh
         report.converted[why] += 1
     elif why is not None:
         report.kept_undecodable += 1
-    return ImageReader(root, stored, reencode, where, line, rgb=not keep, convert=convert)
+    return ImageReader(root, stored, reencode, where, line, rgb=not keep, convert=convert,
+                       fmt=fmt)
 
 
 class _Pending(NamedTuple):

@@ -134,7 +134,7 @@ def build(source: Source, options: ReadOptions) -> ReadResult:
     for (item, rel, stored, header, values, crowd, difficult, truncated, mask), name in zip(
             pending, names):
         reader = counted_reader(report, index.root, stored, header.reencode, header.convert,
-                                item.where, item.entry, keep)
+                                item.where, item.entry, keep, header.format)
         samples.append(Sample(rel, item.entry, name, header.width, header.height, reader,
                               Boxes._of(values), (), mask,
                               None if reader.convert else header.stored_bytes, (), crowd,
