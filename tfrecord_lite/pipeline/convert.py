@@ -34,6 +34,7 @@ from tfrecord_lite.pipeline.formats import (
     tfod_format,
     tfrecord_format,
 )
+from tfrecord_lite.pipeline.formats.polygons import mask_pixels
 from tfrecord_lite.pipeline.groundtruth.images import ImageChecks
 from tfrecord_lite.pipeline.groundtruth.reader import (
     ReadOptions,
@@ -205,10 +206,10 @@ def _coco_chunk(job: _Job, task: tuple[str, Sequence[int]]) -> tuple[int, list[t
         if sample.read_mask is None:
             regions.append(((), ()))
         elif sample.mask_of_boxes:
-            regions.append(((), coco_format.box_segments(sample.read_mask(), sample)))
+            regions.append(((), coco_format.box_segments(mask_pixels(sample.read_mask), sample)))
         else:
-            regions.append((coco_format.mask_polygons(sample.read_mask(), sample.width,
-                                                      sample.height), ()))
+            regions.append((coco_format.mask_polygons(mask_pixels(sample.read_mask),
+                                                      sample.width, sample.height), ()))
     return written, regions
 
 

@@ -23,24 +23,24 @@ ANNOTATIONS = {"train": "annotations/instances_train.json",
 Polygon = tuple[int, list[float]]
 
 
-def mask_polygons(mask_png: bytes, width: int, height: int) -> list[Polygon]:
-    """A segmentation mask's regions as COCO polygons: the same tracing as -f json, taken on
-    the pixels' outer edges, since COCO's coordinates are continuous (pixel ``i`` spans
-    ``[i, i + 1)``) and its readers rasterise the area a polygon encloses."""
+def mask_polygons(pixels: bytes, width: int, height: int) -> list[Polygon]:
+    """A segmentation mask's regions (its pixels, ``polygons.mask_pixels``) as COCO polygons:
+    the same tracing as -f json, taken on the pixels' outer edges, since COCO's coordinates are
+    continuous (pixel ``i`` spans ``[i, i + 1)``) and its readers rasterise the area a polygon
+    encloses."""
     from tfrecord_lite.pipeline.formats import polygons
 
     return [(value - 1, [round(c, 3) + 0.0 for x, y in outline for c in (x, y)])
-            for value, outline in polygons.mask_outlines(mask_png, width, height, on_edges=True)]
+            for value, outline in polygons.region_outlines(pixels, width, height, on_edges=True)]
 
 
-def box_segments(mask_png: bytes, sample: Sample) -> list[list[list[float]]]:
-    """Each box's segmentation when the mask paints the boxes' own objects
+def box_segments(pixels: bytes, sample: Sample) -> list[list[list[float]]]:
+    """Each box's segmentation when the mask (its pixels) paints the boxes' own objects
     (``Sample.mask_of_boxes``): the outlines of its class's mask pixels whose centres the box
     holds, so a COCO source's objects come back one annotation each."""
     from tfrecord_lite.pipeline.formats import polygons
 
     width, height = sample.width, sample.height
-    pixels = polygons.mask_bytes(mask_png)
     out = []
     for box in sample.boxes:
         c0 = max(0, round((box.cx - box.w / 2) * width))

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from tfrecord_lite.format.errors import ExampleError
 from tfrecord_lite.format.wire import bytes_entry_head, field, field_head, int64_feature, map_entry
+from tfrecord_lite.pipeline.formats.polygons import mask_pixels
 from tfrecord_lite.pipeline.sample import Sample, box_flags, class_indices, yolo_values
 
 FOLDERS = {"train": ("tfod_train", "train"), "validation": ("tfod_val", "val")}
@@ -111,8 +112,7 @@ def objects(sample: Sample, masks: bool = False) -> list[TfodObject]:
     width, height = sample.width, sample.height
     crowd = box_flags(sample.crowd, len(sample.boxes))
     difficult = box_flags(sample.difficult, len(sample.boxes))
-    mask = sample.read_mask() if sample.read_mask is not None else None
-    pixels = _mask_pixels(mask) if mask is not None else None
+    pixels = mask_pixels(sample.read_mask) if sample.read_mask is not None else None
     out = []
     for j, b in enumerate(sample.boxes):
         x0, x1 = _clamp(b.cx - b.w / 2), _clamp(b.cx + b.w / 2)
@@ -168,13 +168,6 @@ def _box_columns(sample: Sample) -> tuple[list, ...]:
             [0.0 if x < 0.0 else 1.0 if x > 1.0 else x for x in
              [c - d / 2 for c, d in zip(cy, h)]],
             box_flags(sample.difficult, n), box_flags(sample.crowd, n))
-
-
-def _mask_pixels(png: bytes) -> bytes:
-    from PIL import Image
-
-    with Image.open(io.BytesIO(png)) as im:
-        return im.convert("L").tobytes()
 
 
 def _png(data: bytes | bytearray, width: int, height: int) -> bytes:
