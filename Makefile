@@ -17,7 +17,7 @@ DISTVENV := .venv-dist
 GRPCIO_TOOLS := grpcio-tools==1.80.0
 BIN := $(VENV)/bin
 
-.PHONY: all venv demo test check lint unit unit-c unit-pure matrix edgefirst beam torch tfod datumaro dist-check wheel proto proto-check protobuf-ends compat bench bench-full golden fuzz asan arm-check image image-test clean
+.PHONY: all venv demo test check lint unit unit-c unit-pure matrix edgefirst beam torch tfod datumaro dist-check wheel proto proto-check protobuf-ends compat bench bench-full golden fuzz asan fuzz-long arm-check image image-test clean
 
 all: test
 
@@ -205,6 +205,12 @@ asan: $(BIN)/.ok
 # tracer tests (root on Debian 12; the arm64 tree and wheels are cached in build/arm)
 arm-check:
 	bash scripts/arm-check.sh
+
+# each fuzz target for FUZZ_RUNS inputs (1M by default; hours for fuzz_tracer) under the
+# sanitizers with coverage, failing when RSS grows more than FUZZ_RSS_GROWTH_MB (16) over the
+# second half of the runs (needs .venv-fuzz, which make fuzz makes)
+fuzz-long: $(BIN)/.ok
+	ASAN_TESTS=0 FUZZ_RUNS=$(or $(FUZZ_RUNS),1000000) bash scripts/asan.sh
 
 image:
 	bash scripts/image.sh
