@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 from itertools import chain, cycle
 from pathlib import Path
 
@@ -91,16 +92,9 @@ class _Coordinates(dict):
         return out
 
 
-_TABLES: dict[tuple[int, str], _Coordinates] = {}
-
-
+@lru_cache(maxsize=32)  # a dataset of many sizes: the memory stays bounded
 def _coordinates(size: int, bracket: str) -> _Coordinates:
-    table = _TABLES.get((size, bracket))
-    if table is None:
-        if len(_TABLES) >= 32:  # a dataset of many sizes: keep the memory bounded
-            _TABLES.clear()
-        table = _TABLES[size, bracket] = _Coordinates(size, bracket)
-    return table
+    return _Coordinates(size, bracket)
 
 
 def write_sample(
