@@ -82,7 +82,7 @@ if [ "$seconds" != 0 ] || [ -n "${FUZZ_RUNS:-}" ]; then
         "$cc" -shared "$fout/$module.o" "$fout/gcc_cov.o" -o "$fout/$module$suffix" -lm
     done
     unset LD_PRELOAD
-    for target in fuzz_records fuzz_example fuzz_encode fuzz_tracer; do
+    for target in fuzz_records fuzz_example fuzz_encode fuzz_headers fuzz_tracer; do
         if [ -n "${FUZZ_RUNS:-}" ]; then
             fuzz_target "$target" "$root/fuzz/$target.py" -runs="$FUZZ_RUNS"
         else

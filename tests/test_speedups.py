@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from test_records_walk import _corrupt
 from test_records_walk import walk as read_all
 
@@ -466,3 +467,176 @@ def test_a_conversion_is_the_same_bytes_on_both_paths(tmp_path, fmt: str) -> Non
     with_c = _convert(manifest, tmp_path / "out", fmt, pure_path=False)
     assert any(name.endswith(".tfrecord") for name in with_c)
     assert with_c == _convert(manifest, tmp_path / "out", fmt, pure_path=True)
+
+
+# --- the image header scan: _speedups.scan_image against headers.sniff + images._check_end ----
+
+
+def _png(mode: str, size=(19, 7), text: int = 0, transparency=None) -> bytes:
+    out = io.BytesIO()
+    kwargs = {} if transparency is None else {"transparency": transparency}
+    Image.new(mode, size).save(out, "PNG", **kwargs)
+    data = out.getvalue()
+    if text:  # a tEXt chunk before IDAT, its length given (may pass the 8 KiB read)
+        body = b"k\x00" + b"v" * text
+        chunk = struct.pack(">I", len(body)) + b"tEXt" + body + b"\x00\x00\x00\x00"
+        data = data[:33] + chunk + data[33:]
+    return data
+
+
+def _segment(marker: int, body: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(body) + 2) + body
+
+
+def _scan_cases() -> list[bytes]:
+    """Files the scan must read as sniff does: every branch of the marker walk and the PNG chunk
+    walk, segments across the 8 KiB read, refills, EXIF in both byte orders and broken, MPF,
+    12-bit and CMYK frames, files cut at the marker and short of their end, non-images."""
+    from test_groundtruth_headers import _jpeg
+
+    plain = _jpeg()
+    exif6 = _jpeg(orientation=6)
+    body = plain[2:]
+    app = _segment(0xE0, b"JFIF\x00" + b"\x00" * 9)
+    tiff_le = (b"Exif\x00\x00II*\x00" + struct.pack("<IH", 8, 1)
+               + struct.pack("<HHIHH", 0x0112, 3, 1, 7, 0))
+    cases = [
+        plain, exif6, _jpeg(orientation=3, progressive=True), _jpeg(orientation=8, big_endian=True),
+        _jpeg((640, 480), orientation=5, pad=2), _jpeg(orientation=1), _jpeg(orientation=0),
+        _jpeg(orientation=9),
+        b"\xff\xd8" + b"\xff" * 5 + body,  # fill bytes
+        b"\xff\xd8\xff\x01\xff\xd3" + body,  # standalone markers
+        b"\xff\xd8" + _segment(0xE1, b"Exif\x00\x00XX*\x00") + body,  # unknown TIFF order
+        b"\xff\xd8" + _segment(0xE1, b"Exif\x00\x00II*\x00\x08") + body,  # IFD offset cut
+        b"\xff\xd8" + _segment(0xE1, tiff_le.replace(b"\x03\x00\x01", b"\x04\x00\x01")) + body,
+        b"\xff\xd8" + _segment(0xE1, tiff_le[:-4]) + body,  # value cut
+        b"\xff\xd8" + _segment(0xE1, tiff_le) + _segment(0xE1, tiff_le.replace(b"\x07", b"\x05"))
+        + body,  # the second EXIF block is not read once one rotates
+        b"\xff\xd8" + _segment(0xE1, b"Exif\x00\x00II*\x00" + struct.pack("<IH", 8, 0)) + body,
+        b"\xff\xd8" + _segment(0xE1, b"XMP stuff") + body,
+        b"\xff\xd8" + _segment(0xE2, b"MPF\x00" + b"\x00" * 8) + body,
+        b"\xff\xd8\xff\xe2\x00\x04",  # APP2 cut before its kind
+        b"\xff\xd8" + _segment(0xE2, b"ICC_PROFILE\x00" + b"\x00" * 20) + body,
+        b"\xff\xd8\xff\xc0\x00\x01" + body,  # a length below 2
+        b"\xff\xd8" + _segment(0xC0, b"\x0c\x00\x10\x00\x10\x03"),  # 12-bit
+        b"\xff\xd8" + _segment(0xC0, b"\x08\x00\x10\x00\x20\x04"),  # CMYK
+        b"\xff\xd8" + _segment(0xC0, b"\x08\x00\x10\x00\x20\x02"),  # two components
+        b"\xff\xd8" + _segment(0xC0, b"\x08\x00\x10\x00\x20"),  # no component count
+        b"\xff\xd8" + _segment(0xC0, b"\x08\x00\x10"),  # too short
+        b"\xff\xd8" + _segment(0xC4, b"\x00" * 20) + _segment(0xC2, b"\x08\x00\x05\x00\x06\x01"),
+        b"\xff\xd8\xff\xd9", b"\xff\xd8\xff\xda\x00\x02", b"\xff\xd8\x00\x00", b"\xff\xd8\xff",
+        b"\xff\xd8", b"", b"GIF89a" + b"\x00" * 30, b"\x89PNG\r\n\x1a\n\x00\x00",
+        *(plain + b"\x00" * n for n in (500, 1021, 1022, 1023, 1100)),  # after the end marker
+        _png("L"), _png("RGB"), _png("RGBA"), _png("LA"), _png("P"), _png("I;16"), _png("1"),
+        _png("P", transparency=0), _png("RGB", transparency=(1, 2, 3)), _png("L", text=100),
+        _png("RGB", text=9000),  # the tEXt chunk runs past the first read: sniff gives up
+        _png("RGB")[:-12],  # no IEND
+    ]
+    for fill in (8180, 8185, 8188, 8190, 8191, 8192, 8194):  # a marker across the first read
+        pad = fill - len(app) - 2 - 4
+        cases.append(b"\xff\xd8" + app + _segment(0xFE, b"c" * pad) + exif6[2:])
+    cases.append(b"\xff\xd8" + _segment(0xFE, b"c" * 65000) + _segment(0xFE, b"d" * 9000) + body)
+    cases.append(b"\xff\xd8" + _segment(0xFE, b"c" * 8100) + _segment(0xE1, b"Exif\x00\x00" +
+                 exif6[exif6.index(b"Exif") + 6: exif6.index(b"Exif") + 200]) + body)
+    cases += [exif6[:n] for n in (3, 4, 6, 20, 40, len(exif6) // 2, len(exif6) - 1)]
+    return cases
+
+
+def _scan_py(path: Path, tail: int, max_pixels: int) -> tuple | None:
+    """What scan_image must give, by the pure path's own functions."""
+    from tfrecord_lite.pipeline.groundtruth import images
+    from tfrecord_lite.pipeline.groundtruth.headers import sniff
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        handle = images._Positioned(fd)
+        size = os.fstat(fd).st_size
+        found = sniff(handle)
+        if found is None:
+            return None
+        ends = None
+        if max_pixels > 0 and found.width * found.height <= max_pixels:
+            handle.seek(max(0, size - tail))
+            ends = images._ENDS[found.format] in handle.read(tail)
+        return (*found, size, ends)
+    finally:
+        os.close(fd)
+
+
+def _header_outcome(path: Path, checks) -> object:
+    from tfrecord_lite.pipeline.errors import InputError
+    from tfrecord_lite.pipeline.groundtruth.images import read_header
+
+    try:
+        return read_header(str(path), "s3://b/x", checks)
+    except InputError as exc:
+        return type(exc), str(exc), exc.reason
+
+
+@needs_c
+def test_c_header_scan_is_sniff_and_the_end_check(tmp_path) -> None:
+    from tfrecord_lite.pipeline.groundtruth import images
+
+    for i, data in enumerate(_scan_cases()):
+        path = tmp_path / f"{i}.img"
+        path.write_bytes(data)
+        for tail, max_pixels in ((1024, 10**9), (1024, 0), (1024, 50), (3, 10**9), (0, 1)):
+            assert ext.scan_image(str(path), tail, max_pixels) == \
+                _scan_py(path, tail, max_pixels), (i, data[:40], tail, max_pixels)
+        assert ext.scan_image(path, 1024, 1) == ext.scan_image(os.fsencode(path), 1024, 1)
+        for checks in (images.ImageChecks(), images.ImageChecks(max_pixels=0),
+                       images.ImageChecks(max_pixels=400)):
+            with_c = _header_outcome(path, checks)
+            saved, images._scan = images._scan, None
+            try:
+                assert with_c == _header_outcome(path, checks), (i, data[:40], checks)
+            finally:
+                images._scan = saved
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 30), st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)),
+                                   max_size=6), st.integers(0, 10**6))
+def test_c_header_scan_on_damaged_files(tmp_path_factory, which, flips, cut) -> None:
+    """Any file: the scan gives what sniff and the end check give (bytes flipped, files cut)."""
+    cases = _damage_bases()
+    data = bytearray(cases[which % len(cases)])
+    for at, value in flips:
+        if data:
+            data[at % len(data)] = value
+    data = bytes(data[: len(data) - cut % (len(data) + 1)]) if cut % 3 == 0 else bytes(data)
+    path = tmp_path_factory.mktemp("scan") / "x"
+    path.write_bytes(data)
+    assert ext.scan_image(str(path), 1024, 10**9) == _scan_py(path, 1024, 10**9)
+
+
+_BASES: list[bytes] = []
+
+
+def _damage_bases() -> list[bytes]:
+    if not _BASES:
+        _BASES.extend(_scan_cases())
+    return _BASES
+
+
+@needs_c
+def test_c_header_scan_errors_are_the_pure_paths(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError) as missing:
+        ext.scan_image(str(tmp_path / "gone.jpg"), 1024, 1)
+    with pytest.raises(FileNotFoundError) as pure_missing:
+        os.open(tmp_path / "gone.jpg", os.O_RDONLY)
+    assert str(missing.value) == str(pure_missing.value)
+    assert missing.value.filename == str(tmp_path / "gone.jpg")
+    with pytest.raises(IsADirectoryError) as folder:
+        ext.scan_image(str(tmp_path), 1024, 1)
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        with pytest.raises(IsADirectoryError) as pure_folder:
+            os.pread(fd, 10, 0)
+    finally:
+        os.close(fd)
+    assert str(folder.value) == str(pure_folder.value)
+    for bad in ((str(tmp_path), -1, 1), (str(tmp_path), 8193, 1), ("a\x00b", 10, 1)):
+        with pytest.raises(ValueError):
+            ext.scan_image(*bad)

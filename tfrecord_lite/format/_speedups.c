@@ -11,6 +11,9 @@
  * encoder's (encode_example, encode_sequence_example): the pure encoder's bytes for plain
  * values, None for anything else (the pure encoder then encodes it or raises its error).
  *
+ * And the image header scan of the converter's reading pass (scan_image): headers.sniff's
+ * reads and answer and images._check_end's, for one open file, with sniff the reference.
+ *
  * CRC-32C: SSE4.2 (x86-64, checked with cpuid at import), the ARMv8 CRC32 instructions
  * (aarch64, checked with getauxval at import), else a slicing-by-8 table.
  */
@@ -21,6 +24,14 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+#if defined(__unix__) || defined(__APPLE__)
+#define TFL_SCAN 1
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define TFL_X86 1
@@ -1091,6 +1102,280 @@ static PyObject *py_set_value_types(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---- the image header scan: groundtruth/headers.py's sniff and images.py's end check ------
+ *
+ * scan_image(path, tail, max_pixels) -> (format, width, height, orientation, mode,
+ * transparency, size, ends) | None: what headers.sniff reads from the file's first bytes (the
+ * same reads, at the same offsets, the same answer), its size by fstat, and whether its last
+ * ``tail`` bytes hold the format's end marker (images._check_end), asked only where
+ * read_header asks it: ``max_pixels`` set and not exceeded (else ``ends`` is None).  None where sniff gives None: the
+ * caller then asks the pure path, which asks Pillow.  One open and close, no file object and
+ * no interpreter work between the system calls: the converter does this once per image.
+ * Errors are os.open's, os.fstat's and os.pread's (the filename on the open's only). */
+#ifdef TFL_SCAN
+
+#define SNIFF_READ 8192 /* headers._READ */
+
+typedef struct {
+    int fd;
+    uint8_t *buf;   /* what the last read gave: the first SNIFF_READ bytes, or a segment */
+    Py_ssize_t len;
+    uint8_t head[SNIFF_READ];
+    uint8_t *big;   /* a segment longer than SNIFF_READ, read whole */
+} scan_t;
+
+/* One pread, as os.pread makes it (retried on EINTR after the signal handlers ran); -1 with an
+ * exception set. */
+static Py_ssize_t pread_once(int fd, uint8_t *into, size_t n, int64_t at)
+{
+    for (;;) {
+        ssize_t got = pread(fd, into, n, (off_t)at);
+        if (got >= 0)
+            return (Py_ssize_t)got;
+        if (errno != EINTR) {
+            PyErr_SetFromErrno(PyExc_OSError);
+            return -1;
+        }
+        if (PyErr_CheckSignals() < 0)
+            return -1;
+    }
+}
+
+/* headers._png on the first read: 1 found, 0 not a PNG sniff takes */
+static int sniff_png(const uint8_t *h, Py_ssize_t n, uint32_t *w, uint32_t *hgt,
+                     const char **mode, int *transparency)
+{
+    static const char *modes[7] = {"L", NULL, "RGB", "P", "LA", NULL, "RGBA"};
+    static const char *modes16[7] = {"I;16", NULL, "RGB;16", "P;16", "LA;16", NULL, "RGBA;16"};
+    if (n < 26 || memcmp(h + 12, "IHDR", 4) != 0)
+        return 0;
+    *w = (uint32_t)h[16] << 24 | (uint32_t)h[17] << 16 | (uint32_t)h[18] << 8 | h[19];
+    *hgt = (uint32_t)h[20] << 24 | (uint32_t)h[21] << 16 | (uint32_t)h[22] << 8 | h[23];
+    uint8_t bits = h[24], colour = h[25];
+    if (colour > 6 || modes[colour] == NULL)
+        return 0;
+    *mode = bits == 16 ? modes16[colour] : modes[colour];
+    int64_t pos = 8;
+    *transparency = 0;
+    while (pos + 8 <= n) {
+        const uint8_t *c = h + pos;
+        uint32_t length = (uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3];
+        if (memcmp(c + 4, "IDAT", 4) == 0)
+            return 1;
+        *transparency |= memcmp(c + 4, "tRNS", 4) == 0;
+        pos += 12 + (int64_t)length;
+    }
+    return 0;
+}
+
+static inline uint32_t tiff_u16(const uint8_t *p, int little)
+{
+    return little ? (uint32_t)p[0] | (uint32_t)p[1] << 8 : (uint32_t)p[0] << 8 | p[1];
+}
+
+/* headers._orientation on a TIFF block of n bytes: the value, or -1 where it gives None or
+ * raises (sniff then gives None either way) */
+static long tiff_orientation(const uint8_t *t, Py_ssize_t n)
+{
+    int little;
+    if (n >= 4 && memcmp(t, "II*\0", 4) == 0)
+        little = 1;
+    else if (n >= 4 && memcmp(t, "MM\0*", 4) == 0)
+        little = 0;
+    else
+        return -1;
+    if (n < 8)
+        return -1;
+    uint64_t ifd = little ? (uint64_t)load32(t + 4)
+                          : (uint64_t)t[4] << 24 | (uint64_t)t[5] << 16 | (uint64_t)t[6] << 8 | t[7];
+    if (ifd + 2 > (uint64_t)n)
+        return -1;
+    uint32_t count = tiff_u16(t + ifd, little);
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t at = ifd + 2 + 12 * (uint64_t)i;
+        if (at + 4 > (uint64_t)n)
+            return -1;
+        if (tiff_u16(t + at, little) == 0x0112) {
+            if (tiff_u16(t + at + 2, little) != 3)
+                return -1;
+            if (at + 10 > (uint64_t)n)
+                return -1;
+            return (long)tiff_u16(t + at + 8, little);
+        }
+    }
+    return 1;
+}
+
+static int is_sof(uint8_t m)
+{
+    return (m >= 0xC0 && m <= 0xCF) && m != 0xC4 && m != 0xC8 && m != 0xCC;
+}
+
+/* headers._jpeg: 1 found, 0 sniff gives None, -1 an exception (a read failed) */
+static int sniff_jpeg(scan_t *s, uint32_t *w, uint32_t *h, long *orientation, const char **mode)
+{
+    int64_t pos = 2, base = 0;
+    *orientation = 1;
+    for (;;) {
+        if (pos + 4 > s->len) { /* refill: read on from the next marker */
+            base += pos;
+            s->buf = s->head;
+            s->len = pread_once(s->fd, s->head, SNIFF_READ, base);
+            if (s->len < 0)
+                return -1;
+            pos = 0;
+            if (s->len < 4)
+                return 0;
+        }
+        const uint8_t *b = s->buf;
+        if (b[pos] != 0xFF)
+            return 0;
+        uint8_t marker = b[pos + 1];
+        if (marker == 0xFF) {
+            pos += 1;
+            continue;
+        }
+        if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
+            pos += 2;
+            continue;
+        }
+        if (marker == 0xD9 || marker == 0xDA)
+            return 0;
+        int64_t length = (int64_t)b[pos + 2] << 8 | b[pos + 3];
+        if (length < 2)
+            return 0;
+        if (marker == 0xE2 && (pos + 8 > s->len || memcmp(b + pos + 4, "MPF\0", 4) == 0))
+            return 0;
+        int sof = is_sof(marker);
+        if (sof || (marker == 0xE1 && *orientation == 1)) {
+            if (pos + 2 + length > s->len) { /* the whole segment, read from its marker */
+                base += pos;
+                if (s->big == NULL && (s->big = PyMem_Malloc(65535 + 6)) == NULL) {
+                    PyErr_NoMemory();
+                    return -1;
+                }
+                s->buf = s->big;
+                s->len = pread_once(s->fd, s->big, (size_t)(length + 6), base);
+                if (s->len < 0)
+                    return -1;
+                pos = 0;
+                if (s->len < length + 2)
+                    return 0;
+            }
+            const uint8_t *seg = s->buf + pos + 4;
+            int64_t n = length - 2;
+            if (sof) {
+                if (n < 5)
+                    return 0;
+                *h = (uint32_t)seg[1] << 8 | seg[2];
+                *w = (uint32_t)seg[3] << 8 | seg[4];
+                uint8_t parts = n > 5 ? seg[5] : 0;
+                *mode = parts == 1 ? "L" : parts == 3 ? "RGB" : parts == 4 ? "CMYK" : NULL;
+                if (seg[0] != 8 || *mode == NULL)
+                    return 0;
+                return 1;
+            }
+            if (n >= 6 && memcmp(seg, "Exif\0\0", 6) == 0) {
+                long found = tiff_orientation(seg + 6, (Py_ssize_t)(n - 6));
+                if (found < 0)
+                    return 0;
+                *orientation = found;
+            }
+        }
+        pos += 2 + length;
+    }
+}
+
+static int holds(const uint8_t *hay, Py_ssize_t n, const char *needle, Py_ssize_t k)
+{
+    for (Py_ssize_t i = 0; i + k <= n; i++)
+        if (hay[i] == (uint8_t)needle[0] && memcmp(hay + i, needle, (size_t)k) == 0)
+            return 1;
+    return 0;
+}
+
+static PyObject *py_scan_image(PyObject *self, PyObject *args)
+{
+    PyObject *name, *path;
+    Py_ssize_t tail;
+    long long max_pixels;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OnL", &name, &tail, &max_pixels))
+        return NULL;
+    if (tail < 0 || tail > SNIFF_READ) {
+        PyErr_SetString(PyExc_ValueError, "scan_image: tail out of range");
+        return NULL;
+    }
+    if (!PyUnicode_FSConverter(name, &path))
+        return NULL;
+    scan_t *s = PyMem_Malloc(sizeof(scan_t));
+    if (s == NULL) {
+        Py_DECREF(path);
+        return PyErr_NoMemory();
+    }
+    s->big = NULL;
+    PyObject *result = NULL;
+    for (;;) {
+        s->fd = open(PyBytes_AS_STRING(path), O_RDONLY | O_CLOEXEC);
+        if (s->fd >= 0)
+            break;
+        if (errno != EINTR || PyErr_CheckSignals() < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, name);
+            goto done;
+        }
+    }
+    struct stat st;
+    if (fstat(s->fd, &st) != 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        goto done;
+    }
+    s->buf = s->head;
+    s->len = pread_once(s->fd, s->head, SNIFF_READ, 0);
+    if (s->len < 0)
+        goto done;
+    uint32_t w = 0, h = 0;
+    long orientation = 1;
+    const char *mode = NULL, *format, *end;
+    int transparency = 0, found;
+    Py_ssize_t end_len;
+    if (s->len >= 8 && memcmp(s->head, "\x89PNG\r\n\x1a\n", 8) == 0) {
+        found = sniff_png(s->head, s->len, &w, &h, &mode, &transparency);
+        format = "PNG", end = "IEND\xae" "B`\x82", end_len = 8;
+    } else if (s->len >= 2 && s->head[0] == 0xFF && s->head[1] == 0xD8) {
+        found = sniff_jpeg(s, &w, &h, &orientation, &mode);
+        format = "JPEG", end = "\xff\xd9", end_len = 2;
+    } else {
+        found = 0;
+        format = end = NULL, end_len = 0;
+    }
+    if (found < 0)
+        goto done;
+    if (found == 0) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+        goto done;
+    }
+    PyObject *ends = Py_None;
+    if (max_pixels > 0 && (uint64_t)w * h <= (uint64_t)max_pixels) {
+        int64_t at = (int64_t)st.st_size > tail ? (int64_t)st.st_size - tail : 0;
+        Py_ssize_t got = pread_once(s->fd, s->head, (size_t)tail, at);
+        if (got < 0)
+            goto done;
+        ends = holds(s->head, got, end, end_len) ? Py_True : Py_False;
+    }
+    result = Py_BuildValue("(sIIlsOLO)", format, w, h, orientation, mode,
+                           transparency ? Py_True : Py_False, (long long)st.st_size, ends);
+done:
+    if (s->fd >= 0)
+        close(s->fd);
+    PyMem_Free(s->big);
+    PyMem_Free(s);
+    Py_DECREF(path);
+    return result;
+}
+#endif
+
 static PyMethodDef methods[] = {
     {"crc32c", py_crc32c, METH_VARARGS,
      "crc32c(data, value=0) -> int: CRC-32C of data, continuing from value."},
@@ -1110,6 +1395,10 @@ static PyMethodDef methods[] = {
      "encode_example_parts(features, key) -> (prefix, suffix) | None: around features[key]."},
     {"set_value_types", py_set_value_types, METH_VARARGS,
      "set_value_types(BytesValues, FloatValues, IntValues): the typed lists of both ways."},
+#ifdef TFL_SCAN
+    {"scan_image", py_scan_image, METH_VARARGS,
+     "scan_image(path, tail, max_pixels) -> tuple | None: images.read_header's file reads."},
+#endif
     {NULL, NULL, 0, NULL},
 };
 

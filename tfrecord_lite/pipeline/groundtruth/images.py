@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfrecord_lite.format._accel import ext as _ext
 from tfrecord_lite.pipeline import decodable
 from tfrecord_lite.pipeline.errors import InputError, problem
-from tfrecord_lite.pipeline.groundtruth.headers import clear_orientation, sniff
+from tfrecord_lite.pipeline.groundtruth.headers import Header, clear_orientation, sniff
 from tfrecord_lite.pipeline.publish import written_here
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", re.DOTALL)
@@ -274,15 +275,28 @@ def read_file(file: str) -> bytes:
         os.close(fd)
 
 
+# The C core's scan of one file (``_speedups.scan_image``: sniff's reads and the end check's,
+# with no interpreter work between the system calls), or None: the pure path below, which stays
+# the reference (tests patch this name to compare the two)
+_scan = getattr(_ext, "scan_image", None)
+_MAX_SCAN_PIXELS = 1 << 62  # limits above this are all "no limit" to any real image
+
+
 def read_header(file: str, ref: str,
                 checks: ImageChecks = _NO_CHECKS) -> ImageHeader:
     """Size (upright) and EXIF decision from the image header, and the ``checks``; pixels are
     decoded only when ``checks.full_decode`` asks for it."""
     try:
-        if _PREAD:
+        found = None
+        if _scan is not None:
+            found = _scan(file, _TAIL, min(checks.max_pixels, _MAX_SCAN_PIXELS))
+        if found is not None:
+            header = _judged(Header(*found[:6]), found[6], file, ref, checks, found[7])
+        elif _PREAD:
             fd = os.open(file, _OPEN_FLAGS)
             try:
-                header = _read_open(_Positioned(fd), os.fstat(fd).st_size, file, ref, checks)
+                handle = _Positioned(fd)
+                header = _read_open(handle, os.fstat(fd).st_size, file, ref, checks)
             finally:
                 os.close(fd)
         else:
@@ -304,21 +318,35 @@ def _read_open(handle, size: int, file: str, ref: str, checks: ImageChecks) -> I
     """``read_header`` on the open file ``handle`` (``read`` and ``seek``) of ``size`` bytes."""
     fast = sniff(handle)
     if fast is not None:
-        width, height, orientation = fast.width, fast.height, fast.orientation
-        kind = fast.format
-        why = decodable.reason(kind, fast.mode, fast.transparency)
-    else:
-        from PIL import Image  # only for what the fast sniffer cannot read
+        return _judged(fast, size, file, ref, checks, handle)
+    from PIL import Image  # only for what the fast sniffer cannot read
 
-        with open(file, "rb") as whole, Image.open(whole) as image:
-            kind, (width, height) = image.format, image.size
-            why = decodable.of_image(image)
-            orientation = 1
-            if image.format in ("JPEG", "MPO"):
-                try:
-                    orientation = int(image.getexif().get(_ORIENTATION, 1))
-                except Exception:  # a broken EXIF block: show the image as stored
-                    orientation = 1
+    with open(file, "rb") as whole, Image.open(whole) as image:
+        kind, (width, height) = image.format, image.size
+        why = decodable.of_image(image)
+        orientation = 1
+        if image.format in ("JPEG", "MPO"):
+            try:
+                orientation = int(image.getexif().get(_ORIENTATION, 1))
+            except Exception:  # a broken EXIF block: show the image as stored
+                orientation = 1
+    return _checked_header(kind, width, height, orientation, why, size, file, ref, checks,
+                           handle)
+
+
+def _judged(fast: Header, size: int, file: str, ref: str, checks: ImageChecks,
+            ends: object) -> ImageHeader:
+    """The header the fast sniffer read, judged (``ends``: as in ``_checked_header``)."""
+    why = decodable.reason(fast.format, fast.mode, fast.transparency)
+    return _checked_header(fast.format, fast.width, fast.height, fast.orientation, why, size,
+                           file, ref, checks, ends)
+
+
+def _checked_header(kind: str | None, width: int, height: int, orientation: int,
+                    why: str | None, size: int, file: str, ref: str, checks: ImageChecks,
+                    ends: object) -> ImageHeader:
+    """``checks`` applied, in their order, and the upright header.  ``ends``: the open file,
+    whose last bytes are read for the end marker, or what the C scan found there."""
     if checks.max_pixels and width * height > checks.max_pixels:
         raise problem(
             f"image is too large to decode safely: {file} is {width}x{height}"
@@ -326,7 +354,7 @@ def _read_open(handle, size: int, file: str, ref: str, checks: ImageChecks) -> I
             value=ref, hint="a decompression bomb, or a really large image: raise the "
             "limit with --max-pixels if it is real", reason="too-many-pixels")
     if checks.max_pixels:  # checks are on: the file must not end early
-        _check_end(handle, kind, size, file, ref)
+        _check_end(ends, kind, size, file, ref)
     if checks.full_decode:
         _decode(file, ref)
     if width <= 0 or height <= 0:
@@ -339,13 +367,16 @@ def _read_open(handle, size: int, file: str, ref: str, checks: ImageChecks) -> I
     return ImageHeader(width, height, UPRIGHT, None, kind, why, orientation, size)
 
 
-def _check_end(handle, kind: str | None, size: int, file: str, ref: str) -> None:
-    """A JPEG or PNG cut short lacks its end marker; other formats are left to ``_decode``."""
+def _check_end(ends: object, kind: str | None, size: int, file: str, ref: str) -> None:
+    """A JPEG or PNG cut short lacks its end marker; other formats are left to ``_decode``.
+    ``ends``: the open file, or the C scan's answer (True: the marker is there)."""
     end = _ENDS.get(kind or "")
     if end is None:
         return
-    handle.seek(max(0, size - _TAIL))
-    if end not in handle.read(_TAIL):
+    if type(ends) is not bool:
+        ends.seek(max(0, size - _TAIL))
+        ends = end in ends.read(_TAIL)
+    if not ends:
         raise problem(f"image is truncated: {file} ({kind} without its end "
                       f"marker, {size} bytes)", value=ref, hint="copy the image again, or "
                       "drop the line (--skip-invalid skips such images)", reason="truncated")
