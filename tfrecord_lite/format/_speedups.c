@@ -37,7 +37,9 @@
 #define POLY 0x82F63B78u /* Castagnoli, reflected */
 #define MASK_DELTA 0xA282EAD8u
 #define UNLOCK_AT ((uint64_t)1 << 16) /* records this long have their CRC taken without the GIL */
-#define COPY_CHECKED_AT 256 /* records this long are checked as they are copied (crc_copy_impl) */
+/* data this long is taken by crc_impl (the fold, where there is one: shorter data gains nothing
+ * from it), and records this long are checked as they are copied (crc_copy_impl) */
+#define COPY_CHECKED_AT 256
 
 typedef uint32_t (*crc_fn)(uint32_t, const uint8_t *, size_t);
 
@@ -203,7 +205,6 @@ __attribute__((target("sse4.2"))) static uint32_t crc_sse42(uint32_t c, const ui
  * checked in one pass over them.  A constant pair for D bytes is [x^(8D+31), x^(8D-33)]: the
  * multiply's product sits one bit lower than the lane's order, and a 32-bit remainder r in the
  * low half of a 64-bit lane stands for r * x^32. */
-#define VP_MIN 256
 #define VP_TARGET __attribute__((target("avx512f,vpclmulqdq,sse4.2")))
 static uint64_t fold_k[5][2]; /* D = 256, 64, 48, 32, 16 */
 
@@ -231,7 +232,7 @@ VP_TARGET static inline __m512i lanes_of(const uint64_t k[2])
 VP_TARGET __attribute__((always_inline)) static inline uint32_t
 crc_vp_body(uint32_t c, uint8_t *dst, const uint8_t *p, size_t n, int copy)
 {
-    if (n < VP_MIN) {
+    if (n < COPY_CHECKED_AT) {
         if (copy && n)
             memcpy(dst, p, n);
         return crc_sse42(c, p, n);
@@ -310,6 +311,7 @@ __attribute__((target("+crc"))) static uint32_t crc_armv8(uint32_t c, const uint
 typedef uint32_t (*crc_copy_fn)(uint32_t, uint8_t *, const uint8_t *, size_t);
 
 static crc_fn crc_impl = crc_table;
+static crc_fn crc_short_impl = crc_table; /* for fewer than COPY_CHECKED_AT bytes */
 static const char *crc_kind = "table";
 
 static uint32_t crc_then_copy(uint32_t c, uint8_t *dst, const uint8_t *p, size_t n)
@@ -326,7 +328,7 @@ static void choose_crc(void)
 #ifdef TFL_X86
     __builtin_cpu_init();
     if (__builtin_cpu_supports("sse4.2")) {
-        crc_impl = crc_sse42;
+        crc_impl = crc_short_impl = crc_sse42;
         crc_kind = "sse4.2";
     }
 #ifdef __x86_64__
@@ -341,7 +343,7 @@ static void choose_crc(void)
 #endif
 #ifdef TFL_ARM
     if (getauxval(AT_HWCAP) & HWCAP_CRC32) {
-        crc_impl = crc_armv8;
+        crc_impl = crc_short_impl = crc_armv8;
         crc_kind = "armv8";
     }
 #endif
@@ -349,7 +351,7 @@ static void choose_crc(void)
 
 static inline uint32_t masked(const uint8_t *p, size_t n)
 {
-    uint32_t c = ~crc_impl(0xFFFFFFFFu, p, n);
+    uint32_t c = ~(n < COPY_CHECKED_AT ? crc_short_impl : crc_impl)(0xFFFFFFFFu, p, n);
     return ((c >> 15) | (c << 17)) + MASK_DELTA;
 }
 
