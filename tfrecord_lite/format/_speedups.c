@@ -11,8 +11,9 @@
  * encoder's (encode_example, encode_sequence_example): the pure encoder's bytes for plain
  * values, None for anything else (the pure encoder then encodes it or raises its error).
  *
- * CRC-32C: SSE4.2 (x86-64, checked with cpuid at import), the ARMv8 CRC32 instructions
- * (aarch64, checked with getauxval at import), else a slicing-by-8 table.
+ * CRC-32C: AVX-512 VPCLMULQDQ folding, else SSE4.2 (x86-64, checked with cpuid at import),
+ * the ARMv8 CRC32 instructions (aarch64, checked with getauxval at import), else a
+ * slicing-by-8 table.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
