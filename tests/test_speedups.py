@@ -75,14 +75,17 @@ def pure() -> Iterator[None]:
 
 
 @needs_c
-@pytest.mark.parametrize("impl", ["crc32c", "crc32c_table"])
+@pytest.mark.parametrize("impl", ["crc32c", "crc32c_table", "crc32c_sse42"])
 def test_crc32c_is_the_reference_for_every_length_and_alignment(impl: str) -> None:
+    if not hasattr(ext, impl) or (impl == "crc32c_sse42" and ext.CRC_KIND == "table"):
+        pytest.skip(f"{impl} is not on this CPU")
     fn = getattr(ext, impl)
     rng = random.Random(1)
     data = rng.randbytes(20_000)
-    # every tail length, and both sides of the three-block steps (3 x 256 and 3 x 2048 bytes)
-    for n in [*range(70), 255, 256, 767, 768, 769, 1543, 6143, 6144, 6145, 6144 + 768 + 7,
-              19_990]:
+    # every tail length, both sides of the three-block steps (3 x 256 and 3 x 2048 bytes) and
+    # of the carry-less multiply's (its first 256 bytes, then 256 a step)
+    for n in [*range(70), 255, 256, 257, 271, 511, 512, 513, 767, 768, 769, 1543, 6143, 6144,
+              6145, 6144 + 768 + 7, 10_000, 19_990]:
         for at in range(0, 9):
             piece = data[at : at + n]
             assert fn(piece) == crc32c(piece), (n, at)
