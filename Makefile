@@ -206,9 +206,9 @@ asan: $(BIN)/.ok
 arm-check:
 	bash scripts/arm-check.sh
 
-# each fuzz target for FUZZ_RUNS inputs (1M by default; hours for fuzz_tracer) under the
-# sanitizers with coverage, failing when RSS grows more than FUZZ_RSS_GROWTH_MB (16) over the
-# second half of the runs (needs .venv-fuzz, which make fuzz makes)
+# each fuzz target (FUZZ_TARGETS: all five) for FUZZ_RUNS inputs (1M by default) under the
+# sanitizers with coverage, failing on a leak at exit or when RSS grows more than
+# FUZZ_RSS_GROWTH_MB (16) over the second half of the runs (needs .venv-fuzz: make fuzz makes it)
 fuzz-long: $(BIN)/.ok
 	ASAN_TESTS=0 FUZZ_RUNS=$(or $(FUZZ_RUNS),1000000) bash scripts/asan.sh
 
