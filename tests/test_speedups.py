@@ -6,6 +6,7 @@ switch between the two paths (``TFRECORD_LITE_PURE``, ``--version``)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import io
 import os
@@ -491,6 +492,7 @@ def _segment(marker: int, body: bytes) -> bytes:
     return bytes((0xFF, marker)) + struct.pack(">H", len(body) + 2) + body
 
 
+@functools.cache
 def _scan_cases() -> list[bytes]:
     """Files the scan must read as sniff does: every branch of the marker walk and the PNG chunk
     walk, segments across the 8 KiB read, refills, EXIF in both byte orders and broken, MPF,
@@ -603,7 +605,7 @@ def test_c_header_scan_is_sniff_and_the_end_check(tmp_path) -> None:
                                    max_size=6), st.integers(0, 10**6))
 def test_c_header_scan_on_damaged_files(tmp_path_factory, which, flips, cut) -> None:
     """Any file: the scan gives what sniff and the end check give (bytes flipped, files cut)."""
-    cases = _damage_bases()
+    cases = _scan_cases()
     data = bytearray(cases[which % len(cases)])
     for at, value in flips:
         if data:
@@ -612,15 +614,6 @@ def test_c_header_scan_on_damaged_files(tmp_path_factory, which, flips, cut) -> 
     path = tmp_path_factory.mktemp("scan") / "x"
     path.write_bytes(data)
     assert ext.scan_image(str(path), 1024, 10**9) == _scan_py(path, 1024, 10**9)
-
-
-_BASES: list[bytes] = []
-
-
-def _damage_bases() -> list[bytes]:
-    if not _BASES:
-        _BASES.extend(_scan_cases())
-    return _BASES
 
 
 @needs_c

@@ -361,10 +361,15 @@ static void choose_crc(void)
 #endif
 }
 
+/* TFRecord's mask of a finished CRC-32C (crc.mask) */
+static inline uint32_t mask_crc(uint32_t c)
+{
+    return ((c >> 15) | (c << 17)) + MASK_DELTA;
+}
+
 static inline uint32_t masked(const uint8_t *p, size_t n)
 {
-    uint32_t c = ~(n < COPY_CHECKED_AT ? crc_short_impl : crc_impl)(0xFFFFFFFFu, p, n);
-    return ((c >> 15) | (c << 17)) + MASK_DELTA;
+    return mask_crc(~(n < COPY_CHECKED_AT ? crc_short_impl : crc_impl)(0xFFFFFFFFu, p, n));
 }
 
 /* masked(), without the GIL for long data (other threads run meanwhile) */
@@ -391,7 +396,7 @@ static uint32_t masked_copy(uint8_t *dst, const uint8_t *p, size_t n)
         c = ~crc_copy_impl(0xFFFFFFFFu, dst, p, n);
         Py_END_ALLOW_THREADS
     }
-    return ((c >> 15) | (c << 17)) + MASK_DELTA;
+    return mask_crc(c);
 }
 
 static PyObject *crc_call(PyObject *args, crc_fn fn)
@@ -1267,8 +1272,8 @@ static PyObject *py_set_value_types(PyObject *self, PyObject *args)
  * transparency, size, ends) | None: what headers.sniff reads from the file's first bytes (the
  * same reads, at the same offsets, the same answer), its size by fstat, and whether its last
  * ``tail`` bytes hold the format's end marker (images._check_end), asked only where
- * read_header asks it: ``max_pixels`` set and not exceeded (else ``ends`` is None).  None where sniff gives None: the
- * caller then asks the pure path, which asks Pillow.  One open and close, no file object and
+ * read_header asks it: ``max_pixels`` set and not exceeded (else ``ends`` is None).  None
+ * where sniff gives None: the caller then asks the pure path, which asks Pillow.  One open and close, no file object and
  * no interpreter work between the system calls: the converter does this once per image.
  * Errors are os.open's, os.fstat's and os.pread's (the filename on the open's only). */
 #ifdef TFL_SCAN
@@ -1467,11 +1472,7 @@ static PyObject *py_scan_image(PyObject *self, PyObject *args)
     }
     if (!PyUnicode_FSConverter(name, &path))
         return NULL;
-    scan_t *s = PyMem_Malloc(sizeof(scan_t));
-    if (s == NULL) {
-        Py_DECREF(path);
-        return PyErr_NoMemory();
-    }
+    scan_t scan, *s = &scan; /* on the stack: no allocation per image */
     s->big = NULL;
     PyObject *result = NULL;
     for (;;) {
@@ -1529,7 +1530,6 @@ done:
     if (s->fd >= 0)
         close(s->fd);
     PyMem_Free(s->big);
-    PyMem_Free(s);
     Py_DECREF(path);
     return result;
 }

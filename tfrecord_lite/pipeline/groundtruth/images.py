@@ -295,8 +295,7 @@ def read_header(file: str, ref: str,
         elif _PREAD:
             fd = os.open(file, _OPEN_FLAGS)
             try:
-                handle = _Positioned(fd)
-                header = _read_open(handle, os.fstat(fd).st_size, file, ref, checks)
+                header = _read_open(_Positioned(fd), os.fstat(fd).st_size, file, ref, checks)
             finally:
                 os.close(fd)
         else:
