@@ -116,6 +116,18 @@ class Sample(NamedTuple):
     mask_of_boxes: bool = False
 
 
+def grey_png(pixels: bytes | bytearray, width: int, height: int) -> bytes:
+    """``width * height`` bytes, row by row, as the 8-bit single-channel PNG ``read_mask``
+    returns (and -f tfod stores per object): one encoder, so every mask PNG is made alike."""
+    import io
+
+    from PIL import Image  # only segmentation and tfod masks need it
+
+    out = io.BytesIO()
+    Image.frombytes("L", (width, height), bytes(pixels)).save(out, "PNG")
+    return out.getvalue()
+
+
 def class_indices(boxes: Sequence[Box]) -> list[int]:
     """The class index of each box, from a Boxes or any sequence of Box."""
     if isinstance(boxes, Boxes):

@@ -29,7 +29,6 @@ mask, else the filled box.
 from __future__ import annotations
 
 import hashlib
-import io
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,7 +38,13 @@ from pathlib import Path
 from tfrecord_lite.format.errors import ExampleError
 from tfrecord_lite.format.wire import bytes_entry_head, field, field_head, int64_feature, map_entry
 from tfrecord_lite.pipeline.formats.polygons import mask_pixels
-from tfrecord_lite.pipeline.sample import Sample, box_flags, class_indices, yolo_values
+from tfrecord_lite.pipeline.sample import (
+    Sample,
+    box_flags,
+    class_indices,
+    grey_png,
+    yolo_values,
+)
 
 FOLDERS = {"train": ("tfod_train", "train"), "validation": ("tfod_val", "val")}
 LABEL_MAP = "label_map.pbtxt"
@@ -170,20 +175,11 @@ def _box_columns(sample: Sample) -> tuple[list, ...]:
             box_flags(sample.difficult, n), box_flags(sample.crowd, n))
 
 
-def _png(data: bytes | bytearray, width: int, height: int) -> bytes:
-    """An 8-bit grey PNG of ``width * height`` bytes of 0/1."""
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.frombytes("L", (width, height), bytes(data)).save(out, format="PNG")
-    return out.getvalue()
-
-
 def _region_png(runs: Sequence[tuple[int, int, int]], width: int, height: int) -> bytes:
     data = bytearray(width * height)
     for y, a, b in runs:
         data[y * width + a : y * width + b] = b"\x01" * (b - a)
-    return _png(data, width, height)
+    return grey_png(data, width, height)
 
 
 def _box_mask(pixels: bytes | None, value: int, width: int, height: int,
@@ -200,7 +196,7 @@ def _box_mask(pixels: bytes | None, value: int, width: int, height: int,
         else:
             row = pixels[y * width + c0 : y * width + c1]
             data[y * width + c0 : y * width + c1] = bytes(v == value for v in row)
-    return _png(data, width, height)
+    return grey_png(data, width, height)
 
 
 @lru_cache(maxsize=256)

@@ -7,11 +7,10 @@ reading the manifest; pixels are decoded only when the converter asks (``Sample.
 
 from __future__ import annotations
 
-import io
-
 from PIL import Image, ImageChops
 
 from tfrecord_lite.pipeline.errors import InputError, problem
+from tfrecord_lite.pipeline.sample import grey_png
 
 #: Masks above this many pixels are refused (PIL itself refuses decompression bombs above ~179M).
 MAX_MASK_PIXELS = 100_000_000
@@ -72,9 +71,8 @@ class MaskReader:
                           "(RGB) of the line's internal-color-map", reason="bad-mask")
 
     def __call__(self) -> bytes:
-        buffer = io.BytesIO()
-        Image.frombytes("L", *self._decoded()).save(buffer, "PNG")
-        return buffer.getvalue()
+        (width, height), pixels = self._decoded()
+        return grey_png(pixels, width, height)
 
     def pixels(self) -> bytes:
         """The class-index mask as ``width * height`` bytes, row by row: what the tracer

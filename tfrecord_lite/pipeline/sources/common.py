@@ -9,7 +9,6 @@ image checks, the error policy and the counts are the Ground Truth reader's own.
 
 from __future__ import annotations
 
-import io
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from tfrecord_lite.pipeline.groundtruth.reader import (
     ReadResult,
     counted_reader,
 )
-from tfrecord_lite.pipeline.sample import Boxes, Sample
+from tfrecord_lite.pipeline.sample import Boxes, Sample, grey_png
 
 TRAIN, VALIDATION = "train", "validation"
 _EPS = 1e-3  # pixels a box may overshoot its image by (rounding in the source) uncounted
@@ -260,9 +259,7 @@ class MaskPainter:
         self.width, self.height, self.regions, self.scale = width, height, regions, scale
 
     def __call__(self) -> bytes:
-        out = io.BytesIO()
-        self._canvas().save(out, "PNG")
-        return out.getvalue()
+        return grey_png(self.pixels(), self.width, self.height)
 
     def pixels(self) -> bytes:
         """The painted mask as ``width * height`` bytes, row by row (no PNG round trip)."""
