@@ -6,6 +6,7 @@ holds 100,000 samples and several times as many boxes until their images are wri
 
 from __future__ import annotations
 
+import io
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple, overload
@@ -119,8 +120,6 @@ class Sample(NamedTuple):
 def grey_png(pixels: bytes | bytearray, width: int, height: int) -> bytes:
     """``width * height`` bytes, row by row, as the 8-bit single-channel PNG ``read_mask``
     returns (and -f tfod stores per object): one encoder, so every mask PNG is made alike."""
-    import io
-
     from PIL import Image  # only segmentation and tfod masks need it
 
     out = io.BytesIO()
